@@ -1,0 +1,54 @@
+/**
+ * The `@neondatabase/serverless` driver: Postgres over a WebSocket, for edge
+ * runtimes that cannot open TCP sockets. `wsProxy` points at a
+ * WebSocket-to-TCP proxy for servers that are not Neon's.
+ */
+import { neonConfig, Pool } from '@neondatabase/serverless';
+import { adaptPool, type PgLikePool } from './pool-adapter.js';
+import type { ConnectionConfig, Sql } from './port.js';
+
+export interface NeonOptions {
+  /** e.g. `127.0.0.1:6543/v1` → `ws://127.0.0.1:6543/v1?address=host:port` */
+  wsProxy?: string;
+  /** false for a plain `ws://` proxy on loopback. */
+  secureWebSocket?: boolean;
+  webSocketConstructor?: unknown;
+}
+
+export function configureNeon(options: NeonOptions): void {
+  if (options.webSocketConstructor) neonConfig.webSocketConstructor = options.webSocketConstructor as never;
+  if (options.wsProxy) {
+    const proxy = options.wsProxy;
+    neonConfig.wsProxy = (host, port) => `${proxy}?address=${host}:${port}`;
+  }
+  if (options.secureWebSocket === false) {
+    neonConfig.useSecureWebSocket = false;
+    // Without TLS to the proxy, Postgres's own TLS is off too, and SCRAM needs
+    // a round trip per step, so pipelining the startup is not possible.
+    neonConfig.forceDisablePgSSL = true;
+    neonConfig.pipelineConnect = false;
+    neonConfig.pipelineTLS = false;
+  }
+}
+
+const types = {
+  getTypeParser: (oid: number) => (oid === 20 || oid === 1184 || oid === 1114 ? (v: string) => v : undefined),
+};
+
+export function connectNeon(config: ConnectionConfig): Sql {
+  const pool = new Pool({
+    host: config.host,
+    port: config.port,
+    database: config.database,
+    user: config.user,
+    password: config.password,
+    ssl: config.sslmode !== 'disable' && neonConfig.useSecureWebSocket,
+    max: config.max ?? 4,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    application_name: config.applicationName ?? 'pgmint',
+  } as never);
+  // Timestamp parsing matches the pg driver: text, parsed where needed.
+  (pool as unknown as { options: { types?: unknown } }).options.types = types;
+  return adaptPool(pool as unknown as PgLikePool);
+}
