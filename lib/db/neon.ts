@@ -31,10 +31,6 @@ export function configureNeon(options: NeonOptions): void {
   }
 }
 
-const types = {
-  getTypeParser: (oid: number) => (oid === 20 || oid === 1184 || oid === 1114 ? (v: string) => v : undefined),
-};
-
 export function connectNeon(config: ConnectionConfig): Sql {
   const pool = new Pool({
     host: config.host,
@@ -48,7 +44,5 @@ export function connectNeon(config: ConnectionConfig): Sql {
     connectionTimeoutMillis: 10_000,
     application_name: config.applicationName ?? 'pgmint',
   } as never);
-  // Timestamp parsing matches the pg driver: text, parsed where needed.
-  (pool as unknown as { options: { types?: unknown } }).options.types = types;
   return adaptPool(pool as unknown as PgLikePool);
 }

@@ -6,12 +6,6 @@ import pg from 'pg';
 import { adaptPool } from './pool-adapter.js';
 import type { ConnectionConfig, Sql } from './port.js';
 
-// Timestamps and bigints come back as text; pgmint parses what it needs.
-const types = {
-  getTypeParser: (oid: number, format?: string) =>
-    oid === 20 || oid === 1184 || oid === 1114 ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text'),
-};
-
 export function connectPg(config: ConnectionConfig): Sql {
   const ssl =
     config.sslmode === 'require' || config.sslmode === 'prefer'
@@ -30,7 +24,6 @@ export function connectPg(config: ConnectionConfig): Sql {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
     application_name: config.applicationName ?? 'pgmint',
-    types,
   });
   return adaptPool(pool);
 }

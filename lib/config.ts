@@ -1,0 +1,80 @@
+/**
+ * Reads pgmint's settings from an environment map (process.env on Node, the
+ * `env` binding on Workers). A missing or malformed secret key stops start-up
+ * with a clear message: pgmint never falls back to storing plaintext.
+ *
+ * @example
+ *   const config = readConfig(process.env);
+ */
+import { z } from 'zod';
+import { importSealKey } from './crypto/seal.js';
+
+const flag = z
+  .enum(['', '0', '1', 'true', 'false'])
+  .default('')
+  .transform((v) => v === '1' || v === 'true');
+
+const EnvSchema = z.object({
+  PGMINT_DATABASE_URL: z.string().url().optional(),
+  PGMINT_SECRET_KEY: z.string({ error: 'PGMINT_SECRET_KEY is required: base64 of 32 random bytes (openssl rand -base64 32)' }),
+  PGMINT_ADMIN_TOKEN: z.string().min(24, 'PGMINT_ADMIN_TOKEN must be at least 24 characters').optional(),
+  PGMINT_AUDIENCE: z.string().min(1).default('pgmint'),
+  PGMINT_DRIVER: z.enum(['pg', 'neon']).default('pg'),
+  PGMINT_ALLOW_INSECURE_ISSUERS: flag,
+  PGMINT_SWEEP_GRACE: z.coerce.number().int().min(0).default(60),
+  PGMINT_NEON_WS_PROXY: z.string().optional(),
+  PGMINT_TARGET_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  PGMINT_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  secretKey: string;
+  adminToken: string;
+  audience: string;
+  driver: 'pg' | 'neon';
+  allowInsecureIssuers: boolean;
+  sweepGraceSec: number;
+  neonWsProxy: string | undefined;
+  targetConcurrency: number;
+  poolSize: number;
+}
+
+export class ConfigError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function readConfig(env: Env): Config {
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PGMINT_'))));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.PGMINT_DATABASE_URL,
+    secretKey: e.PGMINT_SECRET_KEY,
+    adminToken: e.PGMINT_ADMIN_TOKEN ?? '',
+    audience: e.PGMINT_AUDIENCE,
+    driver: e.PGMINT_DRIVER,
+    allowInsecureIssuers: e.PGMINT_ALLOW_INSECURE_ISSUERS,
+    sweepGraceSec: e.PGMINT_SWEEP_GRACE,
+    neonWsProxy: e.PGMINT_NEON_WS_PROXY,
+    targetConcurrency: e.PGMINT_TARGET_CONCURRENCY,
+    poolSize: e.PGMINT_POOL_SIZE,
+  };
+}
+
+/** Imports the sealing key, turning a bad value into a start-up error. */
+export async function loadSealKey(config: Config): Promise<CryptoKey> {
+  try {
+    return await importSealKey(config.secretKey);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : 'PGMINT_SECRET_KEY is not valid');
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Everything a request or a scheduled run needs, built once per process by
+ * the entry point (functions/*) and passed down; lib/ never reads the
+ * environment itself.
+ */
+import type { Connect, Sql } from './db/port.js';
+import type { TokenVerifier } from './identity/index.js';
+import type { Store } from './store/index.js';
+import type { TargetPool } from './targets/pool.js';
+
+export interface Settings {
+  /** Audience workload tokens must carry unless an issuer names its own. */
+  audience: string;
+  /** Bootstrap admin token (PGMINT_ADMIN_TOKEN); empty disables it. */
+  adminToken: string;
+  allowInsecureIssuers: boolean;
+  /** Grace after expiry before the sweeper revokes a lease. */
+  sweepGraceSec: number;
+}
+
+export interface Deps {
+  sql: Sql;
+  store: Store;
+  connect: Connect;
+  targets: TargetPool;
+  verifier: TokenVerifier;
+  sealKey: CryptoKey;
+  settings: Settings;
+  now: () => Date;
+}

@@ -1,0 +1,47 @@
+/**
+ * Wires a Deps from a Config and a driver: one control-plane pool, one target
+ * pool, one token verifier per process. Entry points call this once at module
+ * scope so warm invocations reuse connections and the JWKS cache.
+ *
+ * @example
+ *   const deps = await buildDeps(readConfig(env), connectPg);
+ */
+import { type Config, ConfigError, loadSealKey } from './config.js';
+import type { Deps } from './context.js';
+import { type Connect, parseDatabaseUrl } from './db/port.js';
+import { TokenVerifier } from './identity/index.js';
+import { createStore } from './store/index.js';
+import { createTargetPool } from './targets/pool.js';
+
+export async function buildDeps(config: Config, connect: Connect, options: { now?: () => Date; fetch?: typeof fetch } = {}): Promise<Deps> {
+  if (!config.databaseUrl) throw new ConfigError('PGMINT_DATABASE_URL is required');
+  const sealKey = await loadSealKey(config);
+  const sql = connect({ ...parseDatabaseUrl(config.databaseUrl), max: config.poolSize, applicationName: 'pgmint-control' });
+  const store = createStore(sql);
+  const now = options.now ?? (() => new Date());
+  return {
+    sql,
+    store,
+    connect,
+    targets: createTargetPool({ connect, sealKey, poolSize: config.poolSize, concurrency: config.targetConcurrency }),
+    verifier: new TokenVerifier({
+      now,
+      fetch: options.fetch,
+      allowInsecureIssuers: config.allowInsecureIssuers,
+      jwksStore: store.jwksCache,
+    }),
+    sealKey,
+    settings: {
+      audience: config.audience,
+      adminToken: config.adminToken,
+      allowInsecureIssuers: config.allowInsecureIssuers,
+      sweepGraceSec: config.sweepGraceSec,
+    },
+    now,
+  };
+}
+
+export async function closeDeps(deps: Deps): Promise<void> {
+  await deps.targets.close();
+  await deps.sql.end();
+}

@@ -1,0 +1,84 @@
+/**
+ * The pgmint HTTP API as one Hono app, the same on Lambda, edge runtimes and
+ * `npm start`. Entry points build `Deps` and call `createApp(deps)`.
+ *
+ * @example
+ *   const app = createApp(deps);
+ *   const res = await app.request('/healthz');
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { bodyLimit } from 'hono/body-limit';
+import type { Deps } from '../context.js';
+import { PgmintError } from '../errors.js';
+import type { AppEnv } from './env.js';
+import { problemResponse, toPgmintError } from './problem.js';
+import { exchangeRoutes } from './routes/exchange.js';
+import { registryRoutes } from './routes/registry.js';
+
+export type RouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
+
+/** Names the first offending field, e.g. `allowed_service_accounts.0`. */
+function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>, target: string): PgmintError {
+  const first = issues[0];
+  const field = first && first.path.length > 0 ? first.path.map(String).join('.') : target;
+  return new PgmintError('invalid_request', `${field}: ${first?.message ?? 'invalid'}`, {
+    extra: { field, errors: issues.slice(0, 10).map((i) => ({ field: i.path.map(String).join('.') || target, message: i.message })) },
+  });
+}
+
+export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        return problemResponse(validationError(result.error.issues, result.target), c.get('requestId'));
+      }
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    c.set('requestId', crypto.randomUUID());
+    await next();
+    c.header('x-request-id', c.get('requestId'));
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: 256 * 1024,
+      onError: () => {
+        throw new PgmintError('payload_too_large', 'request body is larger than 256 KiB');
+      },
+    }),
+  );
+
+  app.onError((err, c) => {
+    const error = toPgmintError(err);
+    if (error.code === 'internal') console.error(JSON.stringify({ level: 'error', request_id: c.get('requestId'), error: String(err) }));
+    return problemResponse(error, c.get('requestId') ?? crypto.randomUUID());
+  });
+  app.notFound((c) => problemResponse(new PgmintError('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), c.get('requestId')));
+
+  app.get('/healthz', async (c) => {
+    await deps.sql.query('SELECT 1');
+    return c.json({ status: 'ok' });
+  });
+
+  exchangeRoutes(app, deps);
+  registryRoutes(app, deps);
+  for (const routes of extraRoutes) routes(app, deps);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'workloadToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A Kubernetes service-account token or another OIDC token the database trusts',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'An admin token' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'pgmint', version: '0.1.0', description: 'Short-lived PostgreSQL logins for workloads that prove who they are with an OIDC token.' },
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,167 @@
+/**
+ * Request and response schemas. The same zod objects validate requests and
+ * generate /openapi.json, so the document cannot drift from the code.
+ */
+import { z } from '@hono/zod-openapi';
+import { parseDuration } from '../leases/ttl.js';
+
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -, at most 63 characters');
+
+/** Postgres role names as pgmint accepts them from configuration. */
+const roleName = z.string().min(1).max(63).regex(/^[^\0]+$/, 'must not contain NUL');
+
+const duration = z
+  .union([z.number().int().positive(), z.string()])
+  .transform((v, ctx) => {
+    const seconds = typeof v === 'number' ? v : parseDuration(v);
+    if (seconds === null || seconds < 1) {
+      ctx.addIssue({ code: 'custom', message: 'a number of seconds or a duration such as 15m or 1h' });
+      return z.NEVER;
+    }
+    return seconds;
+  })
+  .openapi({ type: 'string', example: '1h' });
+
+export const DatabaseParams = z.object({ db: slug.openapi({ param: { name: 'db', in: 'path' } }) });
+export const RoleParams = DatabaseParams.extend({ name: slug.openapi({ param: { name: 'name', in: 'path' } }) });
+export const IssuerParams = DatabaseParams.extend({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+
+const sslmode = z.enum(['disable', 'prefer', 'require', 'verify-full']);
+
+export const DatabaseInput = z
+  .object({
+    id: slug,
+    host: z.string().min(1).max(255),
+    port: z.number().int().min(1).max(65535).default(5432),
+    database: z.string().min(1).max(63),
+    admin_user: roleName,
+    admin_password: z.string().min(1).max(1024),
+    sslmode: sslmode.default('require'),
+    public_host: z.string().min(1).max(255).optional(),
+    public_port: z.number().int().min(1).max(65535).optional(),
+    public_sslmode: sslmode.optional(),
+    rotation_period: duration.optional(),
+    lease_prefix: z.string().regex(/^[a-z][a-z0-9]{0,15}$/).default('pgm'),
+  })
+  .strict()
+  .openapi('DatabaseInput');
+
+export const Database = z
+  .object({
+    id: z.string(),
+    host: z.string(),
+    port: z.number(),
+    database: z.string(),
+    admin_user: z.string(),
+    sslmode: z.string(),
+    public_host: z.string().nullable(),
+    public_port: z.number().nullable(),
+    public_sslmode: z.string().nullable(),
+    root_rotated_at: z.string(),
+    rotation_period: z.number(),
+    lease_prefix: z.string(),
+    created_at: z.string(),
+  })
+  .openapi('Database');
+
+export const RoleInput = z
+  .object({
+    member_of: z.array(roleName).max(16).default([]),
+    search_path: z.array(roleName).max(16).optional(),
+    read_only: z.boolean().optional(),
+    allow_write: z.boolean().default(false),
+    default_ttl: duration.optional(),
+    max_ttl: duration.optional(),
+    creation_statements: z.string().min(1).max(8192).optional(),
+    revocation_statements: z.string().min(1).max(8192).optional(),
+    renew_statements: z.string().min(1).max(8192).optional(),
+  })
+  .strict()
+  .openapi('RoleInput');
+
+export const Role = z
+  .object({
+    name: z.string(),
+    database: z.string(),
+    member_of: z.array(z.string()),
+    search_path: z.array(z.string()).nullable(),
+    read_only: z.boolean(),
+    allow_write: z.boolean(),
+    default_ttl: z.number(),
+    max_ttl: z.number(),
+    creation_statements: z.string().nullable(),
+    revocation_statements: z.string().nullable(),
+    renew_statements: z.string().nullable(),
+  })
+  .openapi('Role');
+
+const jwk = z.record(z.string(), z.unknown());
+
+export const IssuerInput = z
+  .object({
+    kind: z.enum(['k8s', 'oidc']).default('k8s'),
+    issuer: z.string().min(1).max(2048),
+    audiences: z.array(z.string().min(1).max(512)).min(1).max(16).optional(),
+    allowed_service_accounts: z.array(z.string().min(3).max(253)).max(256).default([]),
+    allowed_subjects: z.array(z.string().min(1).max(512)).max(256).default([]),
+    bound_claims: z.record(z.string().min(1).max(128), z.union([z.string(), z.array(z.string())])).default({}),
+    default_role: slug,
+    allowed_roles: z.array(slug).max(32).optional(),
+    jwks: z.object({ keys: z.array(jwk).min(1).max(64) }).optional(),
+    pem_keys: z.array(z.string().min(1).max(16384)).min(1).max(16).optional(),
+    max_leases_per_workload: z.number().int().min(1).max(10000).default(10),
+  })
+  .strict()
+  .openapi('IssuerInput');
+
+export const Issuer = z
+  .object({
+    id: z.string(),
+    database: z.string(),
+    kind: z.string(),
+    issuer: z.string(),
+    audiences: z.array(z.string()),
+    allowed_service_accounts: z.array(z.string()),
+    allowed_subjects: z.array(z.string()),
+    bound_claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+    default_role: z.string(),
+    allowed_roles: z.array(z.string()),
+    pinned_keys: z.boolean(),
+    max_leases_per_workload: z.number(),
+    created_at: z.string(),
+  })
+  .openapi('Issuer');
+
+export const ExchangeQuery = z.object({
+  role: slug.optional().openapi({ param: { name: 'role', in: 'query' } }),
+  ttl: z.string().max(16).optional().openapi({ param: { name: 'ttl', in: 'query' }, example: '15m' }),
+});
+
+export const Credentials = z
+  .object({
+    host: z.string(),
+    port: z.number(),
+    database: z.string(),
+    user: z.string(),
+    password: z.string(),
+    sslmode: z.string(),
+    expires_at: z.string(),
+    refresh_at: z.string(),
+    connection_uri: z.string(),
+    lease_id: z.string(),
+    role: z.string(),
+  })
+  .openapi('Credentials');
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number(),
+    detail: z.string().optional(),
+    code: z.string(),
+    request_id: z.string(),
+  })
+  .openapi('Problem');

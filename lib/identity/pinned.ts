@@ -1,0 +1,102 @@
+/**
+ * Keys pinned at registration for clusters whose issuer cannot be reached
+ * (or is not even a URL, like minikube's `kubernetes/serviceaccount`): a JWKS,
+ * PEM public keys or certificates, or both. No network is ever used.
+ *
+ * @example
+ *   const getKey = await pinnedKeyResolver({ pinnedPems: [minikubePublicKeyPem] });
+ *   await jwtVerify(token, getKey, { algorithms: ['RS256'] });
+ */
+import {
+  createLocalJWKSet,
+  exportJWK,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWK,
+  type JWSHeaderParameters,
+  importSPKI,
+  importX509,
+} from 'jose';
+import { JWKSNoMatchingKey } from 'jose/errors';
+import type { IssuerKeys } from './types.js';
+
+export type KeyResolver = (header: JWSHeaderParameters, token?: FlattenedJWSInput) => Promise<CryptoKey>;
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/** An algorithm per key type, only to import the PEM; the JWK it becomes serves every algorithm of its type and curve. */
+const PROBE_ALGORITHMS = ['RS256', 'ES256', 'ES384', 'ES512', 'Ed25519'];
+
+export function hasPinnedKeys(issuer: Pick<IssuerKeys, 'pinnedJwks' | 'pinnedPems'>): boolean {
+  return (issuer.pinnedJwks?.keys?.length ?? 0) > 0 || (issuer.pinnedPems?.length ?? 0) > 0;
+}
+
+/** Public JWKs from PEM `PUBLIC KEY` or `CERTIFICATE` blocks (several may share one string). */
+export async function pemsToJwks(pems: readonly string[]): Promise<JWK[]> {
+  const out: JWK[] = [];
+  for (const pem of pems) {
+    if (typeof pem !== 'string') throw new TypeError('pinned PEM must be a string');
+    const blocks = [...pem.matchAll(PEM_BLOCK)];
+    if (blocks.length === 0) throw new TypeError('pinned PEM has no BEGIN/END block');
+    for (const [block, label] of blocks) {
+      out.push(await pemBlockToJwk(block, label as string));
+    }
+  }
+  return out;
+}
+
+async function pemBlockToJwk(block: string, label: string): Promise<JWK> {
+  const importer = label === 'CERTIFICATE' ? importX509 : label === 'PUBLIC KEY' ? importSPKI : null;
+  if (!importer) throw new TypeError(`pinned PEM must be a PUBLIC KEY or CERTIFICATE, not ${label}`);
+  for (const alg of PROBE_ALGORITHMS) {
+    try {
+      const key = await importer(block, alg, { extractable: true });
+      const { kty, n, e, crv, x, y } = await exportJWK(key);
+      return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y }).filter(([, v]) => v !== undefined));
+    } catch {
+      // not this key type; try the next
+    }
+  }
+  throw new TypeError('pinned PEM holds no RSA, EC or Ed25519 public key');
+}
+
+function assertPublicJwks(jwks: { keys: unknown[] }): asserts jwks is JSONWebKeySet {
+  if (!Array.isArray(jwks.keys)) throw new TypeError('pinned JWKS must have a keys array');
+  for (const key of jwks.keys) {
+    if (typeof key !== 'object' || key === null) throw new TypeError('pinned JWKS keys must be objects');
+    const k = key as Record<string, unknown>;
+    if (k.kty === 'oct' || 'd' in k) throw new TypeError('pinned JWKS must hold public keys only');
+  }
+}
+
+/**
+ * A jose key resolver over the pinned keys. JWKS members are chosen by the
+ * token's `kid` and `alg`; PEM keys carry no `kid`, so for them only `alg`
+ * (key type and curve) selects, as Vault does with `jwt_validation_pubkeys`.
+ */
+export async function pinnedKeyResolver(issuer: Pick<IssuerKeys, 'pinnedJwks' | 'pinnedPems'>): Promise<KeyResolver> {
+  if (!hasPinnedKeys(issuer)) throw new TypeError('issuer has no pinned keys');
+  let jwksSet: KeyResolver | null = null;
+  if (issuer.pinnedJwks?.keys?.length) {
+    assertPublicJwks(issuer.pinnedJwks);
+    try {
+      jwksSet = createLocalJWKSet(issuer.pinnedJwks);
+    } catch (cause) {
+      throw new TypeError('pinned JWKS is malformed', { cause });
+    }
+  }
+  const pemJwks = issuer.pinnedPems?.length ? await pemsToJwks(issuer.pinnedPems) : [];
+  const pemSet: KeyResolver | null = pemJwks.length ? createLocalJWKSet({ keys: pemJwks }) : null;
+
+  return async (header, token) => {
+    if (jwksSet) {
+      try {
+        return await jwksSet(header, token);
+      } catch (err) {
+        if (!(pemSet && err instanceof JWKSNoMatchingKey)) throw err;
+      }
+    }
+    // pemSet is set whenever jwksSet is not (hasPinnedKeys).
+    return (pemSet as KeyResolver)({ alg: header.alg });
+  };
+}

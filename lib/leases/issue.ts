@@ -1,0 +1,149 @@
+/**
+ * The exchange: a verified workload token in, a fresh login role out.
+ *
+ * Order matters for crash safety: the lease row is written `pending` before
+ * the role exists, the role is created in one all-or-nothing round trip, and
+ * only then is the lease marked `active` together with its audit row. A crash
+ * anywhere leaves at worst a pending lease the sweeper revokes.
+ *
+ * @example
+ *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
+ */
+import type { Deps } from '../context.js';
+import { generatePassword } from '../crypto/password.js';
+import { scramSha256Verifier } from '../crypto/scram.js';
+import { sanitizeDatabaseError } from '../db/sanitize.js';
+import { PgmintError } from '../errors.js';
+import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
+import { renderTemplate } from '../sql/template.js';
+import type { IssuerKind, RoleRecord } from '../store/types.js';
+import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
+import { type Credentials, credentialDocument } from './credentials.js';
+import { resolveTtl } from './ttl.js';
+
+export interface IssueRequest {
+  databaseId: string;
+  kind: IssuerKind;
+  token: string;
+  role?: string;
+  ttl?: string;
+  requestId?: string;
+}
+
+function pickRole(workload: Workload, requested: string | undefined): string {
+  const name = requested ?? workload.issuer.defaultRole;
+  if (!workload.issuer.allowedRoles.includes(name) && name !== workload.issuer.defaultRole) {
+    throw new PgmintError('not_allowed', 'role is not allowed for this workload', { extra: { role: name } });
+  }
+  return name;
+}
+
+function creationSql(role: RoleRecord, name: string, verifier: string, expiresAt: Date): string {
+  if (role.creationStatements) {
+    return renderTemplate(role.creationStatements, { name, password: verifier, expiration: expiresAt.toISOString() });
+  }
+  return createLoginRoleSql({
+    name,
+    verifier,
+    validUntil: expiresAt,
+    memberOf: role.memberOf,
+    searchPath: role.searchPath ?? undefined,
+    readOnly: role.readOnly,
+  });
+}
+
+export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<Credentials> {
+  const action = 'credentials.issue';
+  let workload: Workload | undefined;
+  try {
+    const db = await deps.store.databases.get(req.databaseId);
+    if (!db) throw new PgmintError('database_not_found', 'no such database');
+    workload = await authenticateWorkload(deps, db.id, req.kind, req.token);
+    const roleName = pickRole(workload, req.role);
+    const role = await deps.store.roles.get(db.id, roleName);
+    if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { extra: { role: roleName } });
+    const ttl = resolveTtl(req.ttl, role);
+
+    const cap = workload.issuer.maxLeasesPerWorkload;
+    if ((await deps.store.leases.countLive(db.id, workload.workloadKey)) >= cap) {
+      throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
+        headers: { 'Retry-After': '60' },
+        extra: { limit: cap },
+      });
+    }
+
+    const issuedAt = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
+    const expiresAt = new Date(issuedAt.getTime() + ttl * 1000);
+    const maxExpiresAt = new Date(issuedAt.getTime() + Math.min(role.maxTtl, 8 * 3600) * 1000);
+    const username = leaseRoleName({
+      prefix: db.leasePrefix,
+      namespace: workload.nameParts.namespace,
+      serviceAccount: workload.nameParts.name,
+      random: randomSuffix(10),
+    });
+    const password = generatePassword();
+    const verifier = await scramSha256Verifier(password);
+    const lease = {
+      id: crypto.randomUUID(),
+      databaseId: db.id,
+      roleName: role.name,
+      username,
+      reassignTo: role.memberOf[0] ?? null,
+      subject: workload.subject,
+      issuer: workload.issuer.issuer,
+      workloadKey: workload.workloadKey,
+      podName: workload.podName,
+      podUid: workload.podUid,
+      expiresAt,
+      maxExpiresAt,
+    };
+    await deps.store.leases.insertPending(lease);
+
+    const target = await deps.targets.open(db);
+    try {
+      await target.limiter.run(() => target.sql.query(creationSql(role, username, verifier, expiresAt)));
+    } catch (err) {
+      const cause = sanitizeDatabaseError(err);
+      // The statement is all-or-nothing, so no role exists; the lease is closed as failed.
+      await deps.store.leases.setState(lease.id, 'failed', cause.message);
+      throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
+    }
+
+    await deps.store.leases.activate(lease.id, {
+      action,
+      outcome: 'success',
+      requestId: req.requestId,
+      databaseId: db.id,
+      subject: workload.subject,
+      issuer: workload.issuer.issuer,
+      pod: workload.podName,
+      leaseId: lease.id,
+      roleName: role.name,
+      username,
+      detail: { ttl, expires_at: expiresAt.toISOString() },
+    });
+    return credentialDocument(db, { id: lease.id, username, issuedAt, expiresAt }, password, role.name);
+  } catch (err) {
+    await recordRefusal(deps, req, action, err, workload);
+    throw err;
+  }
+}
+
+export async function recordRefusal(deps: Deps, req: { databaseId: string; requestId?: string }, action: string, err: unknown, workload?: Workload) {
+  const who = err instanceof WorkloadDenied ? err.who : {};
+  const code = err instanceof PgmintError ? err.code : 'internal';
+  const status = err instanceof PgmintError ? err.status : 500;
+  await deps.store.audit
+    .append({
+      action,
+      outcome: status >= 500 ? 'error' : 'denied',
+      code,
+      requestId: req.requestId,
+      databaseId: req.databaseId,
+      subject: workload?.subject ?? who.subject ?? null,
+      issuer: workload?.issuer.issuer ?? who.issuer ?? null,
+      pod: workload?.podName ?? who.pod ?? null,
+      detail: err instanceof PgmintError ? err.extra : {},
+    })
+    .catch(() => {});
+}

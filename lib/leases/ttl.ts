@@ -1,0 +1,40 @@
+/**
+ * Lease lifetimes: parsing `?ttl=` and applying a role's limits and the hard cap.
+ *
+ * @example
+ *   resolveTtl('15m', role) // 900
+ */
+import { PgmintError } from '../errors.js';
+
+/** No lease outlives this, whatever a role says. */
+export const HARD_MAX_TTL_SEC = 8 * 3600;
+export const DEFAULT_READONLY_TTL_SEC = 3600;
+export const DEFAULT_READWRITE_TTL_SEC = 1800;
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** Seconds from `900`, `90s`, `15m`, `1h30m`; null when malformed. */
+export function parseDuration(text: string): number | null {
+  if (/^\d{1,6}$/.test(text)) return Number(text);
+  const match = /^(?:(\d{1,3})h)?(?:(\d{1,4})m)?(?:(\d{1,6})s)?$/.exec(text);
+  if (!match || text === '') return null;
+  const [, h, m, s] = match;
+  return Number(h ?? 0) * UNIT_SECONDS.h! + Number(m ?? 0) * UNIT_SECONDS.m! + Number(s ?? 0);
+}
+
+export function resolveTtl(requested: string | undefined, limits: { defaultTtl: number; maxTtl: number }): number {
+  if (requested === undefined || requested === '') return Math.min(limits.defaultTtl, limits.maxTtl, HARD_MAX_TTL_SEC);
+  const ttl = parseDuration(requested);
+  if (ttl === null || ttl < 1) {
+    throw new PgmintError('invalid_request', 'ttl must be a number of seconds or a duration such as 15m or 1h', {
+      extra: { field: 'ttl' },
+    });
+  }
+  const cap = Math.min(limits.maxTtl, HARD_MAX_TTL_SEC);
+  if (ttl > cap) {
+    throw new PgmintError('invalid_request', `ttl exceeds the role's maximum of ${cap} seconds`, {
+      extra: { field: 'ttl', max_ttl: cap },
+    });
+  }
+  return ttl;
+}

@@ -1,0 +1,84 @@
+/**
+ * Registering a target database: the broker's credential is tested by
+ * logging in, and the role must hold CREATEROLE and must not be a superuser.
+ * A failure is `invalid_config` with the reason, and nothing is stored.
+ *
+ * @example
+ *   await registerDatabase(deps, { id: 'orders', host, port, database, adminUser, adminPassword, sslmode });
+ */
+import type { Deps } from '../context.js';
+import { seal } from '../crypto/seal.js';
+import type { SslMode } from '../db/port.js';
+import { PgmintError } from '../errors.js';
+import type { DatabaseRecord } from '../store/types.js';
+import { rootSecretAad } from '../targets/pool.js';
+
+export interface DatabaseRegistration {
+  id: string;
+  host: string;
+  port: number;
+  database: string;
+  adminUser: string;
+  adminPassword: string;
+  sslmode: SslMode;
+  publicHost?: string;
+  publicPort?: number;
+  publicSslmode?: string;
+  rotationPeriodSec?: number;
+  leasePrefix?: string;
+}
+
+export interface TargetCheck {
+  serverVersion: number;
+  createrole: boolean;
+  superuser: boolean;
+}
+
+export async function checkTarget(deps: Deps, c: { host: string; port: number; database: string; user: string; password: string; sslmode: SslMode }): Promise<TargetCheck> {
+  const sql = deps.connect({ ...c, max: 1 });
+  try {
+    const { rows } = await sql.query<{ v: string; createrole: boolean; superuser: boolean }>(
+      `SELECT current_setting('server_version_num') AS v, rolcreaterole AS createrole, rolsuper AS superuser
+       FROM pg_roles WHERE rolname = current_user`,
+    );
+    const row = rows[0]!;
+    return { serverVersion: Number(row.v), createrole: row.createrole, superuser: row.superuser };
+  } finally {
+    await sql.end().catch(() => {});
+  }
+}
+
+export async function registerDatabase(deps: Deps, r: DatabaseRegistration): Promise<DatabaseRecord> {
+  let check: TargetCheck;
+  try {
+    check = await checkTarget(deps, { host: r.host, port: r.port, database: r.database, user: r.adminUser, password: r.adminPassword, sslmode: r.sslmode });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new PgmintError('invalid_config', `cannot connect to the target database: ${reason}`, { extra: { field: 'host' } });
+  }
+  if (check.superuser) {
+    throw new PgmintError('invalid_config', 'the admin role is a superuser; give pgmint a role with CREATEROLE only (see `pgmint bootstrap-sql`)', {
+      extra: { field: 'admin_user' },
+    });
+  }
+  if (!check.createrole) {
+    throw new PgmintError('invalid_config', 'the admin role lacks CREATEROLE', { extra: { field: 'admin_user' } });
+  }
+  const sealed = await seal(deps.sealKey, r.adminPassword, rootSecretAad(r.id));
+  const record = await deps.store.databases.upsert({
+    id: r.id,
+    host: r.host,
+    port: r.port,
+    database: r.database,
+    adminUser: r.adminUser,
+    sslmode: r.sslmode,
+    publicHost: r.publicHost ?? null,
+    publicPort: r.publicPort ?? null,
+    publicSslmode: r.publicSslmode ?? null,
+    rootSecret: { current: sealed },
+    rotationPeriodSec: r.rotationPeriodSec,
+    leasePrefix: r.leasePrefix,
+  });
+  await deps.targets.close(r.id);
+  return record;
+}

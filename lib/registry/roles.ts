@@ -1,0 +1,72 @@
+/**
+ * Role definitions, checked against the target when they are saved: the
+ * group roles must exist, templates may use only known variables, write
+ * access must be asked for, and TTLs stay under the hard cap.
+ *
+ * @example
+ *   await defineRole(deps, 'orders', 'readonly', { memberOf: ['orders_read'] });
+ */
+import type { Deps } from '../context.js';
+import { PgmintError } from '../errors.js';
+import { DEFAULT_READONLY_TTL_SEC, DEFAULT_READWRITE_TTL_SEC, HARD_MAX_TTL_SEC } from '../leases/ttl.js';
+import { validateTemplate } from '../sql/template.js';
+import type { RoleRecord } from '../store/types.js';
+
+export interface RoleDefinition {
+  memberOf: string[];
+  searchPath?: string[];
+  readOnly?: boolean;
+  allowWrite: boolean;
+  defaultTtl?: number;
+  maxTtl?: number;
+  creationStatements?: string;
+  revocationStatements?: string;
+  renewStatements?: string;
+}
+
+const invalid = (field: string, message: string) => new PgmintError('invalid_request', message, { extra: { field } });
+
+export async function defineRole(deps: Deps, databaseId: string, name: string, d: RoleDefinition): Promise<RoleRecord> {
+  const db = await deps.store.databases.get(databaseId);
+  if (!db) throw new PgmintError('database_not_found', 'no such database');
+  const readOnly = d.readOnly ?? !d.allowWrite;
+  if (!readOnly && !d.allowWrite) throw invalid('allow_write', 'a read/write role needs "allow_write": true');
+  if (d.memberOf.length === 0 && !d.creationStatements) {
+    throw invalid('member_of', 'name at least one group role, or give creation_statements');
+  }
+  for (const [field, template] of [
+    ['creation_statements', d.creationStatements],
+    ['revocation_statements', d.revocationStatements],
+    ['renew_statements', d.renewStatements],
+  ] as const) {
+    const problem = template ? validateTemplate(template) : null;
+    if (problem) throw invalid(field, problem);
+  }
+  const maxTtl = d.maxTtl ?? HARD_MAX_TTL_SEC;
+  if (maxTtl > HARD_MAX_TTL_SEC) throw invalid('max_ttl', `max_ttl cannot exceed ${HARD_MAX_TTL_SEC} seconds`);
+  const defaultTtl = Math.min(d.defaultTtl ?? (readOnly ? DEFAULT_READONLY_TTL_SEC : DEFAULT_READWRITE_TTL_SEC), maxTtl);
+  if (d.defaultTtl !== undefined && d.defaultTtl > maxTtl) throw invalid('default_ttl', 'default_ttl cannot exceed max_ttl');
+
+  if (d.memberOf.length > 0) {
+    const target = await deps.targets.open(db);
+    const { rows } = await target.sql.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [d.memberOf]);
+    const found = new Set(rows.map((r) => r.rolname));
+    const missing = d.memberOf.filter((g) => !found.has(g));
+    if (missing.length > 0) {
+      throw new PgmintError('invalid_config', `group role(s) not found on the target: ${missing.join(', ')}`, { extra: { field: 'member_of' } });
+    }
+  }
+  return deps.store.roles.put({
+    databaseId,
+    name,
+    memberOf: d.memberOf,
+    searchPath: d.searchPath ?? null,
+    readOnly,
+    allowWrite: d.allowWrite,
+    defaultTtl,
+    maxTtl,
+    creationStatements: d.creationStatements ?? null,
+    revocationStatements: d.revocationStatements ?? null,
+    renewStatements: d.renewStatements ?? null,
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * The append-only audit log. Callers pass identities and outcomes, never secrets;
+ * `detail` is for codes, limits and counts.
+ *
+ * @example
+ *   await audit(sql).append({ action: 'credentials.issue', outcome: 'success', databaseId: 'orders' });
+ */
+import type { Queryable } from '../db/port.js';
+import { toAudit } from './rows.js';
+import type { AuditEntry, AuditRecord } from './types.js';
+
+export interface AuditQuery {
+  databaseId?: string;
+  action?: string;
+  outcome?: string;
+  subject?: string;
+  since?: string;
+  until?: string;
+  /** Return entries with id below this (newest first paging). */
+  before?: string;
+  limit?: number;
+}
+
+export const AUDIT_COLUMNS = 'request_id, action, outcome, code, database_id, subject, issuer, pod, lease_id, role_name, username, detail';
+
+export function auditValues(e: AuditEntry): unknown[] {
+  return [
+    e.requestId ?? null,
+    e.action,
+    e.outcome,
+    e.code ?? null,
+    e.databaseId ?? null,
+    e.subject ?? null,
+    e.issuer ?? null,
+    e.pod ?? null,
+    e.leaseId ?? null,
+    e.roleName ?? null,
+    e.username ?? null,
+    JSON.stringify(e.detail ?? {}),
+  ];
+}
+
+export function audit(sql: Queryable) {
+  return {
+    async append(e: AuditEntry): Promise<void> {
+      await sql.query(`INSERT INTO pgmint.audit_log (${AUDIT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)`, auditValues(e));
+    },
+    /** Many entries in one statement (sweeps revoke in batches). */
+    async appendMany(entries: AuditEntry[]): Promise<void> {
+      if (entries.length === 0) return;
+      await sql.query(
+        `INSERT INTO pgmint.audit_log (${AUDIT_COLUMNS})
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+           $8::text[], $9::uuid[], $10::text[], $11::text[], $12::jsonb[])`,
+        Array.from({ length: 12 }, (_, i) => entries.map((e) => auditValues(e)[i])),
+      );
+    },
+    async query(q: AuditQuery): Promise<AuditRecord[]> {
+      const { rows } = await sql.query(
+        `SELECT id, at, ${AUDIT_COLUMNS} FROM pgmint.audit_log
+         WHERE ($1::text IS NULL OR database_id = $1) AND ($2::text IS NULL OR action = $2)
+           AND ($3::text IS NULL OR outcome = $3) AND ($4::text IS NULL OR subject = $4)
+           AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
+           AND ($7::bigint IS NULL OR id < $7)
+         ORDER BY id DESC LIMIT $8`,
+        [
+          q.databaseId ?? null,
+          q.action ?? null,
+          q.outcome ?? null,
+          q.subject ?? null,
+          q.since ?? null,
+          q.until ?? null,
+          q.before ?? null,
+          Math.min(q.limit ?? 100, 1000),
+        ],
+      );
+      return rows.map(toAudit);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Registered target databases and their sealed root credentials.
+ *
+ * @example
+ *   const db = await databases(sql).get('orders');
+ */
+import type { Queryable } from '../db/port.js';
+import { DATABASE_COLUMNS, toDatabase } from './rows.js';
+import type { DatabaseRecord, SealedVersions } from './types.js';
+
+export interface NewDatabase {
+  id: string;
+  host: string;
+  port: number;
+  database: string;
+  adminUser: string;
+  sslmode: string;
+  publicHost?: string | null;
+  publicPort?: number | null;
+  publicSslmode?: string | null;
+  rootSecret: SealedVersions;
+  rotationPeriodSec?: number;
+  leasePrefix?: string;
+}
+
+export function databases(sql: Queryable) {
+  return {
+    async get(id: string): Promise<DatabaseRecord | null> {
+      const { rows } = await sql.query(`SELECT ${DATABASE_COLUMNS} FROM pgmint.databases WHERE id = $1`, [id]);
+      return rows[0] ? toDatabase(rows[0]) : null;
+    },
+    async list(): Promise<DatabaseRecord[]> {
+      const { rows } = await sql.query(`SELECT ${DATABASE_COLUMNS} FROM pgmint.databases ORDER BY id`);
+      return rows.map(toDatabase);
+    },
+    /** Inserts, or replaces the connection settings of an existing id. */
+    async upsert(d: NewDatabase): Promise<DatabaseRecord> {
+      const { rows } = await sql.query(
+        `INSERT INTO pgmint.databases (id, host, port, database, admin_user, sslmode, public_host, public_port,
+           public_sslmode, root_secret, rotation_period, lease_prefix)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, make_interval(secs => $11), $12)
+         ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, port = EXCLUDED.port, database = EXCLUDED.database,
+           admin_user = EXCLUDED.admin_user, sslmode = EXCLUDED.sslmode, public_host = EXCLUDED.public_host,
+           public_port = EXCLUDED.public_port, public_sslmode = EXCLUDED.public_sslmode,
+           root_secret = EXCLUDED.root_secret, root_rotated_at = now(), rotation_period = EXCLUDED.rotation_period,
+           lease_prefix = EXCLUDED.lease_prefix, updated_at = now()
+         RETURNING ${DATABASE_COLUMNS}`,
+        [
+          d.id,
+          d.host,
+          d.port,
+          d.database,
+          d.adminUser,
+          d.sslmode,
+          d.publicHost ?? null,
+          d.publicPort ?? null,
+          d.publicSslmode ?? null,
+          JSON.stringify(d.rootSecret),
+          d.rotationPeriodSec ?? 7 * 86400,
+          d.leasePrefix ?? 'pgm',
+        ],
+      );
+      return toDatabase(rows[0]!);
+    },
+    async setRootSecret(id: string, secret: SealedVersions, rotated: boolean): Promise<void> {
+      await sql.query(
+        `UPDATE pgmint.databases SET root_secret = $2, updated_at = now(),
+           root_rotated_at = CASE WHEN $3 THEN now() ELSE root_rotated_at END WHERE id = $1`,
+        [id, JSON.stringify(secret), rotated],
+      );
+    },
+    async remove(id: string): Promise<boolean> {
+      const { rowCount } = await sql.query('DELETE FROM pgmint.databases WHERE id = $1', [id]);
+      return rowCount > 0;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * The control-plane repository: one object per table family over one Sql.
+ *
+ * @example
+ *   const store = createStore(sql);
+ *   const db = await store.databases.get('orders');
+ */
+import type { Queryable } from '../db/port.js';
+import { audit } from './audit.js';
+import { databases } from './databases.js';
+import { issuers } from './issuers.js';
+import { jwksCache } from './jwks-cache.js';
+import { leases } from './leases.js';
+import { roles } from './roles.js';
+
+export function createStore(sql: Queryable) {
+  return {
+    databases: databases(sql),
+    roles: roles(sql),
+    issuers: issuers(sql),
+    leases: leases(sql),
+    audit: audit(sql),
+    jwksCache: jwksCache(sql),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;
+export type * from './types.js';

@@ -1,0 +1,106 @@
+/**
+ * Control-plane records as the domain sees them (camelCase, seconds for TTLs).
+ */
+export interface SealedVersions {
+  current: string;
+  pending?: string | null;
+  previous?: string | null;
+}
+
+export interface DatabaseRecord {
+  id: string;
+  host: string;
+  port: number;
+  database: string;
+  adminUser: string;
+  sslmode: string;
+  publicHost: string | null;
+  publicPort: number | null;
+  publicSslmode: string | null;
+  rootSecret: SealedVersions;
+  rootRotatedAt: string;
+  rotationPeriodSec: number;
+  leasePrefix: string;
+  createdAt: string;
+}
+
+export interface RoleRecord {
+  databaseId: string;
+  name: string;
+  memberOf: string[];
+  searchPath: string[] | null;
+  readOnly: boolean;
+  allowWrite: boolean;
+  defaultTtl: number;
+  maxTtl: number;
+  creationStatements: string | null;
+  revocationStatements: string | null;
+  renewStatements: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type IssuerKind = 'k8s' | 'oidc';
+
+export interface IssuerRecord {
+  id: string;
+  databaseId: string;
+  kind: IssuerKind;
+  issuer: string;
+  audiences: string[];
+  allowedServiceAccounts: string[];
+  allowedSubjects: string[];
+  boundClaims: Record<string, string | string[]>;
+  defaultRole: string;
+  allowedRoles: string[];
+  pinnedJwks: { keys: JsonWebKey[] } | null;
+  pinnedPems: string[] | null;
+  maxLeasesPerWorkload: number;
+  createdAt: string;
+}
+
+export type LeaseState = 'pending' | 'active' | 'revoked' | 'failed' | 'irrevocable';
+
+export interface LeaseRecord {
+  id: string;
+  databaseId: string;
+  roleName: string;
+  username: string;
+  reassignTo: string | null;
+  state: LeaseState;
+  subject: string;
+  issuer: string | null;
+  workloadKey: string;
+  podName: string | null;
+  podUid: string | null;
+  issuedAt: string;
+  expiresAt: string;
+  maxExpiresAt: string;
+  renewedAt: string | null;
+  revokedAt: string | null;
+  revokeAttempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+}
+
+export type AuditOutcome = 'success' | 'denied' | 'error';
+
+export interface AuditEntry {
+  action: string;
+  outcome: AuditOutcome;
+  code?: string | null;
+  requestId?: string | null;
+  databaseId?: string | null;
+  subject?: string | null;
+  issuer?: string | null;
+  pod?: string | null;
+  leaseId?: string | null;
+  roleName?: string | null;
+  username?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: string;
+  at: string;
+}

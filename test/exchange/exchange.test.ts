@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { loginAs, withSuperuser } from '../support/postgres.js';
+
+const run = promisify(execFile);
+
+describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
+  let b: TestBroker;
+  beforeAll(async () => {
+    b = await startTestBroker({ server: serverName });
+    await b.setupDefault();
+  });
+  afterAll(() => b?.close());
+
+  const exchange = async (token: string, query = '', kind = 'credentials') =>
+    fetch(`${b.url}/api/v1/databases/main/${kind}/k8s${query}`, { headers: { authorization: `Bearer ${token}` } });
+
+  it('mints a login that pg and psql accept, with exactly the group privileges', async () => {
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-7d9f', podUid: crypto.randomUUID() });
+    const res = await exchange(token);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const creds = await res.json();
+    expect(Object.keys(creds).sort()).toEqual(
+      ['connection_uri', 'database', 'expires_at', 'host', 'lease_id', 'password', 'port', 'refresh_at', 'role', 'sslmode', 'user'].sort(),
+    );
+    expect(creds.user).toMatch(/^pgm_prod_api_[a-z0-9]+$/);
+    expect(creds.password).toMatch(/^pgm_[A-Za-z0-9_-]{32,}$/);
+    expect(creds.role).toBe('readonly');
+    const ttl = (Date.parse(creds.expires_at) - Date.now()) / 1000;
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+    expect(Date.parse(creds.refresh_at)).toBeLessThan(Date.parse(creds.expires_at));
+
+    expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
+
+    const client = new pg.Client({ connectionString: creds.connection_uri });
+    await client.connect();
+    try {
+      expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(creds.user);
+      expect((await client.query('SELECT count(*)::int AS n FROM app.orders')).rows[0].n).toBe(2);
+      await expect(client.query('SELECT * FROM secret.payroll')).rejects.toMatchObject({ code: '42501' });
+      await expect(client.query("INSERT INTO app.orders (item) VALUES ('x')")).rejects.toMatchObject({ code: expect.stringMatching(/^(25006|42501)$/) });
+    } finally {
+      await client.end();
+    }
+
+    const psql = await run('psql', [creds.connection_uri, '-Atc', 'SELECT current_user'], { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
+    expect(psql.stdout.trim()).toBe(creds.user);
+
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT rolpassword, rolvaliduntil FROM pg_authid WHERE rolname = $1', [creds.user]),
+    );
+    expect(rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
+    expect(new Date(rows[0].rolvaliduntil).toISOString()).toBe(creds.expires_at);
+  });
+
+  it('answers the connection URI alone as text for connect/k8s', async () => {
+    const token = await b.issuer.mint({ namespace: 'batch', serviceAccount: 'report', podName: 'report-1', podUid: crypto.randomUUID() });
+    const res = await exchange(token, '', 'connect');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const uri = (await res.text()).trim();
+    expect(uri).toMatch(/^postgresql:\/\/pgm_batch_report_/);
+    const psql = await run('psql', [uri, '-Atc', 'SELECT count(*) FROM app.orders']);
+    expect(psql.stdout.trim()).toBe('2');
+  });
+
+  it('Postgres itself refuses the login once expires_at has passed', async () => {
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-short', podUid: crypto.randomUUID() });
+    const res = await exchange(token, '?ttl=3');
+    expect(res.status).toBe(200);
+    const creds = await res.json();
+    expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(creds.expires_at) - Date.now()) + 1500));
+    await expect(loginAs(b.pg, b.targetDb, creds.user, creds.password)).rejects.toMatchObject({ code: '28P01' });
+  });
+
+  it('honours ?role= when the issuer allows it, and gives write access only there', async () => {
+    const issuers = await b.deps.store.issuers.list('main');
+    await b.deps.sql.query("UPDATE pgmint.issuers SET allowed_roles = '{readonly,readwrite}' WHERE id = $1", [issuers[0]!.id]);
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-rw', podUid: crypto.randomUUID() });
+    const res = await exchange(token, '?role=readwrite&ttl=10m');
+    expect(res.status).toBe(200);
+    const creds = await res.json();
+    expect(creds.role).toBe('readwrite');
+    const client = new pg.Client({ connectionString: creds.connection_uri });
+    await client.connect();
+    try {
+      await client.query("INSERT INTO app.orders (item) VALUES ('plum')");
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('writes an audit row per exchange with identity and no secret', async () => {
+    const podUid = crypto.randomUUID();
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-audit', podUid });
+    const creds = await (await exchange(token)).json();
+    const { rows } = await b.deps.sql.query<Record<string, unknown>>(
+      "SELECT * FROM pgmint.audit_log WHERE action = 'credentials.issue' AND lease_id = $1",
+      [creds.lease_id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'success', subject: 'system:serviceaccount:prod:api', pod: 'api-audit', username: creds.user, issuer: b.issuer.url });
+    const everything = JSON.stringify((await b.deps.sql.query('SELECT * FROM pgmint.audit_log')).rows);
+    expect(everything).not.toContain(creds.password);
+    const leases = JSON.stringify((await b.deps.sql.query('SELECT * FROM pgmint.leases')).rows);
+    expect(leases).not.toContain(creds.password);
+    const lease = await b.deps.store.leases.get(creds.lease_id);
+    expect(lease).toMatchObject({ state: 'active', podUid, workloadKey: `pod:${podUid}` });
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * A complete broker for a test file: its own control-plane and target
+ * databases on a shared test server, a real dev OIDC issuer on loopback, and
+ * the Hono app (in-process via `app.request`, and served over real HTTP).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import type { Deps } from '../../lib/context.js';
+import { closeDeps } from '../../lib/deps.js';
+import { createApp } from '../../lib/http/app.js';
+import { bootstrapSql } from '../../lib/targets/bootstrap.js';
+import { type DevIssuer, startDevIssuer } from '../../functions/local/dev-issuer.js';
+import { migrate } from '../../functions/local/migrate.js';
+import { nodeDeps } from '../../functions/runtime/node.js';
+import type { ServerInfo } from './global-setup.js';
+import { createDatabase, type ServerName, server, serverUrl, withSuperuser } from './postgres.js';
+
+export const ADMIN_TOKEN = `test_admin_${randomBytes(16).toString('hex')}`;
+
+export interface TestBroker {
+  pg: ServerInfo;
+  controlDb: string;
+  targetDb: string;
+  brokerUser: string;
+  brokerPassword: string;
+  issuer: DevIssuer;
+  deps: Deps;
+  app: ReturnType<typeof createApp>;
+  url: string;
+  admin(method: string, path: string, body?: unknown, token?: string): Promise<Response>;
+  /** Registers the target as `id`, a `readonly` role on app_readonly and the dev issuer. */
+  setupDefault(id?: string, issuerOverrides?: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestBrokerOptions {
+  server?: ServerName;
+  env?: Record<string, string>;
+  now?: () => Date;
+}
+
+export const TARGET_FIXTURE = `
+CREATE TABLE app.orders (id serial PRIMARY KEY, item text NOT NULL);
+INSERT INTO app.orders (item) VALUES ('apple'), ('pear');
+CREATE SCHEMA secret;
+CREATE TABLE secret.payroll (who text, salary int);
+INSERT INTO secret.payroll VALUES ('ceo', 1);
+`;
+
+export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
+  const pg = server(options.server ?? 'pg18');
+  const controlDb = await createDatabase(pg, 'control');
+  const targetDb = await createDatabase(pg, 'target');
+  const suffix = randomBytes(4).toString('hex');
+  const brokerUser = `pgmint_broker_${suffix}`;
+  const brokerPassword = randomBytes(18).toString('base64url');
+  // Roles are cluster-wide; each test file uses its own group names.
+  const ro = `app_ro_${suffix}`;
+  const rw = `app_rw_${suffix}`;
+  await withSuperuser(pg, targetDb, async (c) => {
+    const version = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num);
+    await c.query(
+      bootstrapSql({ database: targetDb, schema: 'app', brokerRole: brokerUser, brokerPassword, readonlyGroup: ro, readwriteGroup: rw, serverVersion: version }),
+    );
+    await c.query(TARGET_FIXTURE);
+    await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA app TO ${ro}`);
+  });
+  const issuer = await startDevIssuer();
+  const deps = await nodeDeps(
+    {
+      PGMINT_DATABASE_URL: serverUrl(pg, controlDb),
+      PGMINT_SECRET_KEY: randomBytes(32).toString('base64'),
+      PGMINT_ADMIN_TOKEN: ADMIN_TOKEN,
+      PGMINT_ALLOW_INSECURE_ISSUERS: '1',
+      PGMINT_DRIVER: 'pg',
+      ...options.env,
+    },
+    { now: options.now },
+  );
+  await migrate(deps.sql);
+  const app = createApp(deps);
+  const httpServer = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
+  });
+  const address = httpServer.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  const admin = async (method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<Response> =>
+    app.request(path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  const broker: TestBroker = {
+    pg,
+    controlDb,
+    targetDb,
+    brokerUser,
+    brokerPassword,
+    issuer,
+    deps,
+    app,
+    url,
+    admin,
+    async setupDefault(id = 'main', issuerOverrides = {}) {
+      const steps: Array<[string, string, unknown]> = [
+        ['POST', '/api/v1/databases', { id, host: pg.host, port: pg.port, database: targetDb, admin_user: brokerUser, admin_password: brokerPassword, sslmode: 'disable' }],
+        ['PUT', `/api/v1/databases/${id}/roles/readonly`, { member_of: [ro] }],
+        ['PUT', `/api/v1/databases/${id}/roles/readwrite`, { member_of: [rw], allow_write: true, max_ttl: '2h' }],
+        [
+          'POST',
+          `/api/v1/databases/${id}/issuers`,
+          { issuer: issuer.url, allowed_service_accounts: ['prod/api', 'batch/*'], default_role: 'readonly', ...issuerOverrides },
+        ],
+      ];
+      for (const [method, path, body] of steps) {
+        const res = await admin(method, path, body);
+        if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+      }
+    },
+    async close() {
+      await new Promise((r) => httpServer.close(() => r(undefined)));
+      await closeDeps(deps);
+      await issuer.stop();
+    },
+  };
+  return broker;
+}
+
+/** The read-only and read-write group names a broker's target uses. */
+export function groupsOf(b: TestBroker): { ro: string; rw: string } {
+  const suffix = b.brokerUser.replace('pgmint_broker_', '');
+  return { ro: `app_ro_${suffix}`, rw: `app_rw_${suffix}` };
+}
