@@ -227,7 +227,7 @@ export async function startDevIssuer(opts: StartDevIssuerOptions = {}): Promise<
   return {
     url,
     port,
-    mint: (claims, mintOpts = {}) => signToken(keyFor(mintOpts.alg), url, claims, mintOpts),
+    mint: async (claims, mintOpts = {}) => signToken(keyFor(mintOpts.alg), url, claims, mintOpts),
     async rotateKey() {
       const next = await generateKey(primary.alg);
       if (opts.keyFile) await saveKey(opts.keyFile, next, false);

@@ -19,7 +19,7 @@ import { createApp } from '../../lib/http/app.js';
 import { registerDatabase } from '../../lib/registry/databases.js';
 import { trustIssuer } from '../../lib/registry/issuers.js';
 import { defineRole } from '../../lib/registry/roles.js';
-import { nodeDeps } from '../runtime/node.js';
+import { NODE_SERVER_OPTIONS, nodeDeps } from '../runtime/node.js';
 import { prepareDemoTarget } from './demo-target.js';
 import { type DevIssuer, startDevIssuer } from './dev-issuer.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
@@ -142,7 +142,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const app = createApp(deps);
     const brokerPort = o.brokerPort ?? 8787;
     const server = await new Promise<Server>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: brokerPort, hostname: '127.0.0.1' }, () => resolve(s as Server));
+      const s = serve({ fetch: app.fetch, port: brokerPort, hostname: '127.0.0.1', serverOptions: NODE_SERVER_OPTIONS }, () => resolve(s as Server));
       (s as Server).on('error', reject);
     });
     stops.push(() => new Promise((r) => server.close(() => r(undefined))));

@@ -10,6 +10,12 @@ import { connectPg } from '../../lib/db/pg.js';
 import type { Connect } from '../../lib/db/port.js';
 import { buildDeps } from '../../lib/deps.js';
 
+/**
+ * Node's default 16 KiB header limit would answer an oversized token with a
+ * bare 431; a larger limit lets pgmint refuse it as `invalid_token` and audit it.
+ */
+export const NODE_SERVER_OPTIONS = { maxHeaderSize: 64 * 1024 };
+
 export function nodeConnect(config: Config): Connect {
   if (config.driver === 'pg') return connectPg;
   configureNeon({

@@ -31,18 +31,22 @@ export function hasPinnedKeys(issuer: Pick<IssuerKeys, 'pinnedJwks' | 'pinnedPem
   return (issuer.pinnedJwks?.keys?.length ?? 0) > 0 || (issuer.pinnedPems?.length ?? 0) > 0;
 }
 
-/** Public JWKs from PEM `PUBLIC KEY` or `CERTIFICATE` blocks (several may share one string). */
+/**
+ * Public JWKs from PEM `PUBLIC KEY` or `CERTIFICATE` blocks (several may share
+ * one string). A key given twice (a certificate and its public key) is kept once.
+ */
 export async function pemsToJwks(pems: readonly string[]): Promise<JWK[]> {
-  const out: JWK[] = [];
+  const out = new Map<string, JWK>();
   for (const pem of pems) {
     if (typeof pem !== 'string') throw new TypeError('pinned PEM must be a string');
     const blocks = [...pem.matchAll(PEM_BLOCK)];
     if (blocks.length === 0) throw new TypeError('pinned PEM has no BEGIN/END block');
     for (const [block, label] of blocks) {
-      out.push(await pemBlockToJwk(block, label as string));
+      const jwk = await pemBlockToJwk(block, label as string);
+      out.set(JSON.stringify(jwk), jwk);
     }
   }
-  return out;
+  return [...out.values()];
 }
 
 async function pemBlockToJwk(block: string, label: string): Promise<JWK> {
@@ -71,12 +75,15 @@ function assertPublicJwks(jwks: { keys: unknown[] }): asserts jwks is JSONWebKey
 
 /**
  * A jose key resolver over the pinned keys. JWKS members are chosen by the
- * token's `kid` and `alg`; PEM keys carry no `kid`, so for them only `alg`
- * (key type and curve) selects, as Vault does with `jwt_validation_pubkeys`.
+ * token's `kid` and `alg`. Keys without a `kid` (every PEM key, and pinned
+ * JWKs an operator pasted without one) are tried when no `kid` matches,
+ * selected by `alg` alone (key type and curve), as Vault does with
+ * `jwt_validation_pubkeys`.
  */
 export async function pinnedKeyResolver(issuer: Pick<IssuerKeys, 'pinnedJwks' | 'pinnedPems'>): Promise<KeyResolver> {
   if (!hasPinnedKeys(issuer)) throw new TypeError('issuer has no pinned keys');
   let jwksSet: KeyResolver | null = null;
+  const kidless: JWK[] = [];
   if (issuer.pinnedJwks?.keys?.length) {
     assertPublicJwks(issuer.pinnedJwks);
     try {
@@ -84,19 +91,20 @@ export async function pinnedKeyResolver(issuer: Pick<IssuerKeys, 'pinnedJwks' | 
     } catch (cause) {
       throw new TypeError('pinned JWKS is malformed', { cause });
     }
+    kidless.push(...issuer.pinnedJwks.keys.filter((k) => typeof k.kid !== 'string' || k.kid === ''));
   }
-  const pemJwks = issuer.pinnedPems?.length ? await pemsToJwks(issuer.pinnedPems) : [];
-  const pemSet: KeyResolver | null = pemJwks.length ? createLocalJWKSet({ keys: pemJwks }) : null;
+  if (issuer.pinnedPems?.length) kidless.push(...(await pemsToJwks(issuer.pinnedPems)));
+  const kidlessSet: KeyResolver | null = kidless.length ? createLocalJWKSet({ keys: kidless }) : null;
 
   return async (header, token) => {
     if (jwksSet) {
       try {
         return await jwksSet(header, token);
       } catch (err) {
-        if (!(pemSet && err instanceof JWKSNoMatchingKey)) throw err;
+        if (!(kidlessSet && err instanceof JWKSNoMatchingKey)) throw err;
       }
     }
-    // pemSet is set whenever jwksSet is not (hasPinnedKeys).
-    return (pemSet as KeyResolver)({ alg: header.alg });
+    if (!kidlessSet) throw new JWKSNoMatchingKey();
+    return kidlessSet({ alg: header.alg });
   };
 }

@@ -14,6 +14,7 @@ import { generatePassword } from '../crypto/password.js';
 import { scramSha256Verifier } from '../crypto/scram.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
+import { bearerToken } from '../http/auth.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import type { IssuerKind, RoleRecord } from '../store/types.js';
@@ -24,7 +25,8 @@ import { resolveTtl } from './ttl.js';
 export interface IssueRequest {
   databaseId: string;
   kind: IssuerKind;
-  token: string;
+  /** The raw Authorization header; parsed here so that a malformed one is audited too. */
+  authorization: string | undefined;
   role?: string;
   ttl?: string;
   requestId?: string;
@@ -58,7 +60,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   try {
     const db = await deps.store.databases.get(req.databaseId);
     if (!db) throw new PgmintError('database_not_found', 'no such database');
-    workload = await authenticateWorkload(deps, db.id, req.kind, req.token);
+    workload = await authenticateWorkload(deps, db.id, req.kind, bearerToken(req.authorization));
     const roleName = pickRole(workload, req.role);
     const role = await deps.store.roles.get(db.id, roleName);
     if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { extra: { role: roleName } });

@@ -12,7 +12,7 @@ import { createApp } from '../../lib/http/app.js';
 import { bootstrapSql } from '../../lib/targets/bootstrap.js';
 import { type DevIssuer, startDevIssuer } from '../../functions/local/dev-issuer.js';
 import { migrate } from '../../functions/local/migrate.js';
-import { nodeDeps } from '../../functions/runtime/node.js';
+import { NODE_SERVER_OPTIONS, nodeDeps } from '../../functions/runtime/node.js';
 import type { ServerInfo } from './global-setup.js';
 import { createDatabase, type ServerName, server, serverUrl, withSuperuser } from './postgres.js';
 
@@ -81,7 +81,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
   await migrate(deps.sql);
   const app = createApp(deps);
   const httpServer = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: NODE_SERVER_OPTIONS }, () => resolve(s as Server));
   });
   const address = httpServer.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

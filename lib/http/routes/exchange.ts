@@ -5,7 +5,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Deps } from '../../context.js';
 import { issueCredentials } from '../../leases/issue.js';
-import { bearerToken } from '../auth.js';
 import type { AppEnv } from '../env.js';
 import { Credentials, DatabaseParams, ExchangeQuery, Problem } from '../schemas.js';
 
@@ -50,7 +49,7 @@ export function exchangeRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     return issueCredentials(deps, {
       databaseId: db,
       kind,
-      token: bearerToken(c.req.header('authorization')),
+      authorization: c.req.header('authorization'),
       role,
       ttl,
       requestId: c.get('requestId'),
