@@ -20,6 +20,11 @@ export interface Credentials {
   role: string;
 }
 
+/** RFC 3339 in whole seconds, as `2026-04-12T16:30:00Z`. */
+export function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** Clients refresh with a sixth of the lifetime left (10 min of an hour). */
 export function refreshAt(issuedAt: Date, expiresAt: Date): Date {
   const ttl = expiresAt.getTime() - issuedAt.getTime();
@@ -49,8 +54,8 @@ export function credentialDocument(
   };
   return {
     ...endpoint,
-    expires_at: lease.expiresAt.toISOString(),
-    refresh_at: refreshAt(lease.issuedAt, lease.expiresAt).toISOString(),
+    expires_at: isoSeconds(lease.expiresAt),
+    refresh_at: isoSeconds(refreshAt(lease.issuedAt, lease.expiresAt)),
     connection_uri: connectionUri(endpoint),
     lease_id: lease.id,
     role,

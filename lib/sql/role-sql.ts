@@ -68,16 +68,54 @@ export function renewRoleSql(name: string, validUntil: Date): string {
 }
 
 /**
- * `REASSIGN OWNED BY x TO g; DROP OWNED BY x; DROP ROLE IF EXISTS x`.
- * REASSIGN/DROP OWNED act on the current database only, so run this in every
- * database the role may own objects in. Unlike `DROP ROLE IF EXISTS`, they
- * fail with SQLSTATE 42704 (undefined_object) when the role does not exist:
- * callers treat a missing role as already revoked. Sent as one string it is
- * one transaction, so nothing is dropped unless everything succeeds.
+ * Revokes a lease role in the current database, as one transaction:
+ *
+ *   GRANT x TO CURRENT_USER;                       -- see below
+ *   SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'x' …;
+ *   REASSIGN OWNED BY x TO g;
+ *   DROP OWNED BY x;
+ *   DROP ROLE IF EXISTS x
+ *
+ * Why the GRANT: REASSIGN OWNED, DROP OWNED and pg_terminate_backend need the
+ * privileges of the lease role (and REASSIGN those of `g` too). A broker with
+ * CREATEROLE and nothing more lacks them on PG15 and on PG16+ alike (its
+ * automatic ADMIN OPTION is INHERIT FALSE) and gets SQLSTATE 42501. Granting
+ * itself the lease role (INHERIT, by the broker's default INHERIT attribute)
+ * gives it both through the lease's own membership, for the length of this
+ * transaction only: the membership disappears with the role, and if any step
+ * fails everything rolls back. Superusers need no grant; it is harmless.
+ *
+ * REASSIGN/DROP OWNED act on the current database only: run
+ * `releaseOwnedSql` in every other database the role may own objects in
+ * first. Unlike `DROP ROLE IF EXISTS`, the GRANT fails with SQLSTATE 42704
+ * (undefined_object) when the role does not exist: callers treat that as
+ * already revoked.
  */
 export function revokeRoleSql(name: string, reassignTo: string): string {
   const role = ident(name);
-  return `REASSIGN OWNED BY ${role} TO ${ident(reassignTo)};\nDROP OWNED BY ${role};\nDROP ROLE IF EXISTS ${role}`;
+  return [
+    `GRANT ${role} TO CURRENT_USER`,
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ${literal(name)} AND pid <> pg_backend_pid()`,
+    `REASSIGN OWNED BY ${role} TO ${ident(reassignTo)}`,
+    `DROP OWNED BY ${role}`,
+    `DROP ROLE IF EXISTS ${role}`,
+  ].join(';\n');
+}
+
+/**
+ * Hands a role's objects in the current database to `reassignTo` and drops
+ * its remaining privileges there, without dropping the role: for the other
+ * databases before `revokeRoleSql` runs in the last one. The temporary
+ * self-grant (see `revokeRoleSql`) is revoked again at the end.
+ */
+export function releaseOwnedSql(name: string, reassignTo: string): string {
+  const role = ident(name);
+  return [
+    `GRANT ${role} TO CURRENT_USER`,
+    `REASSIGN OWNED BY ${role} TO ${ident(reassignTo)}`,
+    `DROP OWNED BY ${role}`,
+    `REVOKE ${role} FROM CURRENT_USER`,
+  ].join(';\n');
 }
 
 /** `DROP ROLE IF EXISTS x` alone, for roles known to own nothing. */
@@ -85,7 +123,11 @@ export function dropRoleSql(name: string): string {
   return `DROP ROLE IF EXISTS ${ident(name)}`;
 }
 
-/** Ends every session of a role; the name travels as `$1`. */
+/**
+ * Ends every session of a role; the name travels as `$1`. Needs the role's
+ * privileges or pg_signal_backend (a CREATEROLE-only broker gets 42501, which
+ * is why `revokeRoleSql` terminates sessions itself after its self-grant).
+ */
 export function terminateSessionsSql(name: string): { text: string; params: [string] } {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('terminateSessionsSql needs a role name');
   return {

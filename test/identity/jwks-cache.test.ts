@@ -145,7 +145,8 @@ describe('persistent JWKS store', () => {
     for (let i = 0; i < 5; i++) await v.verify(await mint(issuer, i), reg(issuer));
     expect(store.puts).toBe(1);
     const row = store.rows.get(issuer.url);
-    const kids = (row?.jwks.keys as Array<{ kid: string }>).map((k) => k.kid);
+    if (!row) throw new Error('store not written');
+    const kids = (row.jwks.keys as Array<{ kid: string }>).map((k) => k.kid);
     const { kid } = JSON.parse(Buffer.from((await mint(issuer)).split('.')[0] as string, 'base64url').toString());
     expect(kids).toContain(kid);
   });

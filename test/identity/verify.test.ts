@@ -2,7 +2,7 @@
  * TokenVerifier against a real issuer on loopback (the dev issuer): the happy
  * path, and a hostile corpus that must each be refused with `invalid_token`.
  */
-import { decodeJwt, exportJWK, exportSPKI, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+import { decodeJwt, exportSPKI, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevIssuer, startDevIssuer } from '../../functions/local/dev-issuer.js';
 import { PgmintError } from '../../lib/errors.js';

@@ -10,6 +10,7 @@ import {
   createLoginRoleSql,
   leaseRoleName,
   randomSuffix,
+  releaseOwnedSql,
   renewRoleSql,
   revokeRoleSql,
   terminateSessionsSql,
@@ -39,7 +40,14 @@ describe('role SQL text', () => {
         `ALTER ROLE "pgm_prod_api_abcdefgh" SET default_transaction_read_only = on`,
     );
     expect(renewRoleSql('a', validUntil)).toBe(`ALTER ROLE "a" VALID UNTIL '2026-04-12T16:30:00.000Z'`);
-    expect(revokeRoleSql('a', 'g')).toBe('REASSIGN OWNED BY "a" TO "g";\nDROP OWNED BY "a";\nDROP ROLE IF EXISTS "a"');
+    expect(revokeRoleSql('a', 'g')).toBe(
+      'GRANT "a" TO CURRENT_USER;\n' +
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'a' AND pid <> pg_backend_pid();\n` +
+        'REASSIGN OWNED BY "a" TO "g";\nDROP OWNED BY "a";\nDROP ROLE IF EXISTS "a"',
+    );
+    expect(releaseOwnedSql('a', 'g')).toBe(
+      'GRANT "a" TO CURRENT_USER;\nREASSIGN OWNED BY "a" TO "g";\nDROP OWNED BY "a";\nREVOKE "a" FROM CURRENT_USER',
+    );
     expect(alterPasswordSql('root', VERIFIER)).toBe(`ALTER ROLE "root" PASSWORD '${VERIFIER}'`);
     expect(terminateSessionsSql('a').params).toEqual(['a']);
   });
@@ -265,40 +273,86 @@ describe.each(['pg18', 'pg15'] as const)('role SQL against real Postgres (%s)', 
     expect(await rejectionCode(asBroker(s, f, (c) => c.query(unknownGroup.sql)))).toBe('42704');
   });
 
-  it('terminateSessionsSql ends the role’s sessions and revokeRoleSql hands objects to the group and drops the role', async () => {
+  it('terminateSessionsSql ends a role’s sessions (run by a superuser)', async () => {
     const lease = await newLease([f.group]);
     await asBroker(s, f, (c) => c.query(lease.sql));
     const session = await connectAs(s, f.db, lease.name, lease.password);
     const ended = new Promise<unknown>((resolve) => session.on('error', resolve));
-    await session.query('CREATE TABLE app.made_by_lease (id int)');
-
+    const { text, params } = terminateSessionsSql(lease.name);
+    // The CREATEROLE-only broker may not signal the lease's backend on its own.
+    expect(await asBroker(s, f, (c) => rejectionCode(c.query(text, params)))).toBe('42501');
     await withSuperuser(s, f.db, async (c) => {
-      const { text, params } = terminateSessionsSql(lease.name);
-      const { rows } = await c.query(text, params);
-      expect(rows).toEqual([{ pg_terminate_backend: true }]);
-      expect(((await ended) as { code?: string }).code).toBe('57P01');
-
-      await c.query(revokeRoleSql(lease.name, f.group));
-      expect((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [lease.name])).rowCount).toBe(0);
-      const owner = await c.query(
-        `SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = 'made_by_lease'`,
-      );
-      expect(owner.rows).toEqual([{ tableowner: f.group }]);
-      // A second revoke: REASSIGN OWNED fails on the missing role (42704); callers treat that as done.
-      expect(await rejectionCode(c.query(revokeRoleSql(lease.name, f.group)))).toBe('42704');
+      expect((await c.query(text, params)).rows).toEqual([{ pg_terminate_backend: true }]);
     });
+    expect(((await ended) as { code?: string }).code).toBe('57P01');
     await session.end().catch(() => {});
   });
 
-  it('revokeRoleSql run by the CREATEROLE-only broker', async () => {
+  it('revokeRoleSql, run by the CREATEROLE-only broker, ends sessions, hands objects to the group and drops the role', async () => {
     const lease = await newLease([f.group]);
     await asBroker(s, f, (c) => c.query(lease.sql));
-    const outcome = await asBroker(s, f, (c) => rejectionCode(c.query(revokeRoleSql(lease.name, f.group))));
-    // Recorded, not judged: see the report. PG15: CREATEROLE may reassign; PG16+: the broker needs
-    // the privileges of both roles, which INHERIT FALSE, SET FALSE withholds.
-    console.log(`[${which}] revoke as broker →`, outcome ?? 'ok');
-    const dropped = await asBroker(s, f, (c) => rejectionCode(c.query(`DROP ROLE IF EXISTS ${ident(lease.name)}`)));
-    console.log(`[${which}] plain DROP ROLE as broker →`, dropped ?? 'ok');
+    const session = await connectAs(s, f.db, lease.name, lease.password);
+    const ended = new Promise<unknown>((resolve) => session.on('error', resolve));
+    const table = randomName('made_by_lease');
+    await session.query(`CREATE TABLE app.${table} (id int)`);
+
+    await asBroker(s, f, (c) => c.query(revokeRoleSql(lease.name, f.group)));
+    expect(((await ended) as { code?: string }).code).toBe('57P01');
+    await session.end().catch(() => {});
+    await withSuperuser(s, f.db, async (c) => {
+      expect((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [lease.name])).rowCount).toBe(0);
+      const owner = await c.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = $1`, [table]);
+      expect(owner.rows).toEqual([{ tableowner: f.group }]);
+      // The broker kept no privileges of the group.
+      const { rows } = await c.query(`SELECT pg_has_role($1, $2, 'USAGE') AS has`, [f.broker.user, f.group]);
+      expect(rows).toEqual([{ has: false }]);
+    });
+    // Again: the role is gone, so the GRANT fails with 42704 and callers count it as revoked.
+    expect(await asBroker(s, f, (c) => rejectionCode(c.query(revokeRoleSql(lease.name, f.group))))).toBe('42704');
+  });
+
+  it('revokeRoleSql also works for a superuser broker', async () => {
+    const lease = await newLease([f.group]);
+    await withSuperuser(s, f.db, async (c) => {
+      await c.query(lease.sql);
+      await c.query(revokeRoleSql(lease.name, f.group));
+      expect((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [lease.name])).rowCount).toBe(0);
+    });
+  });
+
+  it('releaseOwnedSql clears other databases first; without it DROP ROLE refuses (2BP01) and nothing changes', async () => {
+    const other = await createDatabase(s, 'rolesql2');
+    await withSuperuser(s, other, (c) => c.query(`GRANT CREATE ON SCHEMA public TO ${ident(f.group)}`));
+    const lease = await newLease([f.group]);
+    await asBroker(s, f, (c) => c.query(lease.sql));
+    const table = randomName('t');
+    for (const db of [f.db, other]) {
+      const c = await connectAs(s, db, lease.name, lease.password);
+      await c.query(`CREATE TABLE public.${table} (id int)`).finally(() => c.end());
+    }
+    const owners = async () => {
+      const out: string[] = [];
+      for (const db of [f.db, other]) {
+        await withSuperuser(s, db, async (c) => {
+          const { rows } = await c.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = $1`, [table]);
+          out.push(rows[0].tableowner);
+        });
+      }
+      return out;
+    };
+
+    expect(await asBroker(s, f, (c) => rejectionCode(c.query(revokeRoleSql(lease.name, f.group))))).toBe('2BP01');
+    expect(await owners()).toEqual([lease.name, lease.name]);
+
+    const brokerIn = (db: string) => ({ ...f, db });
+    await asBroker(s, brokerIn(other), (c) => c.query(releaseOwnedSql(lease.name, f.group)));
+    await withSuperuser(s, f.db, async (c) => {
+      // The temporary self-grant is gone again.
+      const { rows } = await c.query(`SELECT pg_has_role($1, $2, 'USAGE') AS has`, [f.broker.user, lease.name]);
+      expect(rows).toEqual([{ has: false }]);
+    });
+    await asBroker(s, f, (c) => c.query(revokeRoleSql(lease.name, f.group)));
+    expect(await owners()).toEqual([f.group, f.group]);
   });
 
   it('alterPasswordSql rotates a password: the new one works, the old one is refused', async () => {

@@ -25,6 +25,8 @@ export interface TestBroker {
   brokerUser: string;
   brokerPassword: string;
   issuer: DevIssuer;
+  /** The PGMINT_* environment this broker runs with (for handlers started elsewhere). */
+  env: Record<string, string>;
   deps: Deps;
   app: ReturnType<typeof createApp>;
   url: string;
@@ -67,17 +69,15 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA app TO ${ro}`);
   });
   const issuer = await startDevIssuer();
-  const deps = await nodeDeps(
-    {
-      PGMINT_DATABASE_URL: serverUrl(pg, controlDb),
-      PGMINT_SECRET_KEY: randomBytes(32).toString('base64'),
-      PGMINT_ADMIN_TOKEN: ADMIN_TOKEN,
-      PGMINT_ALLOW_INSECURE_ISSUERS: '1',
-      PGMINT_DRIVER: 'pg',
-      ...options.env,
-    },
-    { now: options.now },
-  );
+  const env: Record<string, string> = {
+    PGMINT_DATABASE_URL: serverUrl(pg, controlDb),
+    PGMINT_SECRET_KEY: randomBytes(32).toString('base64'),
+    PGMINT_ADMIN_TOKEN: ADMIN_TOKEN,
+    PGMINT_ALLOW_INSECURE_ISSUERS: '1',
+    PGMINT_DRIVER: 'pg',
+    ...options.env,
+  };
+  const deps = await nodeDeps(env, { now: options.now });
   await migrate(deps.sql);
   const app = createApp(deps);
   const httpServer = await new Promise<Server>((resolve) => {
@@ -100,6 +100,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     brokerUser,
     brokerPassword,
     issuer,
+    env,
     deps,
     app,
     url,
