@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 
@@ -63,6 +63,19 @@ const edgeGuard: Plugin = {
   },
 };
 
+// zod re-exports every message locale (≈250 KiB) as a namespace, which no
+// bundler can shake; pgmint only ever reports in English.
+const zodEnglishOnly: Plugin = {
+  name: 'pgmint-zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 function optionsFor(spec: FunctionSpec, outdir: string, minify: boolean): BuildOptions {
   const common: BuildOptions = {
     entryPoints: { index: join(ROOT, spec.entry) },
@@ -76,6 +89,7 @@ function optionsFor(spec: FunctionSpec, outdir: string, minify: boolean): BuildO
     metafile: true,
     logLevel: 'warning',
     absWorkingDir: ROOT,
+    plugins: [zodEnglishOnly],
   };
   if (spec.runtime === 'lambda') {
     return {
@@ -93,7 +107,7 @@ function optionsFor(spec: FunctionSpec, outdir: string, minify: boolean): BuildO
     target: 'es2022',
     conditions: ['workerd', 'worker', 'browser'],
     mainFields: ['browser', 'module', 'main'],
-    plugins: [edgeGuard],
+    plugins: [zodEnglishOnly, edgeGuard],
   };
 }
 

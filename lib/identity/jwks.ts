@@ -120,7 +120,7 @@ export class RemoteKeySets {
       }
     }
     // The issuer just failed: serve the last copy rather than wait on it again.
-    if (!state.remote && state.failedAt !== undefined && false) {
+    if (!state.remote && state.failedAt !== undefined && Date.now() - state.failedAt < this.#retryMs) {
       return this.#fallback(state, header, token, state.failure);
     }
     try {

@@ -1,0 +1,90 @@
+/**
+ * Minting credentials for a person: resolve the token, pick the exchange
+ * kind and role, call the broker, and explain a refused read/write request.
+ *
+ * @example
+ *   const creds = await mintCredentials('orders', { url, tokenFile: 'token', kind: 'auto' });
+ */
+import { brokerRequest, seg } from './broker.js';
+import { CliError, rememberSecret } from './errors.js';
+import type { IdentityOptions } from './options.js';
+import { exchangeKind, resolveToken } from './token.js';
+
+export interface Credentials {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  sslmode: string;
+  expires_at: string;
+  refresh_at: string;
+  connection_uri: string;
+  lease_id: string;
+  role: string;
+}
+
+export const READWRITE_ROLE = 'readwrite';
+
+/** `--readonly` (default) leaves the role to the issuer unless --role names one; `--readwrite` asks for the read/write role. */
+export function requestedRole(o: Pick<IdentityOptions, 'role' | 'readwrite'>): string | undefined {
+  if (o.readwrite) return o.role ?? READWRITE_ROLE;
+  return o.role;
+}
+
+function readwriteRefused(db: string, role: string, err: CliError): CliError {
+  return new CliError('not_allowed', `read/write access to "${db}" (role "${role}") is not allowed for your identity`, {
+    hint:
+      `use --readonly (the default) for read access. For writes, an operator must define "${role}" with --allow-write ` +
+      `(\`pgmint role put ${db} ${role} --member-of <group> --allow-write\`) and let your issuer hand it out ` +
+      `(\`pgmint issuer add ${db} … --allowed-role ${role}\`)`,
+    requestId: err.requestId,
+  });
+}
+
+async function exchange(db: string, o: IdentityOptions, form: 'credentials' | 'connect'): Promise<Response> {
+  const token = await resolveToken({ token: o.token, tokenFile: o.tokenFile });
+  const kind = o.kind === 'auto' ? exchangeKind(token) : o.kind;
+  const role = requestedRole(o);
+  try {
+    return await brokerRequest(o, 'GET', `/api/v1/databases/${seg(db)}/${form}/${kind}`, {
+      bearer: token,
+      query: { role, ttl: o.ttl },
+      label: `minting credentials for ${db}`,
+    });
+  } catch (err) {
+    if (err instanceof CliError && err.code === 'not_allowed' && o.readwrite) throw readwriteRefused(db, role ?? READWRITE_ROLE, err);
+    throw err;
+  }
+}
+
+export async function mintCredentials(db: string, o: IdentityOptions): Promise<Credentials> {
+  const res = await exchange(db, o, 'credentials');
+  const creds = (await res.json()) as Credentials;
+  rememberSecret(creds.password);
+  return creds;
+}
+
+/** The `connect` form: the URI alone. */
+export async function mintConnectionUri(db: string, o: IdentityOptions): Promise<string> {
+  const res = await exchange(db, o, 'connect');
+  return (await res.text()).trim();
+}
+
+/** What psql, pg_dump and every libpq client read, so nothing secret goes on a command line. */
+export function libpqEnv(c: Pick<Credentials, 'host' | 'port' | 'user' | 'password' | 'database' | 'sslmode'>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  // A PGSERVICE or PGPASSFILE from the person's shell must not override the minted login.
+  for (const name of ['PGSERVICE', 'PGSERVICEFILE', 'PGPASSFILE', 'PGHOSTADDR']) delete env[name];
+  return {
+    ...env,
+    PGHOST: c.host,
+    PGPORT: String(c.port),
+    PGUSER: c.user,
+    PGPASSWORD: c.password,
+    PGDATABASE: c.database,
+    PGSSLMODE: c.sslmode,
+    PGAPPNAME: env.PGAPPNAME ?? 'pgmint',
+    PGCONNECT_TIMEOUT: env.PGCONNECT_TIMEOUT ?? '15',
+  };
+}
