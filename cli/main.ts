@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerDevCommands } from './commands/dev.js';
+import { registerInvoke } from './commands/invoke.js';
 import { registerMigrate } from './commands/migrate.js';
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (s, write) => write(s) });
   registerDevCommands(program);
   registerMigrate(program);
+  registerInvoke(program);
   return program;
 }
 

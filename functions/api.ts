@@ -6,8 +6,11 @@ import type { Context } from 'aws-lambda';
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
 import { createApp } from '../lib/http/app.js';
 import { nodeDeps } from './runtime/node.js';
+import { closeOnShutdown } from './runtime/shutdown.js';
 
-const ready = nodeDeps().then((deps) => handle(createApp(deps)));
+const deps = nodeDeps();
+closeOnShutdown(deps);
+const ready = deps.then((d) => handle(createApp(d)));
 // A bad configuration surfaces on the first invocation, not as an unhandled rejection at import.
 ready.catch(() => {});
 

@@ -10,6 +10,7 @@ import { type Config, ConfigError, loadSealKey } from './config.js';
 import type { Deps } from './context.js';
 import { type Connect, parseDatabaseUrl } from './db/port.js';
 import { TokenVerifier } from './identity/index.js';
+import { resolveRefusedRoot } from './rotation/refusal.js';
 import { createStore } from './store/index.js';
 import { createTargetPool } from './targets/pool.js';
 
@@ -19,7 +20,7 @@ export async function buildDeps(config: Config, connect: Connect, options: { now
   const sql = connect({ ...parseDatabaseUrl(config.databaseUrl), max: config.poolSize, applicationName: 'pgmint-control' });
   const store = createStore(sql);
   const now = options.now ?? (() => new Date());
-  return {
+  const deps: Deps = {
     sql,
     store,
     connect,
@@ -39,6 +40,9 @@ export async function buildDeps(config: Config, connect: Connect, options: { now
     },
     now,
   };
+  // A target that refuses the stored root credential is settled (rotation recovery) and retried.
+  deps.targets.onRefused((id) => resolveRefusedRoot(deps, id));
+  return deps;
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

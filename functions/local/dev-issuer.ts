@@ -217,6 +217,7 @@ export async function startDevIssuer(opts: StartDevIssuerOptions = {}): Promise<
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 0);
   url = issuerUrlFor(host, port);
+  let stopping: Promise<void> | undefined;
 
   const keyFor = (alg: string | undefined): SigningKey => {
     if (alg === undefined || alg === primary.alg) return primary;
@@ -237,11 +238,13 @@ export async function startDevIssuer(opts: StartDevIssuerOptions = {}): Promise<
     },
     jwksRequests: () => jwksCount,
     privateJwk: () => ({ ...primary.privateJwk }) as JsonWebKey,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    stop() {
+      stopping ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      return stopping;
+    },
   };
 }
 

@@ -95,7 +95,7 @@ export function k8sIdentity(payload: JWTPayload): K8sIdentity {
       namespace = ns;
       serviceAccount = name;
     } else if (namespace !== ns || serviceAccount !== name) {
-      // x
+      reject('token claims name different service accounts');
     }
   }
   if (namespace === undefined || serviceAccount === undefined) reject('token names no service account');

@@ -22,7 +22,7 @@ export function assertCompactJws(token: unknown, maxBytes: number = DEFAULT_MAX_
   }
   // The pattern admits ASCII only, so length in characters is length in bytes.
   if (token.length > maxBytes) {
-    throw new PgmintError('invalid_token', 'token too large', { extra: { max_bytes: maxBytes } });
+    throw new PgmintError('invalid_token', 'token too large');
   }
   if (!COMPACT_JWS.test(token)) {
     throw new PgmintError('invalid_token', 'token is not a compact JWS');

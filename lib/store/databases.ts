@@ -69,6 +69,31 @@ export function databases(sql: Queryable) {
         [id, JSON.stringify(secret), rotated],
       );
     },
+    /**
+     * Replaces the sealed versions only if they are still `expected` (compare
+     * and set), so a rotation step never overwrites a change it did not see.
+     * Returns the updated record, or null when the row changed or is gone.
+     */
+    async replaceRootSecret(id: string, expected: SealedVersions, next: SealedVersions, rotated: boolean): Promise<DatabaseRecord | null> {
+      const { rows } = await sql.query(
+        `UPDATE pgmint.databases SET root_secret = $3::jsonb, updated_at = now(),
+           root_rotated_at = CASE WHEN $4 THEN now() ELSE root_rotated_at END
+         WHERE id = $1 AND root_secret = $2::jsonb
+         RETURNING ${DATABASE_COLUMNS}`,
+        [id, JSON.stringify(expected), JSON.stringify(next), rotated],
+      );
+      return rows[0] ? toDatabase(rows[0]) : null;
+    },
+    /** Databases whose root credential is older than their rotation period at `now`, or whose rotation was interrupted. */
+    async dueForRotation(now: Date): Promise<DatabaseRecord[]> {
+      const { rows } = await sql.query(
+        `SELECT ${DATABASE_COLUMNS} FROM pgmint.databases
+         WHERE root_rotated_at + rotation_period <= $1::timestamptz OR jsonb_typeof(root_secret -> 'pending') = 'string'
+         ORDER BY root_rotated_at, id`,
+        [now.toISOString()],
+      );
+      return rows.map(toDatabase);
+    },
     async remove(id: string): Promise<boolean> {
       const { rowCount } = await sql.query('DELETE FROM pgmint.databases WHERE id = $1', [id]);
       return rowCount > 0;

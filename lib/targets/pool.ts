@@ -4,12 +4,18 @@
  * Each target also gets a limiter: role creation is bounded per target so a
  * burst of pods queues in pgmint instead of overwhelming the database.
  *
+ * When the target refuses the credential (SQLSTATE 28P01 — a rotation
+ * elsewhere changed it, or one was interrupted), the refusal handler finds a
+ * stored version the target accepts, the pool reconnects with it and the
+ * statement is retried once. A 28P01 only happens while a session is being
+ * opened, before the statement ran, so the retry cannot run anything twice.
+ *
  * @example
  *   const target = await targets.open(db);
  *   await target.sql.query('SELECT 1');
  */
 import { unseal } from '../crypto/seal.js';
-import type { Connect, Sql, SslMode } from '../db/port.js';
+import type { Connect, Queryable, Sql, SslMode } from '../db/port.js';
 import type { DatabaseRecord } from '../store/types.js';
 import { createLimiter, type Limiter } from './limiter.js';
 
@@ -18,6 +24,11 @@ export interface Target {
   limiter: Limiter;
 }
 
+export type RootVersionName = 'current' | 'pending' | 'previous';
+
+/** Returns a record and the version of its root secret that the target accepts now. */
+export type RefusalHandler = (databaseId: string) => Promise<{ db: DatabaseRecord; version: RootVersionName }>;
+
 export interface TargetPoolOptions {
   connect: Connect;
   sealKey: CryptoKey;
@@ -25,48 +36,127 @@ export interface TargetPoolOptions {
   poolSize?: number;
   /** Role creations in flight per target. */
   concurrency?: number;
+  onRefused?: RefusalHandler;
 }
 
 export function rootSecretAad(databaseId: string): string {
   return `pgmint:database:${databaseId}`;
 }
 
-export async function unsealRoot(sealKey: CryptoKey, db: DatabaseRecord, version: 'current' | 'pending' | 'previous' = 'current') {
+export async function unsealRoot(sealKey: CryptoKey, db: DatabaseRecord, version: RootVersionName = 'current') {
   const sealed = db.rootSecret[version];
   if (!sealed) throw new TypeError(`database ${db.id} has no ${version} root credential`);
   return unseal(sealKey, sealed, rootSecretAad(db.id));
 }
 
+const isRefusal = (err: unknown) => (err as { sqlstate?: unknown } | null)?.sqlstate === '28P01';
+
+interface Entry {
+  /** The sealed version the live pool logged in with. */
+  sealed: string;
+  /** root_rotated_at of the record it came from: an older record never replaces a newer one. */
+  rotatedAt: number;
+  sql: Sql;
+  target: Target;
+  recovering?: Promise<void>;
+}
+
 export function createTargetPool(options: TargetPoolOptions) {
-  const open = new Map<string, { sealed: string; target: Target }>();
+  const entries = new Map<string, Entry>();
+  const opening = new Map<string, Promise<Entry>>();
+  let onRefused = options.onRefused;
+
+  const connectAs = async (db: DatabaseRecord, version: RootVersionName): Promise<Sql> =>
+    options.connect({
+      host: db.host,
+      port: db.port,
+      database: db.database,
+      user: db.adminUser,
+      password: await unsealRoot(options.sealKey, db, version),
+      sslmode: db.sslmode as SslMode,
+      max: options.poolSize ?? 4,
+      applicationName: 'pgmint',
+    });
+
+  /** Points the entry at a new pool; the old one drains, its open sessions finish their statements. */
+  const switchTo = async (entry: Entry, db: DatabaseRecord, version: RootVersionName) => {
+    const sealed = db.rootSecret[version];
+    if (!sealed || entry.sealed === sealed) return;
+    const sql = await connectAs(db, version);
+    if (entry.sealed === sealed) {
+      void sql.end().catch(() => {});
+      return;
+    }
+    const old = entry.sql;
+    entry.sql = sql;
+    entry.sealed = sealed;
+    entry.rotatedAt = Date.parse(db.rootRotatedAt);
+    void old.end().catch(() => {});
+  };
+
+  const recover = (id: string, entry: Entry): Promise<void> => {
+    entry.recovering ??= (async () => {
+      const { db, version } = await onRefused!(id);
+      await switchTo(entry, db, version);
+    })().finally(() => {
+      entry.recovering = undefined;
+    });
+    return entry.recovering;
+  };
+
+  const guarded = async <T>(id: string, entry: Entry, op: (sql: Sql) => Promise<T>): Promise<T> => {
+    const sql = entry.sql;
+    try {
+      return await op(sql);
+    } catch (err) {
+      if (!onRefused || !isRefusal(err)) throw err;
+      if (entry.sql === sql) await recover(id, entry);
+      return op(entry.sql);
+    }
+  };
+
+  const create = async (db: DatabaseRecord): Promise<Entry> => {
+    const entry = { sealed: db.rootSecret.current, rotatedAt: Date.parse(db.rootRotatedAt), sql: await connectAs(db, 'current') } as Entry;
+    entry.target = {
+      limiter: createLimiter(options.concurrency ?? 8),
+      sql: {
+        query: (text, params) => guarded(db.id, entry, (sql) => sql.query(text, params)),
+        transaction: <T>(fn: (tx: Queryable) => Promise<T>) => guarded(db.id, entry, (sql) => sql.transaction(fn)),
+        end: () => entry.sql.end(),
+      },
+    };
+    entries.set(db.id, entry);
+    return entry;
+  };
+
   return {
     async open(db: DatabaseRecord): Promise<Target> {
-      const cached = open.get(db.id);
-      if (cached && cached.sealed === db.rootSecret.current) return cached.target;
-      const password = await unsealRoot(options.sealKey, db);
-      const sql = options.connect({
-        host: db.host,
-        port: db.port,
-        database: db.database,
-        user: db.adminUser,
-        password,
-        sslmode: db.sslmode as SslMode,
-        max: options.poolSize ?? 4,
-        applicationName: 'pgmint',
-      });
-      const target = { sql, limiter: cached?.target.limiter ?? createLimiter(options.concurrency ?? 8) };
-      open.set(db.id, { sealed: db.rootSecret.current, target });
-      // The old pool drains on its own; open sessions finish their statements.
-      if (cached) void cached.target.sql.end().catch(() => {});
-      return target;
+      let entry = entries.get(db.id);
+      if (!entry) {
+        let pending = opening.get(db.id);
+        if (!pending) {
+          pending = create(db).finally(() => opening.delete(db.id));
+          opening.set(db.id, pending);
+        }
+        entry = await pending;
+      }
+      // A pool that fell back to the pending version while a rotation ran stays valid until it
+      // settles, and a record read before a rotation this pool already follows changes nothing.
+      const stale = Date.parse(db.rootRotatedAt) < entry.rotatedAt;
+      if (!stale && entry.sealed !== db.rootSecret.current && entry.sealed !== db.rootSecret.pending) await switchTo(entry, db, 'current');
+      return entry.target;
+    },
+    /** Installs what to do when a target refuses the stored credential (wired by buildDeps). */
+    onRefused(handler: RefusalHandler): void {
+      onRefused = handler;
     },
     async close(databaseId?: string): Promise<void> {
-      const ids = databaseId ? [databaseId] : [...open.keys()];
+      const ids = databaseId ? [databaseId] : [...entries.keys()];
       await Promise.allSettled(
         ids.map(async (id) => {
-          const entry = open.get(id);
-          open.delete(id);
-          await entry?.target.sql.end();
+          const entry = entries.get(id);
+          entries.delete(id);
+          await entry?.sql.end();
         }),
       );
     },

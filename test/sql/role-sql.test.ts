@@ -322,19 +322,19 @@ describe.each(['pg18', 'pg15'] as const)('role SQL against real Postgres (%s)', 
 
   it('releaseOwnedSql clears other databases first; without it DROP ROLE refuses (2BP01) and nothing changes', async () => {
     const other = await createDatabase(s, 'rolesql2');
-    await withSuperuser(s, other, (c) => c.query(`GRANT CREATE ON SCHEMA public TO ${ident(f.group)}`));
+    await withSuperuser(s, other, (c) => c.query(`CREATE SCHEMA app; GRANT USAGE, CREATE ON SCHEMA app TO ${ident(f.group)}`));
     const lease = await newLease([f.group]);
     await asBroker(s, f, (c) => c.query(lease.sql));
     const table = randomName('t');
     for (const db of [f.db, other]) {
       const c = await connectAs(s, db, lease.name, lease.password);
-      await c.query(`CREATE TABLE public.${table} (id int)`).finally(() => c.end());
+      await c.query(`CREATE TABLE app.${table} (id int)`).finally(() => c.end());
     }
     const owners = async () => {
       const out: string[] = [];
       for (const db of [f.db, other]) {
         await withSuperuser(s, db, async (c) => {
-          const { rows } = await c.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = $1`, [table]);
+          const { rows } = await c.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = $1`, [table]);
           out.push(rows[0].tableowner);
         });
       }

@@ -1,0 +1,55 @@
+/**
+ * Audit rows for root rotation: one `root.rotate` row per step, so the log
+ * alone tells how far an interrupted rotation got and how it was settled.
+ * Rows carry the step, the trigger and the rotation id, never a secret.
+ *
+ * @example
+ *   await rotationStep(deps, db.id, ctx, 'promoted', { rotation_id });
+ */
+import type { Deps } from '../context.js';
+import type { PgmintError } from '../errors.js';
+
+export const ROTATION_ACTION = 'root.rotate';
+
+export type RotationTrigger = 'api' | 'schedule' | 'exchange';
+
+export type RotationStep =
+  | 'pending_stored'
+  | 'password_set'
+  | 'pending_tested'
+  | 'promoted'
+  | 'rolled_back'
+  | 'repaired'
+  | 'failed';
+
+export interface RotationContext {
+  trigger: RotationTrigger;
+  requestId?: string;
+  /** The admin who asked, when one did. */
+  actor?: string;
+}
+
+export async function rotationStep(deps: Deps, databaseId: string, ctx: RotationContext, step: RotationStep, detail: Record<string, unknown> = {}): Promise<void> {
+  await deps.store.audit.append({
+    action: ROTATION_ACTION,
+    outcome: 'success',
+    databaseId,
+    requestId: ctx.requestId ?? null,
+    subject: ctx.actor ?? null,
+    detail: { step, trigger: ctx.trigger, ...detail },
+  });
+}
+
+export async function rotationFailed(deps: Deps, databaseId: string, ctx: RotationContext, err: PgmintError, detail: Record<string, unknown> = {}): Promise<void> {
+  await deps.store.audit
+    .append({
+      action: ROTATION_ACTION,
+      outcome: err.status >= 500 ? 'error' : 'denied',
+      code: err.code,
+      databaseId,
+      requestId: ctx.requestId ?? null,
+      subject: ctx.actor ?? null,
+      detail: { step: 'failed', trigger: ctx.trigger, ...detail },
+    })
+    .catch(() => {});
+}
