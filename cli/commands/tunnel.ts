@@ -12,7 +12,6 @@ import { collect, type IdentityOptions, identityOptions } from '../lib/options.j
 import { canConnect, pickLocalPort } from '../lib/ports.js';
 import { probeSession, type SessionFacts, tenantSchemas } from '../lib/probe.js';
 import { explainSshFailure, parseVia, sshForwardArgs, type Via, viaLabel } from '../lib/ssh.js';
-import { printJson } from '../lib/table.js';
 
 interface TunnelOptions extends IdentityOptions {
   via: string;
@@ -125,7 +124,7 @@ export function registerTunnel(program: Command): void {
         process.stderr.write('note: could not log in through the tunnel to read the search path; the forward is up.\n');
       }
       const options = { searchPath: facts?.searchPath ?? null, tenantSchemas: facts ? tenantSchemas(facts) : [], tunnel: { via: viaLabel(via) } };
-      if (o.json) printJson(guiConfig(local, options));
+      if (o.json) process.stdout.write(`${JSON.stringify(guiConfig(local, options))}\n`);
       else {
         process.stdout.write(guiBlock(local, options));
         process.stdout.write(`\npsql: psql "host=127.0.0.1 port=${localPort} dbname=${creds.database} user=${creds.user} sslmode=${local.sslmode}"\n`);

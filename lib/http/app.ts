@@ -15,6 +15,7 @@ import type { AppEnv } from './env.js';
 import { problemResponse, toPgmintError } from './problem.js';
 import { exchangeRoutes } from './routes/exchange.js';
 import { registryRoutes } from './routes/registry.js';
+import { rotationRoutes } from './routes/rotation.js';
 
 export type RouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
 
@@ -65,6 +66,7 @@ export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
 
   exchangeRoutes(app, deps);
   registryRoutes(app, deps);
+  rotationRoutes(app, deps);
   for (const routes of extraRoutes) routes(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workloadToken', {

@@ -1,21 +1,10 @@
 /**
- * Bearer tokens: reading them, and checking admin tokens in constant time.
+ * Admin tokens: constant-time comparison and the hash they are stored as.
  *
  * @example
- *   const token = bearerToken(c.req.header('authorization'));
+ *   if (await constantTimeEqual(token, bootstrapToken)) …
  */
-import { PgmintError } from '../errors.js';
-
-/** Tokens larger than this are refused before any parsing. */
-export const MAX_TOKEN_BYTES = 16 * 1024;
-
-export function bearerToken(header: string | undefined): string {
-  if (!header) throw new PgmintError('unauthorized', 'an Authorization: Bearer header is required');
-  if (header.length > MAX_TOKEN_BYTES + 7) throw new PgmintError('invalid_token', 'token is larger than 16 KiB');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) throw new PgmintError('unauthorized', 'the Authorization header must be "Bearer <token>"');
-  return match[1];
-}
+export { bearerToken } from '../identity/bearer.js';
 
 async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));

@@ -8,6 +8,7 @@
  *   const id = k8sIdentity(payload);
  *   if (!matchServiceAccount(['prod/*'], id.namespace, id.serviceAccount)) throw new PgmintError('not_allowed', '…');
  */
+export { bearerToken } from './bearer.js';
 export { discover, discoveryUrl, parseDiscovery, type DiscoveryDocument, type DiscoveryOptions } from './discovery.js';
 export { isLoopbackHost, validateIssuerUrl } from './issuer-url.js';
 export type { RemoteKeyStats } from './jwks.js';

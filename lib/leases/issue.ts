@@ -14,7 +14,7 @@ import { generatePassword } from '../crypto/password.js';
 import { scramSha256Verifier } from '../crypto/scram.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
-import { bearerToken } from '../http/auth.js';
+import { bearerToken } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import type { IssuerKind, RoleRecord } from '../store/types.js';

@@ -9,32 +9,25 @@
  */
 import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
-import { validateServiceAccountPattern } from '../identity/index.js';
+import { pinnedKeyResolver, validateIssuerUrl, validateServiceAccountPattern } from '../identity/index.js';
 import type { IssuerInput } from '../store/issuers.js';
 import type { IssuerRecord } from '../store/types.js';
 
 const invalid = (field: string, message: string) => new PgmintError('invalid_request', message, { extra: { field } });
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
-export function checkIssuerUrl(issuer: string, allowInsecure: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    return 'issuer must be a URL unless keys are pinned';
-  }
-  if (url.protocol === 'https:') return null;
-  if (url.protocol === 'http:' && allowInsecure && LOOPBACK.test(url.hostname)) return null;
-  return 'issuer must be an https URL unless keys are pinned';
-}
-
 export async function trustIssuer(deps: Deps, databaseId: string, i: Omit<IssuerInput, 'databaseId'>): Promise<IssuerRecord> {
   if (!(await deps.store.databases.get(databaseId))) throw new PgmintError('database_not_found', 'no such database');
   const pinned = Boolean(i.pinnedJwks || i.pinnedPems);
-  if (!pinned) {
-    const problem = checkIssuerUrl(i.issuer, deps.settings.allowInsecureIssuers);
-    if (problem) throw invalid('issuer', problem);
+  if (pinned) {
+    // Keys that cannot be imported are refused now, not at the first exchange.
+    try {
+      await pinnedKeyResolver({ pinnedJwks: i.pinnedJwks, pinnedPems: i.pinnedPems });
+    } catch (err) {
+      throw invalid(i.pinnedPems ? 'pem_keys' : 'jwks', err instanceof Error ? err.message : 'pinned keys are not valid public keys');
+    }
+  } else {
+    const problem = validateIssuerUrl(i.issuer, { allowInsecure: deps.settings.allowInsecureIssuers });
+    if (problem) throw invalid('issuer', `${problem} (or pin the issuer's keys)`);
   }
   if (i.kind === 'k8s') {
     if (i.allowedServiceAccounts.length === 0) throw invalid('allowed_service_accounts', 'name at least one service account (ns/name or ns/*)');

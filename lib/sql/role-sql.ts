@@ -118,11 +118,6 @@ export function releaseOwnedSql(name: string, reassignTo: string): string {
   ].join(';\n');
 }
 
-/** `DROP ROLE IF EXISTS x` alone, for roles known to own nothing. */
-export function dropRoleSql(name: string): string {
-  return `DROP ROLE IF EXISTS ${ident(name)}`;
-}
-
 /**
  * Ends every session of a role; the name travels as `$1`. Needs the role's
  * privileges or pg_signal_backend (a CREATEROLE-only broker gets 42501, which

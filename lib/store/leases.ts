@@ -87,6 +87,95 @@ export function leases(sql: Queryable) {
       );
       return Number(rows[0]?.n ?? 0);
     },
+    /** Locks one lease for a change (renew, revoke); waits for a sweep holding it. */
+    async lock(id: string): Promise<LeaseRecord | null> {
+      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id::text = $1 FOR UPDATE', [id]);
+      return rows[0] ? toLease(rows[0]) : null;
+    },
+    /**
+     * Claims up to `limit` leases of a database that are due for revocation —
+     * past expiry plus grace, or asked to end — and not waiting out a retry
+     * backoff. Rows another sweep holds are skipped, never waited for.
+     */
+    async claimDue(databaseId: string, now: Date, graceSec: number, limit: number, onlyRequested = false): Promise<LeaseRecord[]> {
+      const { rows } = await sql.query(
+        `SELECT * FROM pgmint.leases
+         WHERE database_id = $1 AND state IN ('pending', 'active')
+           AND (revoke_requested_at IS NOT NULL OR (NOT $5 AND expires_at < $2::timestamptz - make_interval(secs => $3)))
+           AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
+         ORDER BY expires_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
+        [databaseId, now.toISOString(), graceSec, limit, onlyRequested],
+      );
+      return rows.map(toLease);
+    },
+    async countDue(databaseId: string, now: Date, graceSec: number): Promise<number> {
+      const { rows } = await sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pgmint.leases
+         WHERE database_id = $1 AND state IN ('pending', 'active')
+           AND (expires_at < $2::timestamptz - make_interval(secs => $3) OR revoke_requested_at IS NOT NULL)
+           AND (next_attempt_at IS NULL OR next_attempt_at <= $2)`,
+        [databaseId, now.toISOString(), graceSec],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    /**
+     * Marks leases matching a subject or username prefix (or all of a
+     * database's) as asked to end, so the sweeper finishes what a request
+     * could not; an irrevocable lease asked again gets one more attempt.
+     */
+    async requestRevocation(databaseId: string, match: { subject?: string; prefix?: string; all?: boolean; id?: string }, now: Date): Promise<number> {
+      const { rowCount } = await sql.query(
+        `UPDATE pgmint.leases SET revoke_requested_at = coalesce(revoke_requested_at, $2), next_attempt_at = NULL,
+           state = CASE WHEN state = 'irrevocable' THEN 'active' ELSE state END
+         WHERE database_id = $1 AND state IN ('pending', 'active', 'irrevocable')
+           AND ($3::boolean OR subject = $4 OR starts_with(username, $5) OR id::text = $6)`,
+        [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id ?? null],
+      );
+      return rowCount;
+    },
+    async markRevoked(ids: string[], now: Date): Promise<void> {
+      if (ids.length === 0) return;
+      await sql.query(
+        `UPDATE pgmint.leases SET state = 'revoked', revoked_at = $2, last_error = NULL, next_attempt_at = NULL
+         WHERE id = ANY($1::uuid[])`,
+        [ids, now.toISOString()],
+      );
+    },
+    /** One failed attempt each: a later retry, or `irrevocable` once attempts run out. */
+    async recordFailures(failures: Array<{ id: string; error: string; nextAttemptAt: Date | null }>): Promise<void> {
+      if (failures.length === 0) return;
+      await sql.query(
+        `UPDATE pgmint.leases l SET revoke_attempts = l.revoke_attempts + 1, last_error = f.error,
+           next_attempt_at = f.next_at, state = CASE WHEN f.next_at IS NULL THEN 'irrevocable' ELSE l.state END
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS f(id, error, next_at) WHERE l.id = f.id`,
+        [failures.map((f) => f.id), failures.map((f) => f.error), failures.map((f) => f.nextAttemptAt?.toISOString() ?? null)],
+      );
+    },
+    async renew(id: string, expiresAt: Date, now: Date): Promise<void> {
+      await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1', [id, expiresAt.toISOString(), now.toISOString()]);
+    },
+    /** Usernames among `names` that a lease still tracks (live, or kept as irrevocable). */
+    async tracked(names: string[]): Promise<Set<string>> {
+      if (names.length === 0) return new Set();
+      const { rows } = await sql.query<{ username: string }>(
+        `SELECT username FROM pgmint.leases WHERE username = ANY($1) AND state IN ('pending', 'active', 'irrevocable')`,
+        [names],
+      );
+      return new Set(rows.map((r) => r.username));
+    },
+    async countByState(databaseId: string, now: Date, graceSec: number): Promise<Record<string, number>> {
+      const { rows } = await sql.query<{ active: string; pending: string; overdue: string; irrevocable: string; retrying: string }>(
+        `SELECT count(*) FILTER (WHERE state = 'active' AND expires_at > $2) AS active,
+                count(*) FILTER (WHERE state = 'pending') AS pending,
+                count(*) FILTER (WHERE state IN ('pending', 'active') AND expires_at < $2::timestamptz - make_interval(secs => $3)) AS overdue,
+                count(*) FILTER (WHERE state = 'irrevocable') AS irrevocable,
+                count(*) FILTER (WHERE state IN ('pending', 'active') AND revoke_attempts > 0) AS retrying
+         FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'irrevocable')`,
+        [databaseId, now.toISOString(), graceSec],
+      );
+      const r = rows[0]!;
+      return { active: Number(r.active), pending: Number(r.pending), overdue: Number(r.overdue), irrevocable: Number(r.irrevocable), retrying: Number(r.retrying) };
+    },
     async list(q: LeaseQuery): Promise<LeaseRecord[]> {
       const { rows } = await sql.query(
         `SELECT * FROM pgmint.leases

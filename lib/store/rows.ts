@@ -87,6 +87,7 @@ export function toLease(r: Row): LeaseRecord {
     revokeAttempts: Number(r.revoke_attempts ?? 0),
     nextAttemptAt: isoOrNull(r.next_attempt_at),
     lastError: (r.last_error as string | null) ?? null,
+    revokeRequestedAt: isoOrNull(r.revoke_requested_at),
   };
 }
 

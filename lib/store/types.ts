@@ -81,6 +81,8 @@ export interface LeaseRecord {
   revokeAttempts: number;
   nextAttemptAt: string | null;
   lastError: string | null;
+  /** When someone asked for the lease to end (lifecycle migration); null otherwise. */
+  revokeRequestedAt?: string | null;
 }
 
 export type AuditOutcome = 'success' | 'denied' | 'error';

@@ -1,0 +1,166 @@
+/**
+ * Removes lease users from one target, many at a time: the target-side half
+ * of revocation, shared by DELETE, bulk revoke, the sweep and orphan cleanup.
+ *
+ * One batch costs two round trips to the registered database: a check (which
+ * roles still exist, the server version, and — from the cluster-wide
+ * pg_shdepend — which *other* databases hold objects or privileges of these
+ * roles), then one script that revokes them all. Databases other than the
+ * registered one are visited only when pg_shdepend names them, so "every
+ * database where the role may own objects" costs nothing in the usual case
+ * and is exact when it matters; a database the broker cannot connect to
+ * (datallowconn off, no CONNECT) leaves DROP ROLE failing, and the failure is
+ * recorded on the lease rather than ignored.
+ *
+ * A role that no longer exists counts as revoked (`absent`). If the batch
+ * script fails, each role is retried alone so one bad role cannot hold back
+ * the rest.
+ *
+ * @example
+ *   const results = await dropLeaseRoles(deps, db, [{ name: lease.username, reassignTo: lease.reassignTo, statements: null }]);
+ */
+import type { Deps } from '../context.js';
+import type { Queryable, SslMode } from '../db/port.js';
+import { DatabaseError, sanitizeDatabaseError } from '../db/sanitize.js';
+import { releaseElsewhereSql, type RoleToRevoke, revokeBatchSql, terminateOnlySql } from '../sql/revoke-sql.js';
+import { renderTemplate } from '../sql/template.js';
+import type { DatabaseRecord } from '../store/types.js';
+import { unsealRoot } from '../targets/pool.js';
+
+export interface DropRequest extends RoleToRevoke {
+  /** The role definition's custom revocation statements, which replace the default. */
+  statements: string | null;
+}
+
+export type DropOutcome = { outcome: 'revoked' } | { outcome: 'absent' } | { outcome: 'failed'; error: DatabaseError };
+
+interface Check {
+  name: string;
+  version: number;
+  /** Whether the role holds the privileges of its reassign target (the default creation makes it so). */
+  reaches_group: boolean;
+  other_dbs: string[];
+}
+
+const UNDEFINED_OBJECT = '42704';
+
+function asDbError(err: unknown): DatabaseError {
+  return sanitizeDatabaseError(err);
+}
+
+/** Errors that say nothing about one role: the whole target is unreachable. */
+function isConnectionError(err: DatabaseError): boolean {
+  return !err.sqlstate || /^(08|57|53|28)/.test(err.sqlstate);
+}
+
+async function check(sql: Queryable, roles: readonly DropRequest[]): Promise<Check[]> {
+  const { rows } = await sql.query<Check>(
+    `SELECT r.rolname AS name, current_setting('server_version_num')::int AS version,
+       coalesce(w.reassign IS NULL OR pg_has_role(r.oid, g.oid, 'USAGE'), false) AS reaches_group,
+       array(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+             WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
+               AND d.datname <> current_database() ORDER BY 1) AS other_dbs
+     FROM unnest($1::text[], $2::text[]) AS w(name, reassign)
+     JOIN pg_roles r ON r.rolname = w.name
+     LEFT JOIN pg_roles g ON g.rolname = w.reassign`,
+    [roles.map((r) => r.name), roles.map((r) => r.reassignTo)],
+  );
+  return rows;
+}
+
+async function releaseInOtherDatabases(
+  deps: Deps,
+  db: DatabaseRecord,
+  version: number,
+  roles: readonly DropRequest[],
+  checks: Map<string, Check>,
+  results: Map<string, DropOutcome>,
+): Promise<void> {
+  const byDb = new Map<string, DropRequest[]>();
+  for (const r of roles) for (const other of checks.get(r.name)?.other_dbs ?? []) byDb.set(other, [...(byDb.get(other) ?? []), r]);
+  if (byDb.size === 0) return;
+  const password = await unsealRoot(deps.sealKey, db);
+  for (const [database, members] of byDb) {
+    const sql = deps.connect({
+      host: db.host,
+      port: db.port,
+      database,
+      user: db.adminUser,
+      password,
+      sslmode: db.sslmode as SslMode,
+      max: 1,
+      applicationName: 'pgmint-revoke',
+    });
+    try {
+      await sql.query(releaseElsewhereSql(version, members));
+    } catch (err) {
+      const error = asDbError(err);
+      for (const m of members) results.set(m.name, { outcome: 'failed', error: new DatabaseError(`in database ${database}: ${error.message}`, { sqlstate: error.sqlstate }) });
+    } finally {
+      await sql.end().catch(() => {});
+    }
+  }
+}
+
+async function dropOne(sql: Queryable, version: number, role: DropRequest): Promise<DropOutcome> {
+  try {
+    if (role.statements) {
+      await sql.query(`${terminateOnlySql(version, role)};\n${renderTemplate(role.statements, { name: role.name })}`);
+    } else {
+      await sql.query(revokeBatchSql(version, [role]));
+    }
+    return { outcome: 'revoked' };
+  } catch (err) {
+    const error = asDbError(err);
+    return error.sqlstate === UNDEFINED_OBJECT ? { outcome: 'absent' } : { outcome: 'failed', error };
+  }
+}
+
+export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: readonly DropRequest[]): Promise<Map<string, DropOutcome>> {
+  const results = new Map<string, DropOutcome>();
+  if (roles.length === 0) return results;
+  const failAll = (err: unknown, which: readonly DropRequest[] = roles) => {
+    const error = asDbError(err);
+    for (const r of which) if (!results.has(r.name)) results.set(r.name, { outcome: 'failed', error });
+    return results;
+  };
+
+  let target: Awaited<ReturnType<Deps['targets']['open']>>;
+  let checks: Check[];
+  try {
+    target = await deps.targets.open(db);
+    checks = await target.limiter.run(() => check(target.sql, roles));
+  } catch (err) {
+    return failAll(err);
+  }
+  const found = new Map(checks.map((c) => [c.name, c]));
+  for (const r of roles) if (!found.has(r.name)) results.set(r.name, { outcome: 'absent' });
+  const present = roles.filter((r) => found.has(r.name));
+  if (present.length === 0) return results;
+  const version = checks[0]!.version;
+
+  try {
+    await releaseInOtherDatabases(deps, db, version, present, found, results);
+  } catch (err) {
+    return failAll(err, present);
+  }
+
+  const pending = present.filter((r) => !results.has(r.name));
+  // Custom statements and roles outside their group's reach go one at a time;
+  // the rest share one script.
+  const batchable = pending.filter((r) => !r.statements && found.get(r.name)!.reaches_group);
+  const single = pending.filter((r) => !batchable.includes(r));
+  if (batchable.length > 0) {
+    try {
+      await target.limiter.run(() => target.sql.query(revokeBatchSql(version, batchable)));
+      for (const r of batchable) results.set(r.name, { outcome: 'revoked' });
+    } catch (err) {
+      const error = asDbError(err);
+      if (isConnectionError(error)) return failAll(error, batchable);
+      if (batchable.length === 1) results.set(batchable[0]!.name, error.sqlstate === UNDEFINED_OBJECT ? { outcome: 'absent' } : { outcome: 'failed', error });
+      else single.push(...batchable);
+    }
+  }
+  for (const r of single) results.set(r.name, await target.limiter.run(() => dropOne(target.sql, version, r)));
+  return results;
+}

@@ -1,0 +1,167 @@
+/**
+ * Revoking leases: one on request (DELETE /leases/{id}), many by subject or
+ * prefix, and the shared step the sweeper runs on each claimed batch. Every
+ * lease ends with an audit row; a lease whose role is already gone is
+ * revoked, not retried; a failure is retried with backoff and finally marked
+ * `irrevocable`.
+ *
+ * @example
+ *   const lease = await revokeLease(deps, id, { reason: 'request', by: 'system:serviceaccount:prod:api' });
+ */
+import type { Deps } from '../context.js';
+import type { Queryable } from '../db/port.js';
+import { PgmintError } from '../errors.js';
+import { audit } from '../store/audit.js';
+import { databases } from '../store/databases.js';
+import { leases } from '../store/leases.js';
+import type { AuditEntry, DatabaseRecord, LeaseRecord } from '../store/types.js';
+import { dropLeaseRoles } from './drop-roles.js';
+import { nextAttemptAt } from './retry.js';
+
+export type RevokeReason = 'request' | 'bulk' | 'sweep' | 'database.delete';
+
+export interface RevokeContext {
+  reason: RevokeReason;
+  /** Who asked: an admin token's name, a workload's subject, or `sweeper`. */
+  by: string;
+  requestId?: string;
+}
+
+export interface RevokeTally {
+  revoked: number;
+  failed: number;
+  /** Of the failed, how many ran out of attempts just now. */
+  irrevocable: number;
+}
+
+export const emptyTally = (): RevokeTally => ({ revoked: 0, failed: 0, irrevocable: 0 });
+
+export function addTally(into: RevokeTally, t: RevokeTally): void {
+  into.revoked += t.revoked;
+  into.failed += t.failed;
+  into.irrevocable += t.irrevocable;
+}
+
+/** Custom revocation statements per role definition of a database. */
+export async function revocationStatements(deps: Deps, databaseId: string): Promise<Map<string, string | null>> {
+  return new Map((await deps.store.roles.list(databaseId)).map((r) => [r.name, r.revocationStatements]));
+}
+
+/**
+ * Revokes leases the caller has locked in `tx` and records each outcome
+ * there, so the lease rows and their audit rows commit together.
+ */
+export async function revokeClaimed(
+  deps: Deps,
+  tx: Queryable,
+  db: DatabaseRecord,
+  claimed: readonly LeaseRecord[],
+  ctx: RevokeContext,
+  statements: Map<string, string | null>,
+): Promise<RevokeTally> {
+  const tally = emptyTally();
+  if (claimed.length === 0) return tally;
+  const now = deps.now();
+  const outcomes = await dropLeaseRoles(
+    deps,
+    db,
+    claimed.map((l) => ({ name: l.username, reassignTo: l.reassignTo, statements: statements.get(l.roleName) ?? null })),
+  );
+  const revokedIds: string[] = [];
+  const failures: Array<{ id: string; error: string; nextAttemptAt: Date | null }> = [];
+  const entries: AuditEntry[] = [];
+  for (const lease of claimed) {
+    const result = outcomes.get(lease.username) ?? { outcome: 'failed' as const, error: new Error('no outcome') };
+    const base = {
+      action: 'lease.revoke',
+      requestId: ctx.requestId ?? null,
+      databaseId: db.id,
+      subject: lease.subject,
+      issuer: lease.issuer,
+      pod: lease.podName,
+      leaseId: lease.id,
+      roleName: lease.roleName,
+      username: lease.username,
+    };
+    if (result.outcome === 'failed') {
+      const attempts = lease.revokeAttempts + 1;
+      const next = nextAttemptAt(now, attempts);
+      failures.push({ id: lease.id, error: result.error.message, nextAttemptAt: next });
+      tally.failed++;
+      if (!next) tally.irrevocable++;
+      entries.push({
+        ...base,
+        outcome: 'error',
+        code: next ? 'target_unavailable' : 'irrevocable',
+        detail: { reason: ctx.reason, by: ctx.by, attempts, error: result.error.message, sqlstate: (result.error as { sqlstate?: string }).sqlstate ?? null },
+      });
+    } else {
+      revokedIds.push(lease.id);
+      tally.revoked++;
+      entries.push({ ...base, outcome: 'success', detail: { reason: ctx.reason, by: ctx.by, already_gone: result.outcome === 'absent' } });
+    }
+  }
+  await leases(tx).markRevoked(revokedIds, now);
+  await leases(tx).recordFailures(failures);
+  await audit(tx).appendMany(entries);
+  return tally;
+}
+
+/**
+ * Ends one lease now. Revoking an ended lease is harmless and answers it as
+ * it is; a failure leaves the lease asked-to-end for the sweeper and answers
+ * `target_unavailable`.
+ */
+export async function revokeLease(deps: Deps, id: string, ctx: RevokeContext): Promise<LeaseRecord> {
+  const { lease, tally } = await deps.sql.transaction(async (tx) => {
+    const locked = await leases(tx).lock(id);
+    if (!locked) throw new PgmintError('lease_not_found', 'no such lease');
+    if (locked.state === 'revoked' || locked.state === 'failed') return { lease: locked, tally: emptyTally() };
+    const db = await databases(tx).get(locked.databaseId);
+    if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
+    await leases(tx).requestRevocation(db.id, { id: locked.id }, deps.now());
+    const current = (await leases(tx).get(locked.id))!;
+    const tally = await revokeClaimed(deps, tx, db, [current], ctx, await revocationStatements(deps, db.id));
+    return { lease: (await leases(tx).get(locked.id))!, tally };
+  });
+  if (tally.failed > 0) {
+    throw new PgmintError('target_unavailable', 'the target did not drop the role; the sweeper will retry', {
+      extra: { lease_id: lease.id, state: lease.state, revoke_attempts: lease.revokeAttempts },
+    });
+  }
+  return lease;
+}
+
+export interface BulkRevokeResult extends RevokeTally {
+  matched: number;
+  /** Asked-to-end leases still live: the sweeper finishes them. */
+  remaining: number;
+}
+
+/** Ends every live lease of a database matching a subject or username prefix (or all), in claimed batches. */
+export async function revokeMatching(
+  deps: Deps,
+  db: DatabaseRecord,
+  match: { subject?: string; prefix?: string; all?: boolean },
+  ctx: RevokeContext,
+  options: { maxMs?: number; batchSize?: number } = {},
+): Promise<BulkRevokeResult> {
+  const deadline = Date.now() + (options.maxMs ?? 20_000);
+  const batchSize = options.batchSize ?? 200;
+  const matched = await deps.store.leases.requestRevocation(db.id, match, deps.now());
+  const tally = emptyTally();
+  const statements = await revocationStatements(deps, db.id);
+  while (Date.now() < deadline) {
+    const claimed = await deps.sql.transaction(async (tx) => {
+      const batch = await leases(tx).claimDue(db.id, deps.now(), deps.settings.sweepGraceSec, batchSize, true);
+      addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, statements));
+      return batch.length;
+    });
+    if (claimed < batchSize) break;
+  }
+  const { rows } = await deps.sql.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active') AND revoke_requested_at IS NOT NULL`,
+    [db.id],
+  );
+  return { matched, ...tally, remaining: Number(rows[0]?.n ?? 0) };
+}
