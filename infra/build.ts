@@ -9,9 +9,10 @@
  *   tsx infra/build.ts --outdir /tmp/x # elsewhere
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -36,6 +37,8 @@ export interface BundleReport {
   /** Absolute path of the bundle. */
   file: string;
   bytes: number;
+  /** Compressed size: what a Lambda zip or a Workers upload limit counts. */
+  gzipBytes: number;
   /** Names the module exports, e.g. ['handler']. */
   exports: string[];
   /** Source files and packages that went in, relative to the repository. */
@@ -111,13 +114,14 @@ function optionsFor(spec: FunctionSpec, outdir: string, minify: boolean): BuildO
   };
 }
 
-function report(spec: FunctionSpec, metafile: Metafile): BundleReport {
+async function report(spec: FunctionSpec, metafile: Metafile): Promise<BundleReport> {
   const [file, output] = Object.entries(metafile.outputs).find(([f]) => f.endsWith('.mjs'))!;
   return {
     name: spec.name,
     runtime: spec.runtime,
     file: resolve(ROOT, file),
     bytes: output.bytes,
+    gzipBytes: gzipSync(await readFile(resolve(ROOT, file)), { level: 9 }).length,
     exports: output.exports,
     inputs: Object.keys(output.inputs),
   };
@@ -129,7 +133,7 @@ export async function buildBundles(options: { outdir?: string; only?: string[]; 
   const present = wanted.filter((f) => existsSync(join(ROOT, f.entry)));
   await Promise.all(present.map((f) => rm(join(outdir, f.name), { recursive: true, force: true })));
   const bundles = await Promise.all(
-    present.map(async (spec) => report(spec, (await build(optionsFor(spec, outdir, options.minify ?? true))).metafile!)),
+    present.map(async (spec) => await report(spec, (await build(optionsFor(spec, outdir, options.minify ?? true))).metafile!)),
   );
   return { outdir, bundles, missing: wanted.filter((f) => !present.includes(f)).map((f) => f.name) };
 }
@@ -144,7 +148,9 @@ async function main(argv: string[]): Promise<void> {
   const only = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--outdir');
   const result = await buildBundles({ outdir, only: only.length ? only : undefined });
   for (const b of result.bundles) {
-    process.stdout.write(`${relative(process.cwd(), b.file).padEnd(28)} ${formatSize(b.bytes).padStart(10)}  (${b.runtime})\n`);
+    process.stdout.write(
+      `${relative(process.cwd(), b.file).padEnd(28)} ${formatSize(b.bytes).padStart(10)}  gzip ${formatSize(b.gzipBytes).padStart(9)}  (${b.runtime})\n`,
+    );
   }
   for (const name of result.missing) process.stderr.write(`missing: ${name} (${FUNCTIONS.find((f) => f.name === name)!.entry} does not exist)\n`);
   if (result.missing.length) process.exitCode = 1;

@@ -4,6 +4,7 @@
 import { type Command, Option } from 'commander';
 import { adminCall, readSecret } from '../lib/admin.js';
 import { seg } from '../lib/broker.js';
+import { CliError } from '../lib/errors.js';
 import { type AdminOptions, adminOptions, jsonOption } from '../lib/options.js';
 import { fields, printJson, table } from '../lib/table.js';
 
@@ -113,8 +114,20 @@ export function registerDb(program: Command): void {
     else process.stdout.write(showDatabase(d));
   });
 
-  adminOptions(db.command('rm <id>').description('Remove a target database from the broker')).action(async (id: string, o: AdminOptions) => {
-    await adminCall(o, 'DELETE', `/api/v1/databases/${seg(id)}`, { label: `removing ${id}` });
+  adminOptions(
+    db
+      .command('rm <id>')
+      .description('Remove a target database, its roles and issuers from the broker')
+      .option('--force', 'revoke its live leases first (otherwise live leases make this fail)'),
+  ).action(async (id: string, o: AdminOptions & { force?: boolean }) => {
+    try {
+      await adminCall(o, 'DELETE', `/api/v1/databases/${seg(id)}`, { query: { force: o.force ? 'true' : undefined }, label: `removing ${id}` });
+    } catch (err) {
+      if (err instanceof CliError && err.code === 'conflict' && !o.force) {
+        throw new CliError(err.code, err.message, { hint: `revoke them first (\`pgmint leases revoke --db ${id} --prefix …\`) or pass --force`, requestId: err.requestId });
+      }
+      throw err;
+    }
     process.stdout.write(`removed database ${id}\n`);
   });
 }

@@ -5,7 +5,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { mintDevToken } from '../../functions/local/dev-issuer.js';
 import type { DevSettings } from '../../functions/local/stack.js';
 
 export async function readDevSettings(home = process.env.PGMINT_HOME ?? '.pgmint'): Promise<DevSettings> {
@@ -31,6 +30,8 @@ export function registerDevCommands(program: Command): void {
     .action(async (o: { namespace: string; serviceAccount: string; pod?: string; audience?: string; ttl: string; home: string }) => {
       const settings = await readDevSettings(o.home);
       const podName = o.pod ?? `${o.serviceAccount}-${Math.random().toString(36).slice(2, 7)}`;
+      // Loaded on use: the signing code is not needed by any other verb.
+      const { mintDevToken } = await import('../../functions/local/dev-issuer.js');
       const jwt = await mintDevToken(
         settings.keyFile,
         settings.issuerUrl,

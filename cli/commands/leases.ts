@@ -9,10 +9,24 @@ import { CliError } from '../lib/errors.js';
 import { type AdminOptions, adminOptions, jsonOption } from '../lib/options.js';
 import { printJson, table, timeLeft } from '../lib/table.js';
 
-/** A lease as the API lists it; older and newer brokers name a few fields differently. */
-type Lease = Record<string, unknown>;
+interface Lease {
+  id: string;
+  role: string;
+  user: string;
+  state: string;
+  subject: string;
+  pod_name: string | null;
+  expires_at: string;
+  last_error: string | null;
+}
 
-const pick = (l: Lease, ...names: string[]): unknown => names.map((n) => l[n]).find((v) => v !== undefined && v !== null);
+interface BulkRevokeResult {
+  matched: number;
+  revoked: number;
+  failed: number;
+  irrevocable: number;
+  remaining: number;
+}
 
 interface ListOptions extends AdminOptions {
   json?: boolean;
@@ -40,26 +54,22 @@ export function registerLeases(program: Command): void {
         .option('--limit <n>', 'at most this many'),
     ),
   ).action(async (db: string, o: ListOptions) => {
-    const answer = await adminCall<{ leases?: Lease[]; next_after?: string | null; next_cursor?: string | null } | Lease[]>(
-      o,
-      'GET',
-      `/api/v1/databases/${seg(db)}/leases`,
-      { query: { state: o.state, subject: o.subject, role: o.role, prefix: o.prefix, after: o.after, limit: o.limit } },
-    );
-    const rows = Array.isArray(answer) ? answer : (answer?.leases ?? []);
+    const answer = await adminCall<{ leases: Lease[]; next_after: string | null }>(o, 'GET', `/api/v1/databases/${seg(db)}/leases`, {
+      query: { state: o.state, subject: o.subject, role: o.role, prefix: o.prefix, after: o.after, limit: o.limit },
+    });
     if (o.json) return printJson(answer);
     process.stdout.write(
-      table(rows, [
-        { title: 'LEASE', value: (l) => pick(l, 'id', 'lease_id') },
-        { title: 'USER', value: (l) => pick(l, 'username', 'user') },
-        { title: 'ROLE', value: (l) => pick(l, 'role', 'role_name') },
+      table(answer.leases, [
+        { title: 'LEASE', value: (l) => l.id },
+        { title: 'USER', value: (l) => l.user },
+        { title: 'ROLE', value: (l) => l.role },
         { title: 'STATE', value: (l) => l.state },
         { title: 'SUBJECT', value: (l) => l.subject, max: 48 },
-        { title: 'EXPIRES', value: (l) => (typeof l.expires_at === 'string' && l.state === 'active' ? timeLeft(l.expires_at) : l.expires_at) },
+        { title: 'POD', value: (l) => l.pod_name },
+        { title: 'EXPIRES', value: (l) => (l.state === 'active' ? timeLeft(l.expires_at) : l.expires_at) },
       ]),
     );
-    const next = Array.isArray(answer) ? null : (answer?.next_after ?? answer?.next_cursor);
-    if (next) process.stderr.write(`more: --after ${next}\n`);
+    if (answer.next_after) process.stderr.write(`more: --after ${answer.next_after}\n`);
   });
 
   adminOptions(
@@ -72,20 +82,19 @@ export function registerLeases(program: Command): void {
   ).action(async (leaseId: string | undefined, o: AdminOptions & { db?: string; subject?: string; prefix?: string }) => {
     if (leaseId) {
       if (o.db || o.subject || o.prefix) throw new CliError('invalid_request', 'give either a lease id or --db with --subject/--prefix, not both');
-      const answer = await adminCall<Lease | undefined>(o, 'DELETE', `/api/v1/leases/${seg(leaseId)}`, { label: 'revoking' });
-      process.stdout.write(`revoked lease ${leaseId}${answer?.state ? ` (${answer.state})` : ''}\n`);
+      const lease = await adminCall<Lease>(o, 'DELETE', `/api/v1/leases/${seg(leaseId)}`, { label: 'revoking' });
+      process.stdout.write(`lease ${lease.id} (${lease.user}): ${lease.state}\n`);
+      if (lease.state !== 'revoked') process.stdout.write(`not revoked yet${lease.last_error ? ` (${lease.last_error})` : ''}; the sweeper retries it\n`);
       return;
     }
     if (!o.db || (!o.subject && !o.prefix)) {
       throw new CliError('invalid_request', 'nothing to revoke', { hint: 'pass a lease id, or --db <db> with --subject <subject> or --prefix <prefix>' });
     }
-    const answer = await adminCall<Record<string, unknown> | undefined>(o, 'DELETE', `/api/v1/databases/${seg(o.db)}/leases`, {
+    const r = await adminCall<BulkRevokeResult>(o, 'DELETE', `/api/v1/databases/${seg(o.db)}/leases`, {
       query: { subject: o.subject, prefix: o.prefix },
       label: 'revoking',
     });
-    const count = answer ? pick(answer, 'revoked', 'count') : undefined;
-    const n = Array.isArray(count) ? count.length : count;
-    process.stdout.write(`revoked ${n ?? 'matching'} lease(s) on ${o.db}\n`);
-    if (answer && Number(answer.failed ?? 0) > 0) process.stdout.write(`${answer.failed} could not be revoked yet; the sweeper retries them\n`);
+    process.stdout.write(`revoked ${r.revoked} of ${r.matched} live lease(s) on ${o.db}\n`);
+    if (r.remaining > 0 || r.failed > 0) process.stdout.write(`${r.remaining} left to the sweeper (${r.failed} failed, ${r.irrevocable} irrevocable)\n`);
   });
 }

@@ -1,18 +1,22 @@
 /**
  * `pgmint migrate`: applies the control-plane migrations to PGMINT_DATABASE_URL.
  */
-import type { Command } from 'commander';
-import { connectPg } from '../../lib/db/pg.js';
-import { parseDatabaseUrl } from '../../lib/db/port.js';
-import { migrate } from '../../functions/local/migrate.js';
+import { type Command, Option } from 'commander';
+import { CliError } from '../lib/errors.js';
 
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
     .description('Create or upgrade the control-plane schema (idempotent)')
-    .option('--database-url <url>', 'control-plane database', process.env.PGMINT_DATABASE_URL)
+    // From the environment, not a default: help output must not print the URL and its password.
+    .addOption(new Option('--database-url <url>', 'control-plane database').env('PGMINT_DATABASE_URL'))
     .action(async (o: { databaseUrl?: string }) => {
-      if (!o.databaseUrl) throw new Error('set PGMINT_DATABASE_URL or pass --database-url');
+      if (!o.databaseUrl) throw new CliError('invalid_request', 'no control-plane database given', { hint: 'set PGMINT_DATABASE_URL or pass --database-url' });
+      const [{ connectPg }, { parseDatabaseUrl }, { migrate }] = await Promise.all([
+        import('../../lib/db/pg.js'),
+        import('../../lib/db/port.js'),
+        import('../../functions/local/migrate.js'),
+      ]);
       const sql = connectPg({ ...parseDatabaseUrl(o.databaseUrl), max: 1 });
       try {
         const applied = await migrate(sql);

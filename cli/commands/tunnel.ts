@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type Command, Option } from 'commander';
-import { mintCredentials } from '../lib/credentials.js';
+import { mintLease } from '../lib/credentials.js';
 import { CliError, redact } from '../lib/errors.js';
 import { guiBlock, guiConfig, tunnelSslmode } from '../lib/gui-block.js';
 import { collect, type IdentityOptions, identityOptions } from '../lib/options.js';
@@ -25,6 +25,7 @@ interface TunnelOptions extends IdentityOptions {
   ssh: string;
   json?: boolean;
   readyTimeout: string;
+  keepLease?: boolean;
 }
 
 interface RunningSsh {
@@ -94,13 +95,15 @@ export function registerTunnel(program: Command): void {
       .option('--db-port <port>', 'database port as the bastion sees it')
       .addOption(new Option('--ssh <path>', 'ssh client to run').env('PGMINT_SSH').default('ssh'))
       .option('--ready-timeout <seconds>', 'how long to wait for the forward', '30')
-      .option('--json', 'print the settings as one JSON line instead of the GUI block'),
+      .option('--json', 'print the settings as one JSON line instead of the GUI block')
+      .option('--keep-lease', 'leave the login valid until it expires instead of revoking it when the tunnel closes'),
   ).action(async (db: string, o: TunnelOptions) => {
     const via = parseVia(o.via);
     if (o.sshPort) via.port = Number(o.sshPort);
     // The port is checked before a login is minted, so a taken port wastes no lease.
     const localPort = await pickLocalPort(Number(o.localPort), { strict: o.strictPort });
-    const creds = await mintCredentials(db, o);
+    const lease = await mintLease(db, o);
+    const creds = lease.creds;
     const dbHost = o.dbHost ?? creds.host;
     const dbPort = o.dbPort ? Number(o.dbPort) : creds.port;
 
@@ -140,6 +143,7 @@ export function registerTunnel(program: Command): void {
       if (err instanceof CliError) throw err;
       throw new CliError('tunnel_failed', redact(err instanceof Error ? err.message : String(err)));
     } finally {
+      if (!o.keepLease) await lease.release();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.off('SIGHUP', stop);

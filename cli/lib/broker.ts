@@ -82,14 +82,14 @@ export async function brokerRequest(broker: BrokerTarget, method: string, path: 
         signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause;
-      const why = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : (cause?.code ?? (err instanceof Error ? err.message : 'failed'));
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : (cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : 'failed'));
       throw new CliError('broker_unreachable', `cannot reach the broker at ${url.origin} (${why})`, { hint: hintFor('broker_unreachable') });
     }
     if (!res.ok) throw await problemError(res);
     return res;
   };
-  return withSpinner(opts.label ?? `${method} ${url.pathname}`, call());
+  return withSpinner(opts.label ?? 'waiting for the broker', call());
 }
 
 export async function brokerJson<T>(broker: BrokerTarget, method: string, path: string, opts: RequestOptions = {}): Promise<T> {

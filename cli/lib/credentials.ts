@@ -42,8 +42,8 @@ function readwriteRefused(db: string, role: string, err: CliError): CliError {
   });
 }
 
-async function exchange(db: string, o: IdentityOptions, form: 'credentials' | 'connect'): Promise<Response> {
-  const token = await resolveToken({ token: o.token, tokenFile: o.tokenFile });
+async function exchange(db: string, o: IdentityOptions, form: 'credentials' | 'connect', token?: string): Promise<Response> {
+  token ??= await resolveToken({ token: o.token, tokenFile: o.tokenFile });
   const kind = o.kind === 'auto' ? exchangeKind(token) : o.kind;
   const role = requestedRole(o);
   try {
@@ -63,6 +63,31 @@ export async function mintCredentials(db: string, o: IdentityOptions): Promise<C
   const creds = (await res.json()) as Credentials;
   rememberSecret(creds.password);
   return creds;
+}
+
+export interface Lease {
+  creds: Credentials;
+  /** Revokes the lease with the same identity, best effort: the login expires on its own anyway. */
+  release(): Promise<void>;
+}
+
+/** For verbs that use the login themselves (shell, tunnel): it can end when they do. */
+export async function mintLease(db: string, o: IdentityOptions): Promise<Lease> {
+  const token = await resolveToken({ token: o.token, tokenFile: o.tokenFile });
+  const creds = (await (await exchange(db, o, 'credentials', token)).json()) as Credentials;
+  rememberSecret(creds.password);
+  return {
+    creds,
+    async release() {
+      try {
+        await brokerRequest(o, 'DELETE', `/api/v1/leases/${seg(creds.lease_id)}`, { bearer: token, label: 'revoking the login', timeoutMs: 15_000 });
+        process.stderr.write(`Login ${creds.user} revoked.\n`);
+      } catch (err) {
+        const why = err instanceof CliError ? err.code : 'failed';
+        process.stderr.write(`note: could not revoke ${creds.user} (${why}); it expires on its own at ${creds.expires_at}.\n`);
+      }
+    },
+  };
 }
 
 /** The `connect` form: the URI alone. */

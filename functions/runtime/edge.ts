@@ -27,7 +27,7 @@ export function stringBindings(env: object): Record<string, string> {
 
 /** A plain `ws://` proxy is only acceptable on loopback (local development and tests). */
 export function isLoopbackProxy(proxy: string): boolean {
-  return /^(127\.|localhost[:/]|\[::1\])/.test(proxy);
+  return /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?(\/|$)/.test(proxy);
 }
 
 export function edgeConfig(env: object): Config {

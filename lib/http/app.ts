@@ -13,8 +13,12 @@ import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
 import type { AppEnv } from './env.js';
 import { problemResponse, toPgmintError } from './problem.js';
+import { adminTokenRoutes } from './routes/admin-tokens.js';
 import { exchangeRoutes } from './routes/exchange.js';
+import { leaseRoutes } from './routes/leases.js';
+import { operationsRoutes } from './routes/operations.js';
 import { registryRoutes } from './routes/registry.js';
+import { removalRoutes } from './routes/removals.js';
 import { rotationRoutes } from './routes/rotation.js';
 
 export type RouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
@@ -66,6 +70,10 @@ export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
 
   exchangeRoutes(app, deps);
   registryRoutes(app, deps);
+  removalRoutes(app, deps);
+  leaseRoutes(app, deps);
+  operationsRoutes(app, deps);
+  adminTokenRoutes(app, deps);
   rotationRoutes(app, deps);
   for (const routes of extraRoutes) routes(app, deps);
 

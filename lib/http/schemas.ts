@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { parseDuration } from '../leases/ttl.js';
+import { checkLeasePrefix } from '../sql/role-sql.js';
 
 const slug = z
   .string()
@@ -43,7 +44,13 @@ export const DatabaseInput = z
     public_port: z.number().int().min(1).max(65535).optional(),
     public_sslmode: sslmode.optional(),
     rotation_period: duration.optional(),
-    lease_prefix: z.string().regex(/^[a-z][a-z0-9]{0,15}$/).default('pgm'),
+    lease_prefix: z
+      .string()
+      .default('pgm')
+      .superRefine((v, ctx) => {
+        const problem = checkLeasePrefix(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
   })
   .strict()
   .openapi('DatabaseInput');

@@ -1,7 +1,9 @@
 /**
  * Points where a rotation can be stopped on purpose, to prove that a crash
- * at any step is recovered. A hook that throws ends the rotation right there,
- * as if the process had died: nothing after it runs and nothing is cleaned up.
+ * at any step is recovered, or watched, to exercise the broker while the
+ * target and the control plane disagree. A hook that throws ends the rotation
+ * right there, as if the process had died: nothing after it runs and nothing
+ * is cleaned up (the advisory lock goes with its transaction).
  *
  * @example
  *   await rotateRoot(deps, 'orders', { trigger: 'api', faults: { afterAlterRole: () => { throw new Error('stop') } } });

@@ -3,14 +3,15 @@
  *
  * REASSIGN OWNED and DROP OWNED need the *privileges* of the role they act
  * on, and pg_terminate_backend needs them to signal its sessions. The broker
- * only holds ADMIN OPTION on the lease roles it created (PostgreSQL 16+) or
- * CREATEROLE (15), so each script first grants the lease roles to the broker
- * itself, inside the same implicit transaction that then drops them: no other
- * session ever sees the broker holding a lease role, and DROP ROLE removes the
- * grant with the role. The broker never grants itself the group roles: the
- * lease role's own membership carries the privileges REASSIGN needs on the
- * group, and a GRANT on a group would lock it against the exchange's
- * `CREATE ROLE … IN ROLE` until the batch commits.
+ * holds only ADMIN OPTION on the lease roles it created (PostgreSQL 16+) or
+ * CREATEROLE (15), and is NOINHERIT. So each script grants the lease role to
+ * the broker with SET only, and does that work under `SET LOCAL ROLE <lease
+ * role>` — all inside the same implicit transaction that then drops the role:
+ * no other session ever sees the grant, and DROP ROLE takes it away with the
+ * role. The broker never grants itself the group roles: the lease role's own
+ * membership carries the privileges REASSIGN needs on its group, and a GRANT
+ * on a group would lock it against the exchange's `CREATE ROLE … IN ROLE`
+ * until the batch commits.
  *
  * Each script is one string sent as one simple query, so it is one
  * transaction: nothing is dropped unless everything succeeds.
@@ -33,37 +34,35 @@ function names(roles: readonly RoleToRevoke[]): string {
   return roles.map((r) => ident(r.name)).join(', ');
 }
 
-/** `GRANT x, y TO CURRENT_USER` with the 16+ options spelled out. */
+/** `GRANT x, y TO CURRENT_USER`, on 16+ with SET only (no inherited privileges). */
 export function grantToSelfSql(serverVersion: number, roles: readonly RoleToRevoke[]): string {
-  const options = serverVersion >= 160000 ? ' WITH INHERIT TRUE, SET TRUE' : '';
+  const options = serverVersion >= 160000 ? ' WITH INHERIT FALSE, SET TRUE' : '';
   return `GRANT ${names(roles)} TO CURRENT_USER${options}`;
 }
 
-/** Ends every session of the roles, waiting for each to exit so its temp tables are gone. */
-export function terminateSql(roles: readonly RoleToRevoke[]): string {
-  const list = roles.map((r) => literal(r.name)).join(', ');
-  return `SELECT count(pg_terminate_backend(pid, ${TERMINATE_WAIT_MS})) FROM pg_stat_activity WHERE usename IN (${list}) AND pid <> pg_backend_pid()`;
+/** As the role itself: end its sessions, waiting for each to exit so its temp tables are gone. */
+function terminateSql(role: RoleToRevoke): string {
+  return `SELECT count(pg_terminate_backend(pid, ${TERMINATE_WAIT_MS})) FROM pg_stat_activity WHERE usename = ${literal(role.name)} AND pid <> pg_backend_pid()`;
 }
 
-function releaseObjectsSql(roles: readonly RoleToRevoke[]): string[] {
-  const byGroup = new Map<string, RoleToRevoke[]>();
-  for (const r of roles) {
-    if (r.reassignTo === null) continue;
-    byGroup.set(r.reassignTo, [...(byGroup.get(r.reassignTo) ?? []), r]);
-  }
-  const statements = [...byGroup].sort(([a], [b]) => (a < b ? -1 : 1)).map(([group, members]) => `REASSIGN OWNED BY ${names(members)} TO ${ident(group)}`);
-  statements.push(`DROP OWNED BY ${names(roles)}`);
+/** Acting as the role: hand its objects to its group (or drop them when it has none), drop its privileges. */
+function releaseObjectsSql(role: RoleToRevoke, terminate: boolean): string[] {
+  const statements = [`SET LOCAL ROLE ${ident(role.name)}`];
+  if (terminate) statements.push(terminateSql(role));
+  if (role.reassignTo !== null) statements.push(`REASSIGN OWNED BY ${ident(role.name)} TO ${ident(role.reassignTo)}`);
+  statements.push(`DROP OWNED BY ${ident(role.name)}`, 'RESET ROLE');
   return statements;
 }
 
 /**
  * The whole default revocation for the database the broker is connected to:
- * grant, terminate, REASSIGN OWNED, DROP OWNED, DROP ROLE IF EXISTS. Fails
- * with SQLSTATE 42704 if any role is already gone (callers check first).
+ * grant, then per role (as that role) terminate, REASSIGN OWNED, DROP OWNED,
+ * and finally DROP ROLE IF EXISTS for all. Fails with SQLSTATE 42704 if any
+ * role is already gone (callers check first).
  */
 export function revokeBatchSql(serverVersion: number, roles: readonly RoleToRevoke[]): string {
   if (roles.length === 0) throw new TypeError('revokeBatchSql needs at least one role');
-  return [grantToSelfSql(serverVersion, roles), terminateSql(roles), ...releaseObjectsSql(roles), `DROP ROLE IF EXISTS ${names(roles)}`].join(';\n');
+  return [grantToSelfSql(serverVersion, roles), ...roles.flatMap((r) => releaseObjectsSql(r, true)), `DROP ROLE IF EXISTS ${names(roles)}`].join(';\n');
 }
 
 /**
@@ -73,7 +72,7 @@ export function revokeBatchSql(serverVersion: number, roles: readonly RoleToRevo
  */
 export function releaseElsewhereSql(serverVersion: number, roles: readonly RoleToRevoke[]): string {
   if (roles.length === 0) throw new TypeError('releaseElsewhereSql needs at least one role');
-  return [grantToSelfSql(serverVersion, roles), ...releaseObjectsSql(roles), `REVOKE ${names(roles)} FROM CURRENT_USER`].join(';\n');
+  return [grantToSelfSql(serverVersion, roles), ...roles.flatMap((r) => releaseObjectsSql(r, false)), `REVOKE ${names(roles)} FROM CURRENT_USER`].join(';\n');
 }
 
 /**
@@ -82,5 +81,11 @@ export function releaseElsewhereSql(serverVersion: number, roles: readonly RoleT
  * own privileges only.
  */
 export function terminateOnlySql(serverVersion: number, role: RoleToRevoke): string {
-  return [grantToSelfSql(serverVersion, [role]), terminateSql([role]), `REVOKE ${ident(role.name)} FROM CURRENT_USER`].join(';\n');
+  return [
+    grantToSelfSql(serverVersion, [role]),
+    `SET LOCAL ROLE ${ident(role.name)}`,
+    terminateSql(role),
+    'RESET ROLE',
+    `REVOKE ${ident(role.name)} FROM CURRENT_USER`,
+  ].join(';\n');
 }

@@ -6,6 +6,7 @@
  *   const db = await store.databases.get('orders');
  */
 import type { Queryable } from '../db/port.js';
+import { adminTokens } from './admin-tokens.js';
 import { audit } from './audit.js';
 import { databases } from './databases.js';
 import { issuers } from './issuers.js';
@@ -21,6 +22,7 @@ export function createStore(sql: Queryable) {
     leases: leases(sql),
     audit: audit(sql),
     jwksCache: jwksCache(sql),
+    adminTokens: adminTokens(sql),
   };
 }
 

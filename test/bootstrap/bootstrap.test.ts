@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapSql } from '../../lib/targets/bootstrap.js';
+import { bootstrapSql, serverVersionNum } from '../../lib/targets/bootstrap.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { createDatabase, withSuperuser } from '../support/postgres.js';
 
@@ -99,7 +99,7 @@ describe.each(['pg18', 'pg15'] as const)('target bootstrap on %s', (serverName) 
     await withSuperuser(b.pg, database, async (c) => {
       const { rows } = await c.query('SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = $1', [broker]);
       expect(rows[0]).toEqual({ rolsuper: false, rolcreaterole: true, rolcreatedb: false, rolreplication: false, rolbypassrls: false, rolinherit: false });
-      if (b.pg.version >= 160000) {
+      if (serverVersionNum(b.pg.version) >= 160000) {
         const grants = await c.query(
           `SELECT g.rolname AS grp, m.admin_option, m.inherit_option, m.set_option FROM pg_auth_members m
            JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1 ORDER BY 1`,

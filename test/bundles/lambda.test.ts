@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../infra/build.js';
 import { invokeBundle } from '../../cli/commands/invoke.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { loginAs } from '../support/postgres.js';
+import { loginAs, withSuperuser } from '../support/postgres.js';
 import { type Built, buildOnce, functionEnv, hasFunction, httpEvent, type LambdaHttpResult, newSecretKey, sampleEvent } from './support.js';
 
 const run = promisify(execFile);
@@ -100,5 +100,38 @@ describe('Lambda bundles in a fresh Node process', () => {
     );
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout).errorType).toBe('ConfigError');
+  });
+
+  const roleExists = (name: string) =>
+    withSuperuser(b.pg, 'postgres', async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1);
+
+  it.skipIf(!hasFunction('sweep'))('sweep, on an EventBridge event, removes an expired role', async () => {
+    const token = await b.issuer.mint({ namespace: 'batch', serviceAccount: 'job', podName: 'job-lambda', podUid: crypto.randomUUID() });
+    const res = await b.app.request('/api/v1/databases/main/credentials/k8s?ttl=1', { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const creds = await res.json();
+    expect(await roleExists(creds.user)).toBe(true);
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(creds.expires_at) - Date.now()) + 1100));
+    const out = await invoke('sweep', sampleEvent('sweep.json'), { PGMINT_SWEEP_GRACE: '0' });
+    expect(out.error).toBeUndefined();
+    expect(await roleExists(creds.user)).toBe(false);
+    expect((await b.deps.store.leases.get(creds.lease_id))?.state).toBe('revoked');
+    await expect(loginAs(b.pg, b.targetDb, creds.user, creds.password)).rejects.toMatchObject({ code: '28P01' });
+  });
+
+  it.skipIf(!hasFunction('rotate-root'))('rotate-root, on an EventBridge event, rotates a due root credential; the api bundle still exchanges', async () => {
+    await b.deps.sql.query("UPDATE pgmint.databases SET root_rotated_at = now() - interval '8 days' WHERE id = 'main'");
+    const before = (await b.deps.store.databases.get('main'))!.rootSecret.current;
+    const out = await invoke('rotate-root', sampleEvent('rotate-root.json'));
+    expect(out.error).toBeUndefined();
+    expect(out.result).toMatchObject({ rotated: ['main'], failed: [] });
+    expect((await b.deps.store.databases.get('main'))!.rootSecret.current).not.toBe(before);
+    await expect(loginAs(b.pg, b.targetDb, b.brokerUser, b.brokerPassword)).rejects.toMatchObject({ code: '28P01' });
+
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-rotated', podUid: crypto.randomUUID() });
+    const res = (await invoke('api', httpEvent('/api/v1/databases/main/credentials/k8s', { token }))).result as LambdaHttpResult;
+    expect(res.statusCode, res.body).toBe(200);
+    const creds = JSON.parse(res.body);
+    expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
   });
 });

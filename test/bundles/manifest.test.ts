@@ -41,7 +41,7 @@ function samHandlers(): Deployed[] {
     .map(([logicalId, r]) => {
       const handler: string = r.Properties.Handler ?? globals.Handler;
       const dot = handler.lastIndexOf('.');
-      const codeDir = relative(ROOT, resolve(ROOT, 'infra', r.Properties.CodeUri));
+      const codeDir = relative(ROOT, resolve(ROOT, 'infra', r.Properties.CodeUri ?? ''));
       return { name: logicalId, module: join(codeDir, handler.slice(0, dot)), exportName: handler.slice(dot + 1) };
     });
 }

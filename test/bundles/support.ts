@@ -55,9 +55,17 @@ export function sampleEvent<T = Record<string, unknown>>(file: string): T {
   return JSON.parse(readFileSync(join(ROOT, 'infra/events', file), 'utf8')) as T;
 }
 
+interface HttpEvent {
+  rawPath: string;
+  rawQueryString: string;
+  queryStringParameters?: Record<string, string>;
+  headers: Record<string, string>;
+  requestContext: { requestId: string; http: { method: string; path: string } };
+}
+
 /** An API Gateway HTTP API (payload 2.0) event for `path`, from the exchange sample. */
-export function httpEvent(path: string, options: { token?: string; method?: string } = {}): Record<string, unknown> {
-  const event = sampleEvent<Record<string, any>>('api-exchange.json');
+export function httpEvent(path: string, options: { token?: string; method?: string } = {}): HttpEvent {
+  const event = sampleEvent<HttpEvent>('api-exchange.json');
   const url = new URL(path, 'https://pgmint.example.com');
   event.rawPath = url.pathname;
   event.rawQueryString = url.search.replace(/^\?/, '');

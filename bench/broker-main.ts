@@ -1,0 +1,31 @@
+/**
+ * The broker under test, in its own Node process: the same wiring as a
+ * deployed Node server (nodeDeps, migrations, createApp, @hono/node-server).
+ * Started by bench/stack.ts over IPC; answers `{ url }` once listening and
+ * exits cleanly on `{ stop: true }` (so `--cpu-prof` profiles are written).
+ */
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { closeDeps } from '../lib/deps.js';
+import { createApp } from '../lib/http/app.js';
+import { migrate } from '../functions/local/migrate.js';
+import { NODE_SERVER_OPTIONS, nodeDeps } from '../functions/runtime/node.js';
+
+const deps = await nodeDeps(process.env);
+await migrate(deps.sql);
+const app = createApp(deps);
+const server = await new Promise<Server>((resolve) => {
+  const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: NODE_SERVER_OPTIONS }, () => resolve(s as Server));
+});
+const address = server.address();
+const port = typeof address === 'object' && address ? address.port : 0;
+process.send?.({ url: `http://127.0.0.1:${port}` });
+
+process.on('message', async (m) => {
+  if (!(m as { stop?: boolean }).stop) return;
+  server.closeAllConnections();
+  await new Promise((r) => server.close(() => r(undefined)));
+  await closeDeps(deps).catch(() => {});
+  process.exit(0);
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench [scenario …]`: starts its own Postgres, issuer and broker,
+ * runs the scenarios (default all: latency burst sweep cold-start jwks),
+ * prints a table and writes bench/results/latest.json.
+ *
+ * @example
+ *   npm run bench                 # everything, ~10 minutes on 2 cores
+ *   npm run bench -- latency      # floor and exchange only
+ *   BENCH_QUICK=1 npm run bench   # smaller counts, for a smoke run
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, freemem, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BurstResult, burstScenario } from './burst.js';
+import { type ColdStartResult, coldStartScenario } from './cold-start.js';
+import { type JwksResult, jwksScenario } from './jwks.js';
+import { type LatencyRow, latencyScenario } from './latency.js';
+import { formatReport } from './report.js';
+import { startPostgres, startStack } from './stack.js';
+import { type SweepResult, sweepScenario } from './sweep.js';
+
+const ALL = ['latency', 'burst', 'sweep', 'cold-start', 'jwks'] as const;
+type Scenario = (typeof ALL)[number];
+
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; freeGiB: number; node: string; postgres: string };
+  settings: Record<string, string>;
+  latency?: LatencyRow[];
+  burst?: BurstResult[];
+  sweep?: SweepResult;
+  coldStart?: ColdStartResult;
+  jwks?: JwksResult;
+}
+
+const quick = process.env.BENCH_QUICK === '1';
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function main(argv: string[]) {
+  const wanted = (argv.length ? argv : [...ALL]) as Scenario[];
+  for (const w of wanted) if (!ALL.includes(w)) throw new Error(`unknown scenario ${w}; one of ${ALL.join(', ')}`);
+  const brokerEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PGMINT_') && !!e[1]));
+  const results: BenchResults = {
+    startedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      freeGiB: Math.round(freemem() / 2 ** 30),
+      node: process.version,
+      postgres: '',
+    },
+    settings: { quick: String(quick), ...brokerEnv },
+  };
+  const outFile = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
+  const save = async () => {
+    await mkdir(dirname(outFile), { recursive: true });
+    await writeFile(outFile, `${JSON.stringify(results, null, 2)}\n`);
+  };
+
+  const pg = await startPostgres();
+  try {
+    results.machine.postgres = await pg.su('postgres', async (c) => (await c.query('SHOW server_version')).rows[0].server_version);
+    if (wanted.includes('latency')) {
+      log('latency: floor vs exchange');
+      const stack = await startStack(pg, { env: brokerEnv });
+      try {
+        results.latency = await latencyScenario(stack, {
+          levels: [1, 8, 32],
+          total: (c) => (quick ? 300 : c === 1 ? 1500 : 4000),
+          warmup: quick ? 50 : 200,
+          usesPerToken: 4,
+          log,
+        });
+      } finally {
+        await stack.stop();
+      }
+      await save();
+    }
+    if (wanted.includes('burst') || wanted.includes('jwks')) {
+      // The JWKS fetch count comes from the largest burst: a fresh broker, 10,000 exchanges.
+      const sizes = quick ? [200, 1000] : [1000, 10000];
+      if (wanted.includes('burst')) {
+        results.burst = [];
+        for (const pods of sizes) {
+          log(`burst: ${pods} pods`);
+          results.burst.push(await burstScenario(pg, { pods, env: brokerEnv, log }));
+          await save();
+        }
+      }
+      if (wanted.includes('jwks')) {
+        log('jwks');
+        results.jwks = await jwksScenario({ exchangesFrom: results.burst?.at(-1), log });
+        await save();
+      }
+    }
+    if (wanted.includes('sweep')) {
+      log('sweep');
+      results.sweep = await sweepScenario(pg, { sizes: quick ? [1000, 5000] : [1000, 10000, 50000], env: brokerEnv, log });
+      await save();
+    }
+    if (wanted.includes('cold-start')) {
+      log('cold start');
+      results.coldStart = await coldStartScenario(pg, { runs: quick ? 2 : 5, log });
+      await save();
+    }
+  } finally {
+    await pg.stop();
+  }
+  results.finishedAt = new Date().toISOString();
+  await save();
+  process.stdout.write(formatReport(results));
+  process.stdout.write(`\nwritten: ${outFile}\n`);
+}
+
+await main(process.argv.slice(2));

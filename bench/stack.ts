@@ -1,0 +1,219 @@
+/**
+ * A self-contained stack for the benchmarks: an ephemeral PostgreSQL 18 with
+ * a control-plane and a target database, a dev OIDC issuer, and a broker
+ * running in its own Node process (as it would in production), registered
+ * with one database, one role and the issuer.
+ *
+ * @example
+ *   const pg = await startPostgres();
+ *   const stack = await startStack(pg);
+ *   const token = await stack.issuer.mint({ namespace: 'prod', serviceAccount: 'api' });
+ *   await stack.stop(); await pg.stop();
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { type DevIssuer, startDevIssuer } from '../functions/local/dev-issuer.js';
+import { type RunningPostgres, startEmbeddedPostgres } from '../functions/local/embedded-postgres.js';
+import { bootstrapSql } from '../lib/targets/bootstrap.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+export interface BenchPostgres extends RunningPostgres {
+  /** Runs `fn` with a superuser client on `database`. */
+  su<T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T>;
+}
+
+export async function startPostgres(): Promise<BenchPostgres> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pgmint-bench-pg-'));
+  const server = await startEmbeddedPostgres({ dataDir, ephemeral: true });
+  return {
+    ...server,
+    async su(database, fn) {
+      const client = new pg.Client({ connectionString: server.url(database) });
+      await client.connect();
+      try {
+        return await fn(client);
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Target {
+  controlDb: string;
+  targetDb: string;
+  brokerUser: string;
+  brokerPassword: string;
+  readonlyGroup: string;
+}
+
+/** A fresh control-plane database and a bootstrapped target database on `pg`. */
+export async function prepareDatabases(server: BenchPostgres): Promise<Target> {
+  const suffix = randomBytes(3).toString('hex');
+  const controlDb = `control_${suffix}`;
+  const targetDb = `target_${suffix}`;
+  await server.su('postgres', async (c) => {
+    await c.query(`CREATE DATABASE ${controlDb}`);
+    await c.query(`CREATE DATABASE ${targetDb}`);
+  });
+  const brokerUser = `pgmint_broker_${suffix}`;
+  const brokerPassword = randomBytes(18).toString('base64url');
+  const readonlyGroup = `app_ro_${suffix}`;
+  await server.su(targetDb, async (c) => {
+    const version = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num);
+    await c.query(
+      bootstrapSql({
+        database: targetDb,
+        schema: 'app',
+        brokerRole: brokerUser,
+        brokerPassword,
+        readonlyGroup,
+        readwriteGroup: `app_rw_${suffix}`,
+        serverVersion: version,
+      }),
+    );
+    await c.query('CREATE TABLE app.orders (id serial PRIMARY KEY, item text NOT NULL)');
+    await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA app TO ${readonlyGroup}`);
+  });
+  return { controlDb, targetDb, brokerUser, brokerPassword, readonlyGroup };
+}
+
+export interface Broker {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `bench/broker-main.ts` in a fresh Node process with `env` and waits
+ * until it listens. `nodeArgs` lets a run add e.g. `--cpu-prof`.
+ */
+export async function startBroker(env: Record<string, string>, nodeArgs: string[] = []): Promise<Broker> {
+  const child: ChildProcess = fork(join(HERE, 'broker-main.ts'), [], {
+    env: { ...process.env, ...env },
+    execArgv: ['--import', 'tsx', ...nodeArgs],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code} before listening`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.send({ stop: true });
+      }),
+  };
+}
+
+export interface StackOptions {
+  /** Extra PGMINT_* settings for the broker process. */
+  env?: Record<string, string>;
+  /** Lease cap per pod on the bench issuer. */
+  maxLeasesPerWorkload?: number;
+  nodeArgs?: string[];
+}
+
+export interface Stack extends Target {
+  pg: BenchPostgres;
+  issuer: DevIssuer;
+  broker: Broker;
+  env: Record<string, string>;
+  adminToken: string;
+  /** The exchange URL for the registered database. */
+  exchangeUrl: string;
+  admin(method: string, path: string, body?: unknown): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export const DATABASE_ID = 'bench';
+
+export async function startStack(server: BenchPostgres, options: StackOptions = {}): Promise<Stack> {
+  const target = await prepareDatabases(server);
+  const issuer = await startDevIssuer();
+  const adminToken = `bench_admin_${randomBytes(16).toString('hex')}`;
+  const env: Record<string, string> = {
+    PGMINT_DATABASE_URL: server.url(target.controlDb),
+    PGMINT_SECRET_KEY: randomBytes(32).toString('base64'),
+    PGMINT_ADMIN_TOKEN: adminToken,
+    PGMINT_ALLOW_INSECURE_ISSUERS: '1',
+    PGMINT_DRIVER: 'pg',
+    ...options.env,
+  };
+  const broker = await startBroker(env, options.nodeArgs);
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(`${broker.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const steps: Array<[string, string, unknown]> = [
+    [
+      'POST',
+      '/api/v1/databases',
+      {
+        id: DATABASE_ID,
+        host: server.host,
+        port: server.port,
+        database: target.targetDb,
+        admin_user: target.brokerUser,
+        admin_password: target.brokerPassword,
+        sslmode: 'disable',
+      },
+    ],
+    ['PUT', `/api/v1/databases/${DATABASE_ID}/roles/readonly`, { member_of: [target.readonlyGroup] }],
+    [
+      'POST',
+      `/api/v1/databases/${DATABASE_ID}/issuers`,
+      {
+        issuer: issuer.url,
+        allowed_service_accounts: ['prod/*'],
+        default_role: 'readonly',
+        max_leases_per_workload: options.maxLeasesPerWorkload ?? 10,
+      },
+    ],
+  ];
+  for (const [method, path, body] of steps) {
+    const res = await admin(method, path, body);
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  }
+  return {
+    ...target,
+    pg: server,
+    issuer,
+    broker,
+    env,
+    adminToken,
+    exchangeUrl: `${broker.url}/api/v1/databases/${DATABASE_ID}/credentials/k8s`,
+    admin,
+    async stop() {
+      await broker.stop();
+      await issuer.stop();
+    },
+  };
+}
+
+/** Drops every lease login role (prefix `pgm_`) on the target, in one transaction. */
+export async function dropLeaseRoles(server: BenchPostgres, targetDb: string): Promise<number> {
+  return server.su(targetDb, async (c) => {
+    const { rows } = await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_%'");
+    await c.query(`DO $$ DECLARE r record; BEGIN
+      FOR r IN SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgm\\_%' LOOP EXECUTE format('DROP ROLE %I', r.rolname); END LOOP;
+    END $$`);
+    return rows[0]!.n;
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * Request and response schemas of the lease lifecycle and operations routes
+ * (leases, audit, health, sweep, admin tokens). Like schemas.ts, the same zod
+ * objects validate requests and generate /openapi.json.
+ */
+import { z } from '@hono/zod-openapi';
+import { SCOPES } from './admin.js';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -, at most 63 characters');
+const query = (name: string) => ({ param: { name, in: 'query' as const } });
+const limit = z.coerce.number().int().min(1).max(1000);
+const instant = z.string().datetime({ offset: true, message: 'an RFC 3339 date-time such as 2026-04-12T16:30:00Z' });
+
+export const LeaseIdParams = z.object({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+export const TokenIdParams = LeaseIdParams;
+
+export const LeaseState = z.enum(['pending', 'active', 'revoked', 'failed', 'irrevocable']);
+
+export const LeaseListQuery = z.object({
+  state: LeaseState.optional().openapi(query('state')),
+  subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  role: slug.optional().openapi(query('role')),
+  prefix: z.string().min(1).max(63).optional().openapi(query('prefix')),
+  after: z.string().uuid().optional().openapi(query('after')),
+  limit: limit.default(100).openapi({ ...query('limit'), type: 'integer' }),
+});
+
+export const BulkRevokeQuery = z.object({
+  subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  prefix: z.string().min(3).max(63).optional().openapi(query('prefix')),
+});
+
+export const RenewQuery = z.object({
+  ttl: z.string().max(16).optional().openapi({ ...query('ttl'), example: '30m' }),
+});
+
+export const Lease = z
+  .object({
+    id: z.string(),
+    database: z.string(),
+    role: z.string(),
+    user: z.string(),
+    state: LeaseState,
+    subject: z.string(),
+    issuer: z.string().nullable(),
+    pod_name: z.string().nullable(),
+    pod_uid: z.string().nullable(),
+    issued_at: z.string(),
+    expires_at: z.string(),
+    max_expires_at: z.string(),
+    renewed_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+    revoke_requested_at: z.string().nullable(),
+    revoke_attempts: z.number(),
+    next_attempt_at: z.string().nullable(),
+    last_error: z.string().nullable(),
+  })
+  .openapi('Lease');
+
+export const LeaseList = z.object({ leases: z.array(Lease), next_after: z.string().nullable() }).openapi('LeaseList');
+
+export const Renewal = z
+  .object({
+    lease_id: z.string(),
+    user: z.string(),
+    expires_at: z.string(),
+    refresh_at: z.string(),
+    max_expires_at: z.string(),
+    capped: z.boolean(),
+  })
+  .openapi('Renewal');
+
+export const BulkRevokeResult = z
+  .object({ matched: z.number(), revoked: z.number(), failed: z.number(), irrevocable: z.number(), remaining: z.number() })
+  .openapi('BulkRevokeResult');
+
+export const AuditQuery = z.object({
+  database: slug.optional().openapi(query('database')),
+  action: z.string().min(1).max(64).optional().openapi(query('action')),
+  outcome: z.enum(['success', 'denied', 'error']).optional().openapi(query('outcome')),
+  subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  since: instant.optional().openapi(query('since')),
+  until: instant.optional().openapi(query('until')),
+  cursor: z.string().regex(/^[0-9]{1,18}$/, 'a next_cursor value from a previous page').optional().openapi(query('cursor')),
+  limit: limit.default(100).openapi({ ...query('limit'), type: 'integer' }),
+});
+
+export const AuditEntry = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    action: z.string(),
+    outcome: z.string(),
+    code: z.string().nullable(),
+    request_id: z.string().nullable(),
+    database: z.string().nullable(),
+    subject: z.string().nullable(),
+    issuer: z.string().nullable(),
+    pod: z.string().nullable(),
+    lease_id: z.string().nullable(),
+    role: z.string().nullable(),
+    user: z.string().nullable(),
+    detail: z.record(z.string(), z.unknown()),
+  })
+  .openapi('AuditEntry');
+
+export const AuditPage = z.object({ entries: z.array(AuditEntry), next_cursor: z.string().nullable() }).openapi('AuditPage');
+
+export const Health = z
+  .object({
+    database: z.string(),
+    status: z.enum(['ok', 'degraded', 'down']),
+    reachable: z.boolean(),
+    createrole: z.boolean().nullable(),
+    superuser: z.boolean().nullable(),
+    server_version: z.number().nullable(),
+    error: z.string().nullable(),
+    leases: z.object({ active: z.number(), pending: z.number(), overdue: z.number(), retrying: z.number(), irrevocable: z.number() }),
+    root_credential: z.object({ rotated_at: z.string(), age_seconds: z.number(), rotation_period: z.number(), rotation_due: z.boolean() }),
+  })
+  .openapi('Health');
+
+export const SweepQuery = z.object({
+  max_ms: z.coerce.number().int().min(100).max(900_000).optional().openapi({ ...query('max_ms'), type: 'integer' }),
+});
+
+export const SweepResult = z
+  .object({
+    revoked: z.number(),
+    orphans_dropped: z.number(),
+    failed: z.number(),
+    irrevocable: z.number(),
+    remaining: z.number(),
+    errors: z.array(z.object({ database: z.string(), code: z.string() })),
+    duration_ms: z.number(),
+  })
+  .openapi('SweepResult');
+
+export const DeleteDatabaseQuery = z.object({
+  force: z.enum(['true', 'false']).optional().openapi(query('force')),
+});
+
+export const AdminTokenInput = z
+  .object({
+    name: z.string().min(1).max(128),
+    scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
+  })
+  .strict()
+  .openapi('AdminTokenInput');
+
+export const AdminToken = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.string()),
+    created_at: z.string(),
+    created_by: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi('AdminToken');
+
+export const NewAdminToken = AdminToken.extend({ token: z.string() }).openapi('NewAdminToken');

@@ -1,0 +1,153 @@
+/**
+ * Lease routes: renew and revoke one lease (the workload holding it, or an
+ * admin with `leases:revoke`), list a database's leases, and revoke many by
+ * subject or username prefix.
+ */
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Deps } from '../../context.js';
+import { PgmintError } from '../../errors.js';
+import { authorizeLeaseCaller, callerName, type LeaseCaller } from '../../leases/authorize.js';
+import { recordRefusal } from '../../leases/issue.js';
+import { renewLease } from '../../leases/renew.js';
+import { revokeLease, revokeMatching } from '../../leases/revoke.js';
+import type { LeaseRecord } from '../../store/types.js';
+import { requireScope } from '../admin.js';
+import type { AppEnv } from '../env.js';
+import { BulkRevokeQuery, BulkRevokeResult, Lease, LeaseIdParams, LeaseList, LeaseListQuery, Renewal, RenewQuery } from '../lifecycle-schemas.js';
+import { DatabaseParams, Problem } from '../schemas.js';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
+const errors = {
+  400: problem('Invalid input'),
+  401: problem('No or unknown token'),
+  403: problem('Another workload, or a missing scope'),
+  404: problem('No such lease or database'),
+};
+
+/** The workload holding the lease, or an admin. */
+const holderOrAdmin: Array<Record<string, string[]>> = [{ workloadToken: [] }, { adminToken: [] }];
+
+export const presentLease = (l: LeaseRecord) => ({
+  id: l.id,
+  database: l.databaseId,
+  role: l.roleName,
+  user: l.username,
+  state: l.state,
+  subject: l.subject,
+  issuer: l.issuer,
+  pod_name: l.podName,
+  pod_uid: l.podUid,
+  issued_at: l.issuedAt,
+  expires_at: l.expiresAt,
+  max_expires_at: l.maxExpiresAt,
+  renewed_at: l.renewedAt,
+  revoked_at: l.revokedAt,
+  revoke_requested_at: l.revokeRequestedAt ?? null,
+  revoke_attempts: l.revokeAttempts,
+  next_attempt_at: l.nextAttemptAt,
+  last_error: l.lastError,
+});
+
+export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
+  /** Finds the lease and checks the caller, auditing a refusal. */
+  const authorize = async (id: string, header: string | undefined, action: string, requestId: string): Promise<{ lease: LeaseRecord; caller: LeaseCaller }> => {
+    const lease = await deps.store.leases.get(id);
+    if (!lease) throw new PgmintError('lease_not_found', 'no such lease');
+    try {
+      return { lease, caller: await authorizeLeaseCaller(deps, lease, header) };
+    } catch (err) {
+      await recordRefusal(deps, { databaseId: lease.databaseId, requestId }, action, err);
+      throw err;
+    }
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/leases/{id}/renew',
+      summary: "Move a lease's expiry forward (never past the role's max_ttl from issue)",
+      security: holderOrAdmin,
+      request: { params: LeaseIdParams, query: RenewQuery },
+      responses: { 200: json(Renewal, 'Renewed'), ...errors, 409: problem('Lease not active'), 503: problem('Target unavailable') },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { lease, caller } = await authorize(id, c.req.header('authorization'), 'lease.renew', c.get('requestId'));
+      const renewal = await renewLease(deps, lease.id, { ttl: c.req.valid('query').ttl, by: callerName(caller), requestId: c.get('requestId') });
+      c.header('cache-control', 'no-store');
+      return c.json(renewal, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/v1/leases/{id}',
+      summary: 'Revoke a lease now: end its sessions and drop its role (harmless when already revoked)',
+      security: holderOrAdmin,
+      request: { params: LeaseIdParams },
+      responses: { 200: json(Lease, 'The lease after revocation'), ...errors, 503: problem('Target unavailable; the sweeper retries') },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { lease, caller } = await authorize(id, c.req.header('authorization'), 'lease.revoke', c.get('requestId'));
+      const revoked = await revokeLease(deps, lease.id, { reason: 'request', by: callerName(caller), requestId: c.get('requestId') });
+      return c.json(presentLease(revoked), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/databases/{db}/leases',
+      summary: "List a database's leases (oldest first; page with `after`)",
+      security: [{ adminToken: [] }],
+      middleware: [requireScope(deps, 'leases:read')] as const,
+      request: { params: DatabaseParams, query: LeaseListQuery },
+      responses: { 200: json(LeaseList, 'Leases'), ...errors },
+    }),
+    async (c) => {
+      const { db } = c.req.valid('param');
+      const q = c.req.valid('query');
+      if (!(await deps.store.databases.get(db))) throw new PgmintError('database_not_found', 'no such database');
+      const rows = await deps.store.leases.list({
+        databaseId: db,
+        state: q.state,
+        subject: q.subject,
+        roleName: q.role,
+        prefix: q.prefix,
+        after: q.after,
+        limit: q.limit,
+      });
+      return c.json({ leases: rows.map(presentLease), next_after: rows.length === q.limit ? rows.at(-1)!.id : null }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/v1/databases/{db}/leases',
+      summary: 'Revoke every live lease of a subject, or whose user name starts with a prefix',
+      security: [{ adminToken: [] }],
+      middleware: [requireScope(deps, 'leases:revoke')] as const,
+      request: { params: DatabaseParams, query: BulkRevokeQuery },
+      responses: { 200: json(BulkRevokeResult, 'What was revoked; `remaining` are left to the sweeper'), ...errors },
+    }),
+    async (c) => {
+      const { db: id } = c.req.valid('param');
+      const { subject, prefix } = c.req.valid('query');
+      if ((subject === undefined) === (prefix === undefined)) {
+        throw new PgmintError('invalid_request', 'give exactly one of subject or prefix', { extra: { field: 'subject' } });
+      }
+      const db = await deps.store.databases.get(id);
+      if (!db) throw new PgmintError('database_not_found', 'no such database');
+      const result = await revokeMatching(deps, db, subject !== undefined ? { subject } : { prefix }, {
+        reason: 'bulk',
+        by: `admin:${c.get('admin').name}`,
+        requestId: c.get('requestId'),
+      });
+      return c.json(result, 200);
+    },
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * A database's health as operators see it: can the broker reach the target,
+ * does it still hold CREATEROLE (and not more), how many leases are active,
+ * overdue for the sweeper, or irrevocable, and how old the root credential is.
+ *
+ * @example
+ *   const report = await databaseHealth(deps, 'orders'); // report.status: 'ok' | 'degraded' | 'down'
+ */
+import type { Deps } from '../context.js';
+import { sanitizeDatabaseError } from '../db/sanitize.js';
+import { PgmintError } from '../errors.js';
+
+export interface HealthReport {
+  database: string;
+  status: 'ok' | 'degraded' | 'down';
+  reachable: boolean;
+  createrole: boolean | null;
+  superuser: boolean | null;
+  server_version: number | null;
+  error: string | null;
+  leases: { active: number; pending: number; overdue: number; retrying: number; irrevocable: number };
+  root_credential: { rotated_at: string; age_seconds: number; rotation_period: number; rotation_due: boolean };
+}
+
+export async function databaseHealth(deps: Deps, databaseId: string): Promise<HealthReport> {
+  const db = await deps.store.databases.get(databaseId);
+  if (!db) throw new PgmintError('database_not_found', 'no such database');
+  const now = deps.now();
+  let reachable = false;
+  let createrole: boolean | null = null;
+  let superuser: boolean | null = null;
+  let serverVersion: number | null = null;
+  let error: string | null = null;
+  try {
+    const target = await deps.targets.open(db);
+    const { rows } = await target.sql.query<{ createrole: boolean; superuser: boolean; v: number }>(
+      `SELECT rolcreaterole AS createrole, rolsuper AS superuser, current_setting('server_version_num')::int AS v
+       FROM pg_roles WHERE rolname = current_user`,
+    );
+    reachable = true;
+    createrole = rows[0]?.createrole ?? false;
+    superuser = rows[0]?.superuser ?? false;
+    serverVersion = rows[0]?.v ?? null;
+  } catch (err) {
+    error = sanitizeDatabaseError(err).message;
+  }
+  const counts = await deps.store.leases.countByState(db.id, now, deps.settings.sweepGraceSec);
+  const ageSec = Math.max(0, Math.floor((now.getTime() - Date.parse(db.rootRotatedAt)) / 1000));
+  const rotationDue = ageSec > db.rotationPeriodSec;
+  const degraded = !createrole || Boolean(superuser) || counts.overdue! > 0 || counts.irrevocable! > 0 || rotationDue;
+  return {
+    database: db.id,
+    status: !reachable ? 'down' : degraded ? 'degraded' : 'ok',
+    reachable,
+    createrole,
+    superuser,
+    server_version: serverVersion,
+    error,
+    leases: {
+      active: counts.active!,
+      pending: counts.pending!,
+      overdue: counts.overdue!,
+      retrying: counts.retrying!,
+      irrevocable: counts.irrevocable!,
+    },
+    root_credential: { rotated_at: db.rootRotatedAt, age_seconds: ageSec, rotation_period: db.rotationPeriodSec, rotation_due: rotationDue },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Orphan cleanup: login roles on a target that carry the database's lease
+ * prefix, that no live (or irrevocable) lease tracks, and whose VALID UNTIL
+ * has passed — what a crash between "role created" and "lease recorded", or
+ * a hand-made copy, leaves behind. Roles without VALID UNTIL are never
+ * touched: pgmint always sets one.
+ *
+ * One sweeper at a time per database does this (a transaction-scoped
+ * advisory lock on the control plane), so two overlapping runs never race
+ * for the same role.
+ *
+ * @example
+ *   const { dropped } = await sweepOrphans(deps, db, { deadline: Date.now() + 10_000 });
+ */
+import type { Deps } from '../context.js';
+import { audit } from '../store/audit.js';
+import { leases } from '../store/leases.js';
+import type { AuditEntry, DatabaseRecord } from '../store/types.js';
+import { dropLeaseRoles } from './drop-roles.js';
+
+export interface OrphanOptions {
+  deadline: number;
+  batchSize?: number;
+  requestId?: string;
+}
+
+interface Candidate {
+  name: string;
+  grp: string | null;
+}
+
+export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: OrphanOptions): Promise<{ dropped: number; failed: number }> {
+  const batchSize = options.batchSize ?? 500;
+  return deps.sql.transaction(async (tx) => {
+    const { rows: lock } = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [`pgmint:orphans:${db.id}`]);
+    if (!lock[0]?.ok) return { dropped: 0, failed: 0 };
+    const target = await deps.targets.open(db);
+    let dropped = 0;
+    let failed = 0;
+    let after = '';
+    while (Date.now() < options.deadline) {
+      // The group handed the objects is one the role itself reaches, so REASSIGN is allowed.
+      const { rows: candidates } = await target.sql.query<Candidate>(
+        `SELECT r.rolname::text AS name,
+           (SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+            WHERE m.member = r.oid AND pg_has_role(r.oid, g.oid, 'USAGE') ORDER BY g.rolname LIMIT 1) AS grp
+         FROM pg_roles r
+         WHERE starts_with(r.rolname, $1) AND r.rolvaliduntil < now() - make_interval(secs => $2) AND r.rolname > $3
+         ORDER BY r.rolname LIMIT $4`,
+        [`${db.leasePrefix}_`, deps.settings.sweepGraceSec, after, batchSize],
+      );
+      if (candidates.length === 0) break;
+      after = candidates.at(-1)!.name;
+      const tracked = await leases(tx).tracked(candidates.map((c) => c.name));
+      const orphans = candidates.filter((c) => !tracked.has(c.name));
+      const outcomes = await dropLeaseRoles(
+        deps,
+        db,
+        orphans.map((o) => ({ name: o.name, reassignTo: o.grp, statements: null })),
+      );
+      const entries: AuditEntry[] = [];
+      for (const o of orphans) {
+        const result = outcomes.get(o.name);
+        if (result?.outcome === 'revoked') dropped++;
+        if (result?.outcome === 'failed') failed++;
+        if (!result || result.outcome === 'absent') continue;
+        entries.push({
+          action: 'orphan.drop',
+          outcome: result.outcome === 'failed' ? 'error' : 'success',
+          code: result.outcome === 'failed' ? 'target_unavailable' : null,
+          requestId: options.requestId ?? null,
+          databaseId: db.id,
+          username: o.name,
+          detail: result.outcome === 'failed' ? { error: result.error.message, sqlstate: result.error.sqlstate ?? null } : { reassigned_to: o.grp },
+        });
+      }
+      await audit(tx).appendMany(entries);
+      if (candidates.length < batchSize) break;
+    }
+    return { dropped, failed };
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * Renewing a lease: moves the role's VALID UNTIL forward by the requested TTL
+ * (or the role's default), never past the lease's `max_expires_at` — the
+ * role's max_ttl counted from issue — and never backwards. Open connections
+ * are untouched: Postgres checks VALID UNTIL only at login. The lease row is
+ * locked while the target changes, so a sweep cannot revoke it half-renewed.
+ *
+ * @example
+ *   const renewed = await renewLease(deps, leaseId, { ttl: '30m', by: 'system:serviceaccount:prod:api' });
+ */
+import type { Deps } from '../context.js';
+import { sanitizeDatabaseError } from '../db/sanitize.js';
+import { PgmintError } from '../errors.js';
+import { renewRoleSql } from '../sql/role-sql.js';
+import { renderTemplate } from '../sql/template.js';
+import { audit } from '../store/audit.js';
+import { databases } from '../store/databases.js';
+import { leases } from '../store/leases.js';
+import { roles } from '../store/roles.js';
+import type { LeaseRecord } from '../store/types.js';
+import { refreshAt } from './credentials.js';
+import { HARD_MAX_TTL_SEC, resolveTtl } from './ttl.js';
+
+export interface RenewRequest {
+  ttl?: string;
+  by: string;
+  requestId?: string;
+}
+
+export interface Renewal {
+  lease_id: string;
+  user: string;
+  expires_at: string;
+  refresh_at: string;
+  max_expires_at: string;
+  /** True when max_expires_at cut the requested TTL short. */
+  capped: boolean;
+}
+
+export async function renewLease(deps: Deps, id: string, req: RenewRequest): Promise<Renewal> {
+  return deps.sql.transaction(async (tx) => {
+    const lease = await leases(tx).lock(id);
+    if (!lease) throw new PgmintError('lease_not_found', 'no such lease');
+    const now = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
+    if (lease.state !== 'active' || lease.revokeRequestedAt) {
+      throw new PgmintError('conflict', `lease is ${lease.revokeRequestedAt && lease.state === 'active' ? 'being revoked' : lease.state}`, { extra: { state: lease.state } });
+    }
+    // Postgres already refuses an expired password; renewing would bring a dead login back.
+    if (Date.parse(lease.expiresAt) <= now.getTime()) throw new PgmintError('conflict', 'lease has expired', { extra: { state: 'expired' } });
+    const db = await databases(tx).get(lease.databaseId);
+    if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
+    const role = await roles(tx).get(db.id, lease.roleName);
+    const ttl = resolveTtl(req.ttl, role ?? { defaultTtl: 3600, maxTtl: HARD_MAX_TTL_SEC });
+    const max = Date.parse(lease.maxExpiresAt);
+    const wanted = now.getTime() + ttl * 1000;
+    const expiresAt = new Date(Math.max(Date.parse(lease.expiresAt), Math.min(wanted, max)));
+
+    const target = await deps.targets.open(db);
+    const statement = role?.renewStatements
+      ? renderTemplate(role.renewStatements, { name: lease.username, expiration: expiresAt.toISOString() })
+      : renewRoleSql(lease.username, expiresAt);
+    try {
+      await target.limiter.run(() => target.sql.query(statement));
+    } catch (err) {
+      const cause = sanitizeDatabaseError(err);
+      if (cause.sqlstate === '42704') {
+        // Dropped by hand: the lease is over, and saying so now spares the sweeper a retry.
+        await leases(tx).markRevoked([lease.id], deps.now());
+        await auditRenew(tx, lease, req, 'error', 'conflict', { error: 'role no longer exists' });
+        return null;
+      }
+      throw new PgmintError('target_unavailable', 'the target database refused the renewal', { cause });
+    }
+    await leases(tx).renew(lease.id, expiresAt, now);
+    await auditRenew(tx, lease, req, 'success', null, { expires_at: expiresAt.toISOString(), capped: wanted > max });
+    return {
+      lease_id: lease.id,
+      user: lease.username,
+      expires_at: expiresAt.toISOString(),
+      refresh_at: refreshAt(now, expiresAt).toISOString(),
+      max_expires_at: lease.maxExpiresAt,
+      capped: wanted > max,
+    };
+  }).then((renewal) => {
+    if (!renewal) throw new PgmintError('conflict', 'the lease role no longer exists on the target; the lease is revoked', { extra: { state: 'revoked' } });
+    return renewal;
+  });
+}
+
+function auditRenew(tx: Parameters<typeof audit>[0], lease: LeaseRecord, req: RenewRequest, outcome: 'success' | 'error', code: string | null, detail: Record<string, unknown>) {
+  return audit(tx).append({
+    action: 'lease.renew',
+    outcome,
+    code,
+    requestId: req.requestId ?? null,
+    databaseId: lease.databaseId,
+    subject: lease.subject,
+    issuer: lease.issuer,
+    pod: lease.podName,
+    leaseId: lease.id,
+    roleName: lease.roleName,
+    username: lease.username,
+    detail: { ...detail, by: req.by },
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * The sweep: revokes leases past expiry plus a grace period (and those asked
+ * to end), then drops orphan roles, for every registered database. Batches
+ * are claimed with FOR UPDATE SKIP LOCKED, so overlapping runs share the work
+ * without touching the same lease; each run stops claiming at its deadline,
+ * and whatever is left is the next run's. The scheduled function and
+ * `POST /api/v1/sweep` both call this.
+ *
+ * @example
+ *   const { revoked, orphans_dropped, remaining } = await sweep(deps, { maxMs: 50_000 });
+ */
+import type { Deps } from '../context.js';
+import { isPgmintError } from '../errors.js';
+import { leases } from '../store/leases.js';
+import { sweepOrphans } from './orphans.js';
+import { addTally, emptyTally, revocationStatements, revokeClaimed } from './revoke.js';
+
+export interface SweepOptions {
+  /** Stop claiming new batches after this long (default 50 s). */
+  maxMs?: number;
+  /** Leases per claimed batch and target round trip (default 200). */
+  batchSize?: number;
+  requestId?: string;
+}
+
+export interface SweepResult {
+  revoked: number;
+  orphans_dropped: number;
+  failed: number;
+  /** Failures that used up their attempts in this run and are now irrevocable. */
+  irrevocable: number;
+  /** Leases due but not revoked when the run ended (a later run takes them). */
+  remaining: number;
+  /** Databases the run could not work on, with the error code. */
+  errors: Array<{ database: string; code: string }>;
+  duration_ms: number;
+}
+
+export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<SweepResult> {
+  const started = Date.now();
+  const deadline = started + (options.maxMs ?? 50_000);
+  const batchSize = options.batchSize ?? 200;
+  const ctx = { reason: 'sweep' as const, by: 'sweeper', requestId: options.requestId };
+  const tally = emptyTally();
+  const result: SweepResult = { revoked: 0, orphans_dropped: 0, failed: 0, irrevocable: 0, remaining: 0, errors: [], duration_ms: 0 };
+  const dbs = await deps.store.databases.list();
+
+  for (const db of dbs) {
+    if (Date.now() >= deadline) break;
+    try {
+      const statements = await revocationStatements(deps, db.id);
+      while (Date.now() < deadline) {
+        const claimed = await deps.sql.transaction(async (tx) => {
+          const batch = await leases(tx).claimDue(db.id, deps.now(), deps.settings.sweepGraceSec, batchSize);
+          addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, statements));
+          return batch.length;
+        });
+        if (claimed < batchSize) break;
+      }
+      if (Date.now() < deadline) {
+        const orphans = await sweepOrphans(deps, db, { deadline, requestId: options.requestId });
+        result.orphans_dropped += orphans.dropped;
+        result.failed += orphans.failed;
+      }
+    } catch (err) {
+      result.errors.push({ database: db.id, code: isPgmintError(err) ? err.code : 'target_unavailable' });
+    }
+  }
+  for (const db of dbs) result.remaining += await deps.store.leases.countDue(db.id, deps.now(), deps.settings.sweepGraceSec);
+  result.revoked = tally.revoked;
+  result.failed += tally.failed;
+  result.irrevocable = tally.irrevocable;
+  result.duration_ms = Date.now() - started;
+  return result;
+}
