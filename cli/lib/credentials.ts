@@ -59,10 +59,24 @@ async function exchange(db: string, o: IdentityOptions, form: 'credentials' | 'c
 }
 
 export async function mintCredentials(db: string, o: IdentityOptions): Promise<Credentials> {
-  const res = await exchange(db, o, 'credentials');
-  const creds = (await res.json()) as Credentials;
-  rememberSecret(creds.password);
-  return creds;
+  return (await mintLease(db, o)).creds;
+}
+
+/**
+ * A role without allow_write is always created read-only, and the broker
+ * cannot tell a workload which one it got: for --readwrite, one short login
+ * checks, and a read-only login is revoked and refused rather than handed out.
+ * An unreachable database (behind a bastion) skips the check.
+ */
+async function refuseReadOnly(db: string, o: IdentityOptions, lease: Lease): Promise<void> {
+  const { probeSession } = await import('./probe.js');
+  const facts = await probeSession(lease.creds, lease.creds, 3000).catch(() => null);
+  if (!facts?.readOnly) return;
+  await lease.release();
+  const role = lease.creds.role;
+  throw new CliError('not_allowed', `role "${role}" of "${db}" is read-only, so --readwrite cannot be honoured`, {
+    hint: `use --readonly, ask for a read/write role with --role, or ask an operator to allow writes (\`pgmint role put ${db} ${role} --member-of <group> --allow-write\`)`,
+  });
 }
 
 export interface Lease {
@@ -76,7 +90,7 @@ export async function mintLease(db: string, o: IdentityOptions): Promise<Lease> 
   const token = await resolveToken({ token: o.token, tokenFile: o.tokenFile });
   const creds = (await (await exchange(db, o, 'credentials', token)).json()) as Credentials;
   rememberSecret(creds.password);
-  return {
+  const lease: Lease = {
     creds,
     async release() {
       try {
@@ -88,10 +102,14 @@ export async function mintLease(db: string, o: IdentityOptions): Promise<Lease> 
       }
     },
   };
+  if (o.readwrite) await refuseReadOnly(db, o, lease);
+  return lease;
 }
 
 /** The `connect` form: the URI alone. */
 export async function mintConnectionUri(db: string, o: IdentityOptions): Promise<string> {
+  // A read/write request is checked, which needs the lease id the JSON form carries.
+  if (o.readwrite) return (await mintLease(db, o)).creds.connection_uri;
   const res = await exchange(db, o, 'connect');
   return (await res.text()).trim();
 }

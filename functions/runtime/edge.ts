@@ -13,7 +13,7 @@
  */
 import { type Config, ConfigError, readConfig } from '../../lib/config.js';
 import type { Deps } from '../../lib/context.js';
-import { configureNeon, connectNeon } from '../../lib/db/neon.js';
+import { configureNeon, connectNeon, isLoopbackProxy } from '../../lib/db/neon.js';
 import { buildDeps, closeDeps } from '../../lib/deps.js';
 
 export interface WaitUntil {
@@ -26,10 +26,6 @@ export function stringBindings(env: object): Record<string, string> {
 }
 
 /** A plain `ws://` proxy is only acceptable on loopback (local development and tests). */
-export function isLoopbackProxy(proxy: string): boolean {
-  return /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?(\/|$)/.test(proxy);
-}
-
 export function edgeConfig(env: object): Config {
   const bindings = stringBindings(env);
   if (bindings.PGMINT_DRIVER !== undefined && bindings.PGMINT_DRIVER !== 'neon') {

@@ -5,7 +5,7 @@
 import WebSocket from 'ws';
 import { type Config, readConfig } from '../../lib/config.js';
 import type { Deps } from '../../lib/context.js';
-import { configureNeon, connectNeon } from '../../lib/db/neon.js';
+import { configureNeon, connectNeon, isLoopbackProxy } from '../../lib/db/neon.js';
 import { connectPg } from '../../lib/db/pg.js';
 import type { Connect } from '../../lib/db/port.js';
 import { buildDeps } from '../../lib/deps.js';
@@ -21,7 +21,7 @@ export function nodeConnect(config: Config): Connect {
   configureNeon({
     webSocketConstructor: WebSocket,
     wsProxy: config.neonWsProxy,
-    secureWebSocket: config.neonWsProxy ? !/^(127\.|localhost|\[::1\])/.test(config.neonWsProxy) : true,
+    secureWebSocket: config.neonWsProxy ? !isLoopbackProxy(config.neonWsProxy) : true,
   });
   return connectNeon;
 }

@@ -15,6 +15,11 @@ export interface NeonOptions {
   webSocketConstructor?: unknown;
 }
 
+/** A proxy on loopback may be plain ws:// (tests, a sidecar); anything else must use TLS. */
+export function isLoopbackProxy(proxy: string): boolean {
+  return /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?(\/|$)/.test(proxy);
+}
+
 export function configureNeon(options: NeonOptions): void {
   if (options.webSocketConstructor) neonConfig.webSocketConstructor = options.webSocketConstructor as never;
   if (options.wsProxy) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/config.js';
-import { edgeConfig, isLoopbackProxy, stringBindings } from '../../functions/runtime/edge.js';
+import { edgeConfig, stringBindings } from '../../functions/runtime/edge.js';
+import { isLoopbackProxy } from '../../lib/db/neon.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
