@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type Command, Option } from 'commander';
-import { mintLease } from '../lib/credentials.js';
+import { mintLease, refuseReadOnly } from '../lib/credentials.js';
 import { CliError, redact } from '../lib/errors.js';
 import { guiBlock, guiConfig, tunnelSslmode } from '../lib/gui-block.js';
 import { collect, type IdentityOptions, identityOptions } from '../lib/options.js';
@@ -102,7 +102,8 @@ export function registerTunnel(program: Command): void {
     if (o.sshPort) via.port = Number(o.sshPort);
     // The port is checked before a login is minted, so a taken port wastes no lease.
     const localPort = await pickLocalPort(Number(o.localPort), { strict: o.strictPort });
-    const lease = await mintLease(db, o);
+    // The database is behind the bastion: the read/write check runs through the forward instead.
+    const lease = await mintLease(db, { ...o, skipWriteCheck: true });
     const creds = lease.creds;
     const dbHost = o.dbHost ?? creds.host;
     const dbPort = o.dbPort ? Number(o.dbPort) : creds.port;
@@ -126,6 +127,7 @@ export function registerTunnel(program: Command): void {
       } catch {
         process.stderr.write('note: could not log in through the tunnel to read the search path; the forward is up.\n');
       }
+      if (o.readwrite) await refuseReadOnly(db, lease, facts);
       const options = { searchPath: facts?.searchPath ?? null, tenantSchemas: facts ? tenantSchemas(facts) : [], tunnel: { via: viaLabel(via) } };
       if (o.json) process.stdout.write(`${JSON.stringify(guiConfig(local, options))}\n`);
       else {

@@ -68,9 +68,11 @@ export async function mintCredentials(db: string, o: IdentityOptions): Promise<C
  * checks, and a read-only login is revoked and refused rather than handed out.
  * An unreachable database (behind a bastion) skips the check.
  */
-async function refuseReadOnly(db: string, o: IdentityOptions, lease: Lease): Promise<void> {
-  const { probeSession } = await import('./probe.js');
-  const facts = await probeSession(lease.creds, lease.creds, 3000).catch(() => null);
+export async function refuseReadOnly(db: string, lease: Lease, facts?: { readOnly: boolean } | null): Promise<void> {
+  if (facts === undefined) {
+    const { probeSession } = await import('./probe.js');
+    facts = await probeSession(lease.creds, lease.creds, 3000).catch(() => null);
+  }
   if (!facts?.readOnly) return;
   await lease.release();
   const role = lease.creds.role;
@@ -86,7 +88,7 @@ export interface Lease {
 }
 
 /** For verbs that use the login themselves (shell, tunnel): it can end when they do. */
-export async function mintLease(db: string, o: IdentityOptions): Promise<Lease> {
+export async function mintLease(db: string, o: IdentityOptions & { skipWriteCheck?: boolean }): Promise<Lease> {
   const token = await resolveToken({ token: o.token, tokenFile: o.tokenFile });
   const creds = (await (await exchange(db, o, 'credentials', token)).json()) as Credentials;
   rememberSecret(creds.password);
@@ -102,7 +104,7 @@ export async function mintLease(db: string, o: IdentityOptions): Promise<Lease> 
       }
     },
   };
-  if (o.readwrite) await refuseReadOnly(db, o, lease);
+  if (o.readwrite && !o.skipWriteCheck) await refuseReadOnly(db, lease);
   return lease;
 }
 

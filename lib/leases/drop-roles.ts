@@ -40,6 +40,8 @@ interface Check {
   /** Whether the role holds the privileges of its reassign target (the default creation makes it so). */
   reaches_group: boolean;
   other_dbs: string[];
+  /** Past VALID UNTIL, no session, nothing owned or granted in this database: DROP ROLE alone will do. */
+  idle: boolean;
 }
 
 const UNDEFINED_OBJECT = '42704';
@@ -59,7 +61,11 @@ async function check(sql: Queryable, roles: readonly DropRequest[]): Promise<Che
        coalesce(w.reassign IS NULL OR pg_has_role(r.oid, g.oid, 'USAGE'), false) AS reaches_group,
        array(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
              WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
-               AND d.datname <> current_database() ORDER BY 1) AS other_dbs
+               AND d.datname <> current_database() ORDER BY 1) AS other_dbs,
+       coalesce(r.rolvaliduntil < now(), false)
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.usename = r.rolname)
+         AND NOT EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
+                           AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))) AS idle
      FROM unnest($1::text[], $2::text[]) AS w(name, reassign)
      JOIN pg_roles r ON r.rolname = w.name
      LEFT JOIN pg_roles g ON g.rolname = w.reassign`,
@@ -151,8 +157,11 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
   const batchable = pending.filter((r) => !r.statements && found.get(r.name)!.reaches_group);
   const single = pending.filter((r) => !batchable.includes(r));
   if (batchable.length > 0) {
+    // Only roles that owned objects elsewhere (just handed over) or may own some here need the full sequence.
+    const idle = batchable.filter((r) => found.get(r.name)!.idle && found.get(r.name)!.other_dbs.length === 0);
+    const busy = batchable.filter((r) => !idle.includes(r));
     try {
-      await target.limiter.run(() => target.sql.query(revokeBatchSql(version, batchable)));
+      await target.limiter.run(() => target.sql.query(revokeBatchSql(version, busy, idle)));
       for (const r of batchable) results.set(r.name, { outcome: 'revoked' });
     } catch (err) {
       const error = asDbError(err);

@@ -57,12 +57,16 @@ function releaseObjectsSql(role: RoleToRevoke, terminate: boolean): string[] {
 /**
  * The whole default revocation for the database the broker is connected to:
  * grant, then per role (as that role) terminate, REASSIGN OWNED, DROP OWNED,
- * and finally DROP ROLE IF EXISTS for all. Fails with SQLSTATE 42704 if any
- * role is already gone (callers check first).
+ * and finally DROP ROLE IF EXISTS for all. Roles in `idle` are known to own
+ * nothing here, hold no session and be past VALID UNTIL (so no new session can
+ * start): they skip straight to DROP ROLE, which fails, rolling everything
+ * back, if that changed. Fails with SQLSTATE 42704 if any role is already gone
+ * (callers check first).
  */
-export function revokeBatchSql(serverVersion: number, roles: readonly RoleToRevoke[]): string {
-  if (roles.length === 0) throw new TypeError('revokeBatchSql needs at least one role');
-  return [grantToSelfSql(serverVersion, roles), ...roles.flatMap((r) => releaseObjectsSql(r, true)), `DROP ROLE IF EXISTS ${names(roles)}`].join(';\n');
+export function revokeBatchSql(serverVersion: number, roles: readonly RoleToRevoke[], idle: readonly RoleToRevoke[] = []): string {
+  if (roles.length + idle.length === 0) throw new TypeError('revokeBatchSql needs at least one role');
+  const busy = roles.length > 0 ? [grantToSelfSql(serverVersion, roles), ...roles.flatMap((r) => releaseObjectsSql(r, true))] : [];
+  return [...busy, `DROP ROLE IF EXISTS ${names([...roles, ...idle])}`].join(';\n');
 }
 
 /**

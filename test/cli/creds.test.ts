@@ -102,7 +102,8 @@ describe('pgmint creds, connect and gui-config', () => {
       ['db', 'add', 'writable', '--host', b.pg.host, '--port', String(b.pg.port), '--database', b.targetDb, '--admin-user', b.brokerUser, '--sslmode', 'disable'],
       ['role', 'put', 'writable', 'readonly', '--member-of', groups.ro],
       ['role', 'put', 'writable', 'readwrite', '--member-of', groups.rw, '--allow-write', '--max-ttl', '1h'],
-      ['issuer', 'add', 'writable', '--kind', 'oidc', '--issuer', b.issuer.url, '--allow-subject', 'bob@example.com', '--default-role', 'readonly', '--allowed-role', 'readwrite'],
+      ['role', 'put', 'writable', 'notwrite', '--member-of', groups.ro],
+      ['issuer', 'add', 'writable', '--kind', 'oidc', '--issuer', b.issuer.url, '--allow-subject', 'bob@example.com', '--default-role', 'readonly', '--allowed-role', 'readwrite', '--allowed-role', 'notwrite'],
     ];
     for (const step of steps) {
       const r = await runCli(step, admin);
@@ -114,6 +115,14 @@ describe('pgmint creds, connect and gui-config', () => {
     expect(rw.role).toBe('readwrite');
     const psql = await run('psql', [rw.connection_uri, '-Atc', "INSERT INTO app.orders (item) VALUES ('fig') RETURNING item"]);
     expect(psql.stdout.trim().split('\n')[0]).toBe('fig');
+
+    // A role the issuer hands out but that does not allow writes: refused, and its login revoked at once.
+    const readOnlyRole = await runCli(['creds', 'writable', '--token-file', bob, '--readwrite', '--role', 'notwrite'], { env: env() });
+    expect(readOnlyRole.status).toBe(1);
+    expect(readOnlyRole.stderr).toMatch(/^pgmint: not_allowed: role "notwrite" of "writable" is read-only/m);
+    expect(readOnlyRole.stdout).toBe('');
+    const { rows } = await b.deps.sql.query<{ state: string }>("SELECT state FROM pgmint.leases WHERE database_id = 'writable' AND role_name = 'notwrite'");
+    expect(rows.map((r) => r.state)).toEqual(['revoked']);
   });
 
   it('gui-config prints every field, the search path and the database-name warning', async () => {
