@@ -57,12 +57,49 @@ function oidcAllowed(issuer: IssuerRecord, payload: JWTPayload): boolean {
   });
 }
 
+function k8sWorkload(issuer: IssuerRecord, payload: JWTPayload, iss: string): Workload | WorkloadDenied {
+  let id: ReturnType<typeof k8sIdentity>;
+  try {
+    id = k8sIdentity(payload);
+  } catch (err) {
+    if (err instanceof PgmintError) return new WorkloadDenied(err, { issuer: iss });
+    throw err;
+  }
+  if (!matchServiceAccount(issuer.allowedServiceAccounts, id.namespace, id.serviceAccount)) {
+    return new WorkloadDenied(new PgmintError('not_allowed', 'service account is not allowed for this database'), {
+      subject: id.subject,
+      issuer: iss,
+      pod: id.podName,
+    });
+  }
+  return {
+    issuer,
+    subject: id.subject,
+    podName: id.podName ?? null,
+    podUid: id.podUid ?? null,
+    workloadKey: id.podUid ? `pod:${id.podUid}` : `sub:${id.subject}`,
+    nameParts: { namespace: id.namespace, name: id.serviceAccount },
+  };
+}
+
+function oidcWorkload(issuer: IssuerRecord, payload: JWTPayload, iss: string): Workload | WorkloadDenied {
+  const subject = payload.sub;
+  if (!subject) return new WorkloadDenied(new PgmintError('invalid_token', 'token has no subject'), { issuer: iss });
+  if (!oidcAllowed(issuer, payload)) {
+    return new WorkloadDenied(new PgmintError('not_allowed', 'subject is not allowed for this database'), { subject, issuer: iss });
+  }
+  return { issuer, subject, podName: null, podUid: null, workloadKey: `sub:${subject}`, nameParts: { namespace: 'oidc', name: subject } };
+}
+
 export async function authenticateWorkload(deps: Deps, databaseId: string, kind: IssuerKind, token: string): Promise<Workload> {
   const iss = peekIssuer(token);
   const candidates = await deps.store.issuers.findByIssuer(databaseId, kind, iss);
   if (candidates.length === 0) {
     throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: iss });
   }
+  // Several registrations may share an issuer URL (different audiences or
+  // allowed identities): the token is accepted when any one of them accepts it.
+  let refusal: WorkloadDenied | undefined;
   let lastError: unknown;
   for (const issuer of candidates) {
     let payload: JWTPayload;
@@ -77,35 +114,12 @@ export async function authenticateWorkload(deps: Deps, databaseId: string, kind:
       lastError = err;
       continue;
     }
-    if (kind === 'k8s') {
-      const id = k8sIdentity(payload);
-      const who = { subject: id.subject, issuer: iss, pod: id.podName };
-      if (!matchServiceAccount(issuer.allowedServiceAccounts, id.namespace, id.serviceAccount)) {
-        throw new WorkloadDenied(new PgmintError('not_allowed', 'service account is not allowed for this database'), who);
-      }
-      return {
-        issuer,
-        subject: id.subject,
-        podName: id.podName ?? null,
-        podUid: id.podUid ?? null,
-        workloadKey: id.podUid ? `pod:${id.podUid}` : `sub:${id.subject}`,
-        nameParts: { namespace: id.namespace, name: id.serviceAccount },
-      };
-    }
-    const subject = payload.sub;
-    if (!subject) throw new WorkloadDenied(new PgmintError('invalid_token', 'token has no subject'), { issuer: iss });
-    if (!oidcAllowed(issuer, payload)) {
-      throw new WorkloadDenied(new PgmintError('not_allowed', 'subject is not allowed for this database'), { subject, issuer: iss });
-    }
-    return {
-      issuer,
-      subject,
-      podName: null,
-      podUid: null,
-      workloadKey: `sub:${subject}`,
-      nameParts: { namespace: 'oidc', name: subject },
-    };
+    const outcome = kind === 'k8s' ? k8sWorkload(issuer, payload, iss) : oidcWorkload(issuer, payload, iss);
+    if (!(outcome instanceof WorkloadDenied)) return outcome;
+    // A verified token's refusal says more than another registration's signature failure.
+    if (!refusal || refusal.code === 'invalid_token') refusal = outcome;
   }
+  if (refusal) throw refusal;
   if (lastError instanceof PgmintError) throw new WorkloadDenied(lastError, { issuer: iss });
   throw lastError;
 }

@@ -11,8 +11,7 @@
 import type { Deps } from '../context.js';
 import { isPgmintError, PgmintError } from '../errors.js';
 import { authenticateAdmin, hasScope } from '../http/admin.js';
-import { bearerToken } from '../http/auth.js';
-import { peekIssuer } from '../identity/index.js';
+import { bearerToken, peekIssuer } from '../identity/index.js';
 import type { IssuerKind, LeaseRecord } from '../store/types.js';
 import { authenticateWorkload, WorkloadDenied } from './authenticate.js';
 
@@ -40,21 +39,25 @@ export async function authorizeLeaseCaller(deps: Deps, lease: LeaseRecord, heade
   if (admin) return admin;
 
   const iss = peekIssuer(token);
-  let kind: IssuerKind | null = null;
-  for (const k of ['k8s', 'oidc'] as const) {
-    if ((await deps.store.issuers.findByIssuer(lease.databaseId, k, iss)).length > 0) {
-      kind = k;
-      break;
+  // The same issuer may be registered as k8s and as oidc; the holder is whichever accepts it.
+  let refusal: unknown = new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: iss });
+  for (const kind of ['k8s', 'oidc'] as const satisfies IssuerKind[]) {
+    if ((await deps.store.issuers.findByIssuer(lease.databaseId, kind, iss)).length === 0) continue;
+    let workload: Awaited<ReturnType<typeof authenticateWorkload>>;
+    try {
+      workload = await authenticateWorkload(deps, lease.databaseId, kind, token);
+    } catch (err) {
+      refusal = err;
+      continue;
     }
-  }
-  if (!kind) throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: iss });
-  const workload = await authenticateWorkload(deps, lease.databaseId, kind, token);
-  if (workload.subject !== lease.subject || workload.issuer.issuer !== lease.issuer) {
-    throw new WorkloadDenied(new PgmintError('not_allowed', 'this lease belongs to another workload'), {
+    if (workload.subject === lease.subject && workload.issuer.issuer === lease.issuer) {
+      return { kind: 'workload', subject: workload.subject, issuer: workload.issuer.issuer, pod: workload.podName };
+    }
+    refusal = new WorkloadDenied(new PgmintError('not_allowed', 'this lease belongs to another workload'), {
       subject: workload.subject,
       issuer: workload.issuer.issuer,
       pod: workload.podName ?? undefined,
     });
   }
-  return { kind: 'workload', subject: workload.subject, issuer: workload.issuer.issuer, pod: workload.podName };
+  throw refusal;
 }
