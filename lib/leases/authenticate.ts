@@ -91,9 +91,16 @@ function oidcWorkload(issuer: IssuerRecord, payload: JWTPayload, iss: string): W
   return { issuer, subject, podName: null, podUid: null, workloadKey: `sub:${subject}`, nameParts: { namespace: 'oidc', name: subject } };
 }
 
-export async function authenticateWorkload(deps: Deps, databaseId: string, kind: IssuerKind, token: string): Promise<Workload> {
+/** `preloaded`: the issuers registered for this token's `iss`, when the caller already read them. */
+export async function authenticateWorkload(
+  deps: Deps,
+  databaseId: string,
+  kind: IssuerKind,
+  token: string,
+  preloaded?: IssuerRecord[],
+): Promise<Workload> {
   const iss = peekIssuer(token);
-  const candidates = await deps.store.issuers.findByIssuer(databaseId, kind, iss);
+  const candidates = preloaded ?? (await deps.store.issuers.findByIssuer(databaseId, kind, iss));
   if (candidates.length === 0) {
     throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: iss });
   }

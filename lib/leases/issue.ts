@@ -10,11 +10,10 @@
  *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
  */
 import type { Deps } from '../context.js';
-import { generatePassword } from '../crypto/password.js';
-import { scramSha256Verifier } from '../crypto/scram.js';
+import { createVerifierPool } from '../crypto/verifier-pool.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
-import { bearerToken } from '../identity/index.js';
+import { bearerToken, peekIssuer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import type { IssuerKind, RoleRecord } from '../store/types.js';
@@ -54,25 +53,34 @@ function creationSql(role: RoleRecord, name: string, verifier: string, expiresAt
   });
 }
 
+/** Precomputed password/verifier pairs for this process (see crypto/verifier-pool.ts). */
+const passwords = createVerifierPool({ size: 8 });
+
+/** The token's `iss`, or the error its header deserves (raised only once the database is known to exist). */
+function readToken(authorization: string | undefined): { token: string; iss: string } | { error: unknown } {
+  try {
+    const token = bearerToken(authorization);
+    return { token, iss: peekIssuer(token) };
+  } catch (error) {
+    return { error };
+  }
+}
+
 export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<Credentials> {
   const action = 'credentials.issue';
   let workload: Workload | undefined;
   try {
-    const db = await deps.store.databases.get(req.databaseId);
-    if (!db) throw new PgmintError('database_not_found', 'no such database');
-    workload = await authenticateWorkload(deps, db.id, req.kind, bearerToken(req.authorization));
+    const bearer = readToken(req.authorization);
+    // One round trip for the database, the token's issuers and the roles.
+    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, 'iss' in bearer ? bearer.iss : null);
+    if (!ctx) throw new PgmintError('database_not_found', 'no such database');
+    if ('error' in bearer) throw bearer.error;
+    const { db } = ctx;
+    workload = await authenticateWorkload(deps, db.id, req.kind, bearer.token, ctx.issuers);
     const roleName = pickRole(workload, req.role);
-    const role = await deps.store.roles.get(db.id, roleName);
+    const role = ctx.roles.find((r) => r.name === roleName);
     if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { extra: { role: roleName } });
     const ttl = resolveTtl(req.ttl, role);
-
-    const cap = workload.issuer.maxLeasesPerWorkload;
-    if ((await deps.store.leases.countLive(db.id, workload.workloadKey)) >= cap) {
-      throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
-        headers: { 'Retry-After': '60' },
-        extra: { limit: cap },
-      });
-    }
 
     const issuedAt = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
     const expiresAt = new Date(issuedAt.getTime() + ttl * 1000);
@@ -83,8 +91,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       serviceAccount: workload.nameParts.name,
       random: randomSuffix(10),
     });
-    const password = generatePassword();
-    const verifier = await scramSha256Verifier(password);
+    const { password, verifier } = await passwords.take();
     const lease = {
       id: crypto.randomUUID(),
       databaseId: db.id,
@@ -99,30 +106,40 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       expiresAt,
       maxExpiresAt,
     };
-    await deps.store.leases.insertPending(lease);
+    const who = workload;
+    const cap = who.issuer.maxLeasesPerWorkload;
 
     const target = await deps.targets.open(db);
-    try {
-      await target.limiter.run(() => target.sql.query(creationSql(role, username, verifier, expiresAt)));
-    } catch (err) {
-      const cause = sanitizeDatabaseError(err);
-      // The statement is all-or-nothing, so no role exists; the lease is closed as failed.
-      await deps.store.leases.setState(lease.id, 'failed', cause.message);
-      throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
-    }
-
-    await deps.store.leases.activate(lease.id, {
-      action,
-      outcome: 'success',
-      requestId: req.requestId,
-      databaseId: db.id,
-      subject: workload.subject,
-      issuer: workload.issuer.issuer,
-      pod: workload.podName,
-      leaseId: lease.id,
-      roleName: role.name,
-      username,
-      detail: { ttl, expires_at: expiresAt.toISOString() },
+    // The whole write sequence waits its turn per target, so a burst queues here
+    // (in memory, without a timeout) instead of in the connection pools.
+    await target.limiter.run(async () => {
+      if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
+        throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
+          headers: { 'Retry-After': '60' },
+          extra: { limit: cap },
+        });
+      }
+      try {
+        await target.sql.query(creationSql(role, username, verifier, expiresAt));
+      } catch (err) {
+        const cause = sanitizeDatabaseError(err);
+        // The statement is all-or-nothing, so no role exists; the lease is closed as failed.
+        await deps.store.leases.setState(lease.id, 'failed', cause.message);
+        throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
+      }
+      await deps.store.leases.activate(lease.id, {
+        action,
+        outcome: 'success',
+        requestId: req.requestId,
+        databaseId: db.id,
+        subject: who.subject,
+        issuer: who.issuer.issuer,
+        pod: who.podName,
+        leaseId: lease.id,
+        roleName: role.name,
+        username,
+        detail: { ttl, expires_at: expiresAt.toISOString() },
+      });
     });
     return credentialDocument(db, { id: lease.id, username, issuedAt, expiresAt }, password, role.name);
   } catch (err) {

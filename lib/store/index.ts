@@ -9,6 +9,7 @@ import type { Queryable } from '../db/port.js';
 import { adminTokens } from './admin-tokens.js';
 import { audit } from './audit.js';
 import { databases } from './databases.js';
+import { exchangeContext } from './exchange-context.js';
 import { issuers } from './issuers.js';
 import { jwksCache } from './jwks-cache.js';
 import { leases } from './leases.js';
@@ -23,6 +24,7 @@ export function createStore(sql: Queryable) {
     audit: audit(sql),
     jwksCache: jwksCache(sql),
     adminTokens: adminTokens(sql),
+    exchangeContext: exchangeContext(sql),
   };
 }
 

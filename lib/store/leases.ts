@@ -59,6 +59,37 @@ export function leases(sql: Queryable) {
         ],
       );
     },
+    /**
+     * insertPending and the per-workload cap in one statement: the row is
+     * written only while the workload holds fewer than `cap` live leases.
+     * Returns false (nothing written) when the cap is reached. Like a separate
+     * count, two racing requests of one workload may both see room.
+     */
+    async insertPendingWithinCap(l: NewLease, cap: number): Promise<boolean> {
+      const { rowCount } = await sql.query(
+        `INSERT INTO pgmint.leases (id, database_id, role_name, username, reassign_to, state, subject, issuer,
+           workload_key, pod_name, pod_uid, expires_at, max_expires_at)
+         SELECT $1::uuid, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11::timestamptz, $12::timestamptz
+         WHERE (SELECT count(*) FROM pgmint.leases
+                WHERE database_id = $2 AND workload_key = $8 AND state IN ('pending', 'active') AND expires_at > now()) < $13`,
+        [
+          l.id,
+          l.databaseId,
+          l.roleName,
+          l.username,
+          l.reassignTo,
+          l.subject,
+          l.issuer,
+          l.workloadKey,
+          l.podName,
+          l.podUid,
+          l.expiresAt.toISOString(),
+          l.maxExpiresAt.toISOString(),
+          cap,
+        ],
+      );
+      return rowCount === 1;
+    },
     /** Marks a pending lease active and appends its audit row, atomically in one statement. */
     async activate(id: string, entry: AuditEntry): Promise<void> {
       await sql.query(

@@ -85,7 +85,7 @@ describe('operations API on pg18', () => {
     const reader = await newToken(['leases:read']);
     expect(reader.token).toMatch(/^pgmat_[A-Za-z0-9_-]{43}$/);
     const stored = await b.deps.sql.query('SELECT token_hash FROM pgmint.admin_tokens WHERE id = $1', [reader.id]);
-    expect(stored.rows[0].token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored.rows[0]!.token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify((await b.deps.sql.query('SELECT * FROM pgmint.admin_tokens')).rows)).not.toContain(reader.token);
 
     expect((await b.admin('GET', '/api/v1/databases/main/leases', undefined, reader.token)).status).toBe(200);

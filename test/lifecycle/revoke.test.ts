@@ -21,7 +21,7 @@ describe.each(['pg18', 'pg15'] as const)('revoking leases on %s', (serverName) =
   it('drops a user that owns a table and a temp table, ends its open session, and keeps the table for the group', async () => {
     const creds = await mint(b, '?role=readwrite');
     const session = new pg.Client({ connectionString: creds.connection_uri });
-    const sessionError = new Promise<{ code?: string }>((resolve) => session.on('error', resolve));
+    const sessionError = new Promise<{ code?: string }>((resolve) => session.on('error', (err) => resolve(err as { code?: string })));
     await session.connect();
     await session.query(`CREATE TABLE app.made_by_lease (n int); INSERT INTO app.made_by_lease VALUES (42)`);
     await session.query('CREATE TEMP TABLE scratch (n int)');

@@ -74,9 +74,9 @@ describe('sweeping at scale on pg18', () => {
       `SELECT count(*)::int AS n, count(DISTINCT lease_id)::int AS leases FROM pgmint.audit_log
        WHERE action = 'lease.revoke' AND starts_with(username, 'pgm_overlap_')`,
     );
-    expect(rows[0]).toEqual({ n: leased.length, leases: leased.length });
+    expect(rows[0]!).toEqual({ n: leased.length, leases: leased.length });
     const dropped = await b.deps.sql.query(`SELECT count(*)::int AS n FROM pgmint.audit_log WHERE action = 'orphan.drop' AND starts_with(username, 'pgm_overlaporphan_')`);
-    expect(dropped.rows[0].n).toBe(orphans.length);
+    expect(dropped.rows[0]!.n).toBe(orphans.length);
   });
 
   it('sweeps 1,000 expired leases in one run', async () => {
@@ -86,7 +86,7 @@ describe('sweeping at scale on pg18', () => {
     expect(result).toMatchObject({ revoked: 1000, failed: 0, remaining: 0, errors: [] });
     expect(await countRoles(b, 'pgm_thousand_')).toBe(0);
     const { rows } = await b.deps.sql.query(`SELECT count(*)::int AS n FROM pgmint.leases WHERE starts_with(username, 'pgm_thousand_') AND state = 'revoked'`);
-    expect(rows[0].n).toBe(1000);
+    expect(rows[0]!.n).toBe(1000);
   });
 
   it('stops at its time bound and the next run picks up where it stopped; POST /api/v1/sweep runs the same code', async () => {

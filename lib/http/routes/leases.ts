@@ -3,7 +3,7 @@
  * admin with `leases:revoke`), list a database's leases, and revoke many by
  * subject or username prefix.
  */
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Deps } from '../../context.js';
 import { PgmintError } from '../../errors.js';
 import { authorizeLeaseCaller, callerName, type LeaseCaller } from '../../leases/authorize.js';

@@ -2,7 +2,7 @@
  * Operator routes: the audit log with filters and cursor paging, a
  * database's health, and an on-demand sweep running the scheduled code.
  */
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Deps } from '../../context.js';
 import { databaseHealth } from '../../leases/health.js';
 import { sweep } from '../../leases/sweep.js';
