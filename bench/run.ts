@@ -1,6 +1,6 @@
 /**
  * `npm run bench [scenario …]`: starts its own Postgres, issuer and broker,
- * runs the scenarios (default all: latency burst sweep cold-start jwks),
+ * runs the scenarios (default all: latency burst jwks cold-start sweep),
  * prints a table and writes bench/results/latest.json.
  *
  * @example
@@ -20,7 +20,7 @@ import { formatReport } from './report.js';
 import { startPostgres, startStack } from './stack.js';
 import { type SweepResult, sweepScenario } from './sweep.js';
 
-const ALL = ['latency', 'burst', 'sweep', 'cold-start', 'jwks'] as const;
+const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep'] as const;
 type Scenario = (typeof ALL)[number];
 
 export interface BenchResults {
@@ -69,8 +69,8 @@ async function main(argv: string[]) {
       try {
         results.latency = await latencyScenario(stack, {
           levels: [1, 8, 32],
-          total: (c) => (quick ? 300 : c === 1 ? 1500 : 4000),
-          warmup: quick ? 50 : 200,
+          total: (c) => (quick ? 300 : c === 1 ? 600 : 1500),
+          warmup: quick ? 50 : 100,
           usesPerToken: 4,
           log,
         });
@@ -96,14 +96,19 @@ async function main(argv: string[]) {
         await save();
       }
     }
-    if (wanted.includes('sweep')) {
-      log('sweep');
-      results.sweep = await sweepScenario(pg, { sizes: quick ? [1000, 5000] : [1000, 10000, 50000], env: brokerEnv, log });
-      await save();
-    }
     if (wanted.includes('cold-start')) {
       log('cold start');
       results.coldStart = await coldStartScenario(pg, { runs: quick ? 2 : 5, log });
+      await save();
+    }
+    if (wanted.includes('sweep')) {
+      log('sweep');
+      results.sweep = await sweepScenario(pg, {
+        sizes: quick ? [1000, 3000] : [1000, 10000, 50000],
+        budgetMs: (n) => (n <= 1000 ? 60_000 : n <= 10000 ? 120_000 : 60_000),
+        env: brokerEnv,
+        log,
+      });
       await save();
     }
   } finally {

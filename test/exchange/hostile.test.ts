@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { withSuperuser } from '../support/postgres.js';
 
 const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
@@ -106,8 +106,19 @@ describe('hostile exchanges are refused with the right code, audited, and leave 
     },
   ];
 
+  // Roles are cluster-wide and other test files mint at the same time: count
+  // the lease roles this broker created (its ADMIN OPTION) or that joined its groups.
   const leaseRoles = async () =>
-    withSuperuser(b.pg, 'postgres', async (c) => (await c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_%'")).rows[0].n as number);
+    withSuperuser(b.pg, 'postgres', async (c) => {
+      const { ro, rw } = groupsOf(b);
+      const { rows } = await c.query(
+        `SELECT count(*)::int AS n FROM pg_roles r WHERE starts_with(r.rolname, 'pgm_') AND (
+           EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = r.oid AND a.member = (SELECT oid FROM pg_roles WHERE rolname = $1))
+           OR EXISTS (SELECT 1 FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid WHERE a.member = r.oid AND g.rolname = ANY($2)))`,
+        [b.brokerUser, [ro, rw]],
+      );
+      return rows[0].n as number;
+    });
 
   it.each(cases)('$name → $status $code', async ({ token, status, code, db = 'main', query = '' }) => {
     const rolesBefore = await leaseRoles();
@@ -134,6 +145,15 @@ describe('hostile exchanges are refused with the right code, audited, and leave 
       expect(auditAfter - auditBefore).toBe(2);
       expect(rows.every((r) => r.outcome === 'denied' && r.code === code)).toBe(true);
     }
+  });
+
+  it('the role count above does see a role this broker mints', async () => {
+    const before = await leaseRoles();
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podUid: crypto.randomUUID() });
+    const res = await fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(await leaseRoles()).toBe(before + 1);
+    await b.deps.sql.query("UPDATE pgmint.leases SET state = 'revoked' WHERE state = 'active'");
   });
 
   it('records who was refused when the token itself was valid', async () => {

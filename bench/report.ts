@@ -1,0 +1,96 @@
+/**
+ * The printed summary of a bench run: one table per scenario, plain text that
+ * pastes into the README as Markdown.
+ *
+ * @example
+ *   process.stdout.write(formatReport(results));
+ */
+import type { BenchResults } from './run.js';
+
+const ms = (v: number | null | undefined) => (v == null || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+const n0 = (v: number) => v.toFixed(0);
+
+function table(head: string[], rows: Array<Array<string | number>>): string {
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function formatReport(r: BenchResults): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (embedded, fsync off). ${r.startedAt}`);
+  if (r.latency) {
+    out.push(
+      '\nExchange vs floor (floor = insert pending lease + CREATE ROLE + activate/audit, same driver, no HTTP)\n',
+      table(
+        ['clients', 'floor p50 / p99 ms', 'floor /s', 'exchange p50 / p99 ms', 'exchange /s', 'errors', 'p50 ratio', 'throughput ratio'],
+        r.latency.map((l) => [
+          l.concurrency,
+          `${ms(l.floor.p50Ms)} / ${ms(l.floor.p99Ms)}`,
+          n0(l.floor.perSec),
+          `${ms(l.exchange.p50Ms)} / ${ms(l.exchange.p99Ms)}`,
+          n0(l.exchange.perSec),
+          l.exchange.errors,
+          l.p50Ratio.toFixed(2),
+          l.throughputRatio.toFixed(2),
+        ]),
+      ),
+    );
+  }
+  if (r.burst) {
+    out.push(
+      '\nBurst (every pod asks at once, one connection each, fresh broker)\n',
+      table(
+        ['pods', 'all served s', 'p50 / p99 ms', 'errors', 'peak sessions target / control', 'sample logins', 'JWKS fetches'],
+        r.burst.map((b) => [
+          b.pods,
+          (b.allServedMs / 1000).toFixed(1),
+          `${ms(b.latency.p50Ms)} / ${ms(b.latency.p99Ms)}`,
+          b.latency.errors,
+          `${b.peakConnections.target} / ${b.peakConnections.controlPlane}`,
+          `${b.logins.ok}/${b.logins.tried}`,
+          b.jwksFetches,
+        ]),
+      ),
+    );
+  }
+  if (r.sweep) {
+    out.push('\nSweep (expired leases, lib/leases/sweep.ts)\n');
+    if (!r.sweep.available) out.push(`not available: ${r.sweep.reason}`);
+    else
+      out.push(
+        table(
+          ['expired leases', 'revoked', 'time s', 'ms per role', 'finished'],
+          r.sweep.rows.map((s) => [s.leases, s.revoked, (s.ms / 1000).toFixed(1), s.msPerRole.toFixed(2), s.finished ? 'yes' : 'no (time budget)']),
+        ),
+      );
+  }
+  if (r.coldStart) {
+    out.push('\nCold start (fresh Node process → first handled invocation; median)\n');
+    if (!r.coldStart.available) out.push(`not available: ${r.coldStart.reason}`);
+    else
+      out.push(
+        table(
+          ['bundle', 'runtime', 'size KiB', 'imported ms', 'first answer ms', 'spawn → answer ms', 'status'],
+          r.coldStart.rows.map((c) => [
+            c.name,
+            c.runtime,
+            c.bytes == null ? '–' : (c.bytes / 1024).toFixed(0),
+            ms(c.importMs),
+            ms(c.firstRequestMs),
+            ms(c.spawnToFirstMs),
+            c.status,
+          ]),
+        ),
+      );
+  }
+  if (r.jwks) {
+    out.push(
+      '\nJWKS\n',
+      table(
+        ['verifications/s serial', 'verifications/s, 16 in flight', 'JWKS fetches (burst)'],
+        [[n0(r.jwks.verificationsPerSec.serial), n0(r.jwks.verificationsPerSec.concurrent16), r.jwks.burst ? `${r.jwks.burst.jwksFetches} for ${r.jwks.burst.exchanges} exchanges` : '–']],
+      ),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
