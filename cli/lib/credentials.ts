@@ -5,24 +5,13 @@
  * @example
  *   const creds = await mintCredentials('orders', { url, tokenFile: 'token', kind: 'auto' });
  */
+import type { Credentials } from '../../lib/leases/credentials.js';
 import { brokerRequest, seg } from './broker.js';
 import { CliError, rememberSecret } from './errors.js';
 import type { IdentityOptions } from './options.js';
 import { exchangeKind, resolveToken } from './token.js';
 
-export interface Credentials {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
-  password: string;
-  sslmode: string;
-  expires_at: string;
-  refresh_at: string;
-  connection_uri: string;
-  lease_id: string;
-  role: string;
-}
+export type { Credentials };
 
 export const READWRITE_ROLE = 'readwrite';
 

@@ -13,7 +13,7 @@ import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
 import { renewRoleSql } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
-import { audit } from '../store/audit.js';
+import { audit, leaseAuditFields } from '../store/audit.js';
 import { databases } from '../store/databases.js';
 import { leases } from '../store/leases.js';
 import { roles } from '../store/roles.js';
@@ -93,13 +93,7 @@ function auditRenew(tx: Parameters<typeof audit>[0], lease: LeaseRecord, req: Re
     outcome,
     code,
     requestId: req.requestId ?? null,
-    databaseId: lease.databaseId,
-    subject: lease.subject,
-    issuer: lease.issuer,
-    pod: lease.podName,
-    leaseId: lease.id,
-    roleName: lease.roleName,
-    username: lease.username,
+    ...leaseAuditFields(lease),
     detail: { ...detail, by: req.by },
   });
 }

@@ -11,7 +11,7 @@
 import type { Deps } from '../context.js';
 import type { Queryable } from '../db/port.js';
 import { PgmintError } from '../errors.js';
-import { audit } from '../store/audit.js';
+import { audit, leaseAuditFields } from '../store/audit.js';
 import { databases } from '../store/databases.js';
 import { leases } from '../store/leases.js';
 import type { AuditEntry, DatabaseRecord, LeaseRecord } from '../store/types.js';
@@ -75,13 +75,7 @@ export async function revokeClaimed(
     const base = {
       action: 'lease.revoke',
       requestId: ctx.requestId ?? null,
-      databaseId: db.id,
-      subject: lease.subject,
-      issuer: lease.issuer,
-      pod: lease.podName,
-      leaseId: lease.id,
-      roleName: lease.roleName,
-      username: lease.username,
+      ...leaseAuditFields(lease),
     };
     if (result.outcome === 'failed') {
       const attempts = lease.revokeAttempts + 1;

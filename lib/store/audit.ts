@@ -7,7 +7,7 @@
  */
 import type { Queryable } from '../db/port.js';
 import { toAudit } from './rows.js';
-import type { AuditEntry, AuditRecord } from './types.js';
+import type { AuditEntry, AuditRecord, LeaseRecord } from './types.js';
 
 export interface AuditQuery {
   databaseId?: string;
@@ -19,6 +19,19 @@ export interface AuditQuery {
   /** Return entries with id below this (newest first paging). */
   before?: string;
   limit?: number;
+}
+
+/** The audit columns that say which lease an entry is about. */
+export function leaseAuditFields(lease: LeaseRecord) {
+  return {
+    databaseId: lease.databaseId,
+    subject: lease.subject,
+    issuer: lease.issuer,
+    pod: lease.podName,
+    leaseId: lease.id,
+    roleName: lease.roleName,
+    username: lease.username,
+  };
 }
 
 export const AUDIT_COLUMNS = 'request_id, action, outcome, code, database_id, subject, issuer, pod, lease_id, role_name, username, detail';
