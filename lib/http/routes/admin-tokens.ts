@@ -12,15 +12,13 @@ import { requireScope, type Scope } from '../admin.js';
 import { tokenHash } from '../auth.js';
 import type { AppEnv } from '../env.js';
 import { AdminToken, AdminTokenInput, NewAdminToken, TokenIdParams } from '../lifecycle-schemas.js';
-import { Problem } from '../schemas.js';
+import { adminErrors, adminSecurity, json, problem } from './describe.js';
 
 /** Recognisable to secret scanners, like lease passwords' `pgm_`. */
 export const ADMIN_TOKEN_PREFIX = 'pgmat_';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
-const errors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope') };
-const security = [{ adminToken: [] }];
+const errors = adminErrors;
+const security = adminSecurity;
 
 const presentToken = (t: AdminTokenRecord) => ({
   id: t.id,

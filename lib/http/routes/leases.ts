@@ -3,7 +3,7 @@
  * admin with `leases:revoke`), list a database's leases, and revoke many by
  * subject or username prefix.
  */
-import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, } from '@hono/zod-openapi';
 import type { Deps } from '../../context.js';
 import { PgmintError } from '../../errors.js';
 import { authorizeLeaseCaller, callerName, type LeaseCaller } from '../../leases/authorize.js';
@@ -14,10 +14,9 @@ import type { LeaseRecord } from '../../store/types.js';
 import { requireScope } from '../admin.js';
 import type { AppEnv } from '../env.js';
 import { BulkRevokeQuery, BulkRevokeResult, Lease, LeaseIdParams, LeaseList, LeaseListQuery, Renewal, RenewQuery } from '../lifecycle-schemas.js';
-import { DatabaseParams, Problem } from '../schemas.js';
+import { DatabaseParams, } from '../schemas.js';
+import { json, problem } from './describe.js';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
 const errors = {
   400: problem('Invalid input'),
   401: problem('No or unknown token'),

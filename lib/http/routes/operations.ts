@@ -2,7 +2,7 @@
  * Operator routes: the audit log with filters and cursor paging, a
  * database's health, and an on-demand sweep running the scheduled code.
  */
-import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, } from '@hono/zod-openapi';
 import type { Deps } from '../../context.js';
 import { databaseHealth } from '../../leases/health.js';
 import { sweep } from '../../leases/sweep.js';
@@ -10,12 +10,11 @@ import type { AuditRecord } from '../../store/types.js';
 import { requireScope } from '../admin.js';
 import type { AppEnv } from '../env.js';
 import { AuditPage, AuditQuery, Health, SweepQuery, SweepResult } from '../lifecycle-schemas.js';
-import { DatabaseParams, Problem } from '../schemas.js';
+import { DatabaseParams, } from '../schemas.js';
+import { adminErrors, adminSecurity, json, problem } from './describe.js';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
-const errors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope') };
-const security = [{ adminToken: [] }];
+const errors = adminErrors;
+const security = adminSecurity;
 
 const presentAudit = (e: AuditRecord) => ({
   id: e.id,

@@ -10,14 +10,13 @@ import { defineRole } from '../../registry/roles.js';
 import { requireScope } from '../admin.js';
 import type { AppEnv } from '../env.js';
 import { presentDatabase, presentIssuer, presentRole } from '../present.js';
-import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, Problem, Role, RoleInput, RoleParams } from '../schemas.js';
+import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, Role, RoleInput, RoleParams } from '../schemas.js';
+import { adminErrorsWith404, adminSecurity, json, jsonBody, } from './describe.js';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
-const adminErrors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope'), 404: problem('Not found') };
-const security = [{ adminToken: [] }];
+const adminErrors = adminErrorsWith404;
+const security = adminSecurity;
 
-const body = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+const body = jsonBody;
 
 export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   const read = requireScope(deps, 'databases:read');

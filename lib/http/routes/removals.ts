@@ -10,11 +10,11 @@ import { revokeMatching } from '../../leases/revoke.js';
 import { requireScope } from '../admin.js';
 import type { AppEnv } from '../env.js';
 import { DeleteDatabaseQuery } from '../lifecycle-schemas.js';
-import { DatabaseParams, IssuerParams, Problem, RoleParams } from '../schemas.js';
+import { DatabaseParams, IssuerParams, RoleParams } from '../schemas.js';
+import { adminErrorsWith404, adminSecurity, problem } from './describe.js';
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
-const errors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope'), 404: problem('Not found') };
-const security = [{ adminToken: [] }];
+const errors = adminErrorsWith404;
+const security = adminSecurity;
 
 async function liveLeases(deps: Deps, databaseId: string): Promise<number> {
   const { rows } = await deps.sql.query<{ n: string }>(

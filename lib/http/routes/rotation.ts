@@ -10,7 +10,8 @@ import type { Deps } from '../../context.js';
 import { rotateRoot } from '../../rotation/index.js';
 import { requireScope } from '../admin.js';
 import type { AppEnv } from '../env.js';
-import { DatabaseParams, Problem } from '../schemas.js';
+import { DatabaseParams, } from '../schemas.js';
+import { problem } from './describe.js';
 
 const RotationResult = z
   .object({
@@ -22,7 +23,6 @@ const RotationResult = z
   })
   .openapi('RotationResult');
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
 
 export function rotationRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   app.openapi(

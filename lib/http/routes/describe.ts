@@ -1,0 +1,17 @@
+/**
+ * Shorthands for route descriptions, so every route documents its bodies and
+ * problems the same way in /openapi.json.
+ *
+ * @example
+ *   responses: { 200: json(Role, 'Role saved'), ...adminErrors }
+ */
+import type { z } from '@hono/zod-openapi';
+import { Problem } from '../schemas.js';
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+
+export const adminSecurity = [{ adminToken: [] }];
+export const adminErrors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope') };
+export const adminErrorsWith404 = { ...adminErrors, 404: problem('Not found') };
