@@ -8,13 +8,13 @@
  *   const r = await measureExchange(stack, tokens, { concurrency: 8, total: 2000 });
  */
 import http from 'node:http';
-import { closedLoop, httpGet, type LoadResult } from './load.js';
+import { closedLoopRaw, httpGet, type RawLoad } from './load.js';
 import type { Stack } from './stack.js';
 
-export async function measureExchange(stack: Stack, nextToken: () => string, o: { concurrency: number; total: number; warmup?: number }): Promise<LoadResult> {
+export async function measureExchange(stack: Stack, nextToken: () => string, o: { concurrency: number; total: number; warmup?: number }): Promise<RawLoad> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   try {
-    return await closedLoop(o, async () => {
+    return await closedLoopRaw(o, async () => {
       const res = await httpGet(agent, stack.exchangeUrl, nextToken());
       if (res.status !== 200) throw new Error(`HTTP ${res.status} ${extractCode(res.body)}`);
     });

@@ -7,7 +7,7 @@
  * pgmint's cost, not the database's.
  *
  * @example
- *   const r = await measureFloor(stack, { concurrency: 8, total: 2000 });
+ *   const r = await measureFloor(stack, { concurrency: 8, total: 2000 }); // raw latencies
  */
 import { scramSha256Verifier } from '../lib/crypto/scram.js';
 import { generatePassword } from '../lib/crypto/password.js';
@@ -15,10 +15,10 @@ import { connectPg } from '../lib/db/pg.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../lib/sql/role-sql.js';
 import { leases } from '../lib/store/leases.js';
 import { roles } from '../lib/store/roles.js';
-import { closedLoop, type LoadResult } from './load.js';
+import { closedLoopRaw, type RawLoad } from './load.js';
 import { DATABASE_ID, type Stack } from './stack.js';
 
-export async function measureFloor(stack: Stack, o: { concurrency: number; total: number; warmup?: number }): Promise<LoadResult> {
+export async function measureFloor(stack: Stack, o: { concurrency: number; total: number; warmup?: number }): Promise<RawLoad> {
   const control = connectPg({ ...hostOf(stack), database: stack.controlDb, user: stack.pg.superuser, password: stack.pg.password, max: o.concurrency });
   const target = connectPg({ ...hostOf(stack), database: stack.targetDb, user: stack.brokerUser, password: stack.brokerPassword, max: o.concurrency });
   try {
@@ -28,7 +28,7 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
     const store = leases(control);
     // Open every connection before timing, as a warm broker would have them.
     await Promise.all(Array.from({ length: o.concurrency }, () => Promise.all([control.query('SELECT 1'), target.query('SELECT 1')])));
-    return await closedLoop(o, async (i) => {
+    return await closedLoopRaw(o, async (i) => {
       const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
       const expiresAt = new Date(issuedAt.getTime() + role.defaultTtl * 1000);
       const username = leaseRoleName({ namespace: 'prod', serviceAccount: 'floor', random: randomSuffix(10) });

@@ -48,7 +48,28 @@ export function summarize(concurrency: number, latencies: number[], errors: numb
   };
 }
 
-export async function closedLoop(o: { concurrency: number; total: number; warmup?: number }, op: (i: number) => Promise<void>): Promise<LoadResult> {
+export interface RawLoad {
+  concurrency: number;
+  latencies: number[];
+  errors: number;
+  wallMs: number;
+  errorSamples: Record<string, number>;
+}
+
+/** Several timed slices of the same load as one result (wall times add up). */
+export function mergeLoads(parts: RawLoad[]): LoadResult {
+  const samples: Record<string, number> = {};
+  for (const p of parts) for (const [k, v] of Object.entries(p.errorSamples)) samples[k] = (samples[k] ?? 0) + v;
+  return summarize(
+    parts[0]?.concurrency ?? 0,
+    parts.flatMap((p) => p.latencies),
+    parts.reduce((s, p) => s + p.errors, 0),
+    parts.reduce((s, p) => s + p.wallMs, 0),
+    samples,
+  );
+}
+
+export async function closedLoopRaw(o: { concurrency: number; total: number; warmup?: number }, op: (i: number) => Promise<void>): Promise<RawLoad> {
   let next = 0;
   const runUntil = async (limit: number, record: (ms: number) => void, fail: (err: unknown) => void) => {
     const worker = async () => {
@@ -67,15 +88,19 @@ export async function closedLoop(o: { concurrency: number; total: number; warmup
   };
   if (o.warmup) await runUntil(o.warmup, () => {}, () => {});
   const latencies: number[] = [];
-  const samples: Record<string, number> = {};
+  const errorSamples: Record<string, number> = {};
   let errors = 0;
   const start = performance.now();
   await runUntil((o.warmup ?? 0) + o.total, (ms) => latencies.push(ms), (err) => {
     errors++;
     const key = err instanceof Error ? err.message.slice(0, 120) : String(err);
-    if (samples[key] !== undefined || Object.keys(samples).length < 5) samples[key] = (samples[key] ?? 0) + 1;
+    if (errorSamples[key] !== undefined || Object.keys(errorSamples).length < 5) errorSamples[key] = (errorSamples[key] ?? 0) + 1;
   });
-  return summarize(o.concurrency, latencies, errors, performance.now() - start, samples);
+  return { concurrency: o.concurrency, latencies, errors, wallMs: performance.now() - start, errorSamples };
+}
+
+export async function closedLoop(o: { concurrency: number; total: number; warmup?: number }, op: (i: number) => Promise<void>): Promise<LoadResult> {
+  return mergeLoads([await closedLoopRaw(o, op)]);
 }
 
 export interface HttpAnswer {

@@ -70,7 +70,8 @@ async function main(argv: string[]) {
         results.latency = await latencyScenario(stack, {
           levels: [1, 8, 32],
           total: (c) => (quick ? 300 : c === 1 ? 600 : 1500),
-          warmup: quick ? 50 : 100,
+          slices: quick ? 2 : 4,
+          warmup: quick ? 10 : 20,
           usesPerToken: 4,
           log,
         });
