@@ -62,16 +62,13 @@ export function leases(sql: Queryable) {
     /**
      * insertPending and the per-workload cap in one statement: the row is
      * written only while the workload holds fewer than `cap` live leases.
-     * Returns false (nothing written) when the cap is reached. Like a separate
-     * count, two racing requests of one workload may both see room.
+     * Returns false (nothing written) when the cap is reached. Concurrent
+     * requests of one workload are serialised, so the cap holds under a race.
      */
     async insertPendingWithinCap(l: NewLease, cap: number): Promise<boolean> {
-      const { rowCount } = await sql.query(
-        `INSERT INTO pgmint.leases (id, database_id, role_name, username, reassign_to, state, subject, issuer,
-           workload_key, pod_name, pod_uid, expires_at, max_expires_at)
-         SELECT $1::uuid, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11::timestamptz, $12::timestamptz
-         WHERE (SELECT count(*) FROM pgmint.leases
-                WHERE database_id = $2 AND workload_key = $8 AND state IN ('pending', 'active') AND expires_at > now()) < $13`,
+      // One round trip; pgmint.insert_pending_lease serialises a workload's requests (migration 0003).
+      const { rows } = await sql.query<{ ok: boolean }>(
+        'SELECT pgmint.insert_pending_lease($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) AS ok',
         [
           l.id,
           l.databaseId,
@@ -88,7 +85,7 @@ export function leases(sql: Queryable) {
           cap,
         ],
       );
-      return rowCount === 1;
+      return rows[0]?.ok === true;
     },
     /** Marks a pending lease active and appends its audit row, atomically in one statement. */
     async activate(id: string, entry: AuditEntry): Promise<void> {

@@ -1,0 +1,54 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { serverUrl } from '../support/postgres.js';
+
+describe('the lease cap under concurrent requests from one pod', () => {
+  let b: TestBroker;
+  beforeAll(async () => {
+    b = await startTestBroker();
+    await b.setupDefault('main', { max_leases_per_workload: 3 });
+  });
+  afterAll(() => b?.close());
+
+  it('serves exactly the cap when many requests arrive at once', async () => {
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'crashloop', podUid: crypto.randomUUID() });
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const res = await fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+    const { rows } = await b.deps.sql.query("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active'");
+    expect(rows[0]).toEqual({ n: 3 });
+  });
+
+  it('makes a second writer wait for the first to commit before counting', async () => {
+    const connect = async () => {
+      const c = new pg.Client({ connectionString: serverUrl(b.pg, b.controlDb) });
+      await c.connect();
+      return c;
+    };
+    const [first, second] = await Promise.all([connect(), connect()]);
+    const call = (c: pg.Client) =>
+      c.query<{ ok: boolean }>(
+        `SELECT pgmint.insert_pending_lease(gen_random_uuid(), 'main', 'readonly', 'pgm_race_' || md5(random()::text), NULL,
+           'system:serviceaccount:prod:api', NULL, 'pod:race', NULL, NULL, now() + interval '1 hour', now() + interval '1 hour', 1) AS ok`,
+      );
+    try {
+      await first.query('BEGIN');
+      expect((await call(first)).rows[0]!.ok).toBe(true);
+      // Without the lock the second call would count 0 (the first is uncommitted) and also insert.
+      const pending = call(second);
+      await new Promise((r) => setTimeout(r, 300));
+      await first.query('COMMIT');
+      expect((await pending).rows[0]!.ok).toBe(false);
+    } finally {
+      await first.end();
+      await second.end();
+    }
+  });
+});
