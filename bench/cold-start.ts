@@ -54,8 +54,14 @@ function runChild(bundle: string, event: unknown, env: Record<string, string>): 
   });
 }
 
-function exchangeEvent(token: string): Record<string, any> {
-  const event = JSON.parse(readFileSync(join(ROOT, 'infra/events/api-exchange.json'), 'utf8'));
+interface HttpEvent {
+  rawPath: string;
+  headers: Record<string, string>;
+  requestContext: { requestId: string; http: { path: string } };
+}
+
+function exchangeEvent(token: string): HttpEvent {
+  const event = JSON.parse(readFileSync(join(ROOT, 'infra/events/api-exchange.json'), 'utf8')) as HttpEvent;
   event.rawPath = `/api/v1/databases/${DATABASE_ID}/credentials/k8s`;
   event.requestContext.http.path = event.rawPath;
   event.requestContext.requestId = crypto.randomUUID();

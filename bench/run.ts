@@ -4,7 +4,7 @@
  * prints a table and writes bench/results/latest.json.
  *
  * @example
- *   npm run bench                 # everything, ~10 minutes on 2 cores
+ *   npm run bench                 # everything, ~11 minutes on 2 cores
  *   npm run bench -- latency      # floor and exchange only
  *   BENCH_QUICK=1 npm run bench   # smaller counts, for a smoke run
  */
@@ -106,7 +106,7 @@ async function main(argv: string[]) {
       log('sweep');
       results.sweep = await sweepScenario(pg, {
         sizes: quick ? [1000, 3000] : [1000, 10000, 50000],
-        budgetMs: (n) => (n <= 1000 ? 60_000 : n <= 10000 ? 120_000 : 60_000),
+        budgetMs: (n) => (n <= 1000 ? 60_000 : n <= 10000 ? 90_000 : 45_000),
         env: brokerEnv,
         log,
       });

