@@ -25,6 +25,7 @@ const EnvSchema = z.object({
   PGMINT_NEON_WS_PROXY: z.string().optional(),
   PGMINT_TARGET_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   PGMINT_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  PGMINT_QUEUE_TIMEOUT: z.coerce.number().min(0.1).max(900).default(20),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -40,6 +41,8 @@ export interface Config {
   neonWsProxy: string | undefined;
   targetConcurrency: number;
   poolSize: number;
+  /** Seconds an exchange may wait for a free slot on its target before 503. */
+  queueTimeoutSec: number;
 }
 
 export class ConfigError extends TypeError {
@@ -67,6 +70,7 @@ export function readConfig(env: Env): Config {
     neonWsProxy: e.PGMINT_NEON_WS_PROXY,
     targetConcurrency: e.PGMINT_TARGET_CONCURRENCY,
     poolSize: e.PGMINT_POOL_SIZE,
+    queueTimeoutSec: e.PGMINT_QUEUE_TIMEOUT,
   };
 }
 

@@ -16,6 +16,8 @@ export interface Settings {
   allowInsecureIssuers: boolean;
   /** Grace after expiry before the sweeper revokes a lease. */
   sweepGraceSec: number;
+  /** How long an exchange waits for a slot on a busy target before answering 503 with Retry-After. */
+  queueTimeoutMs: number;
 }
 
 export interface Deps {

@@ -37,6 +37,7 @@ export async function buildDeps(config: Config, connect: Connect, options: { now
       adminToken: config.adminToken,
       allowInsecureIssuers: config.allowInsecureIssuers,
       sweepGraceSec: config.sweepGraceSec,
+      queueTimeoutMs: config.queueTimeoutSec * 1000,
     },
     now,
   };

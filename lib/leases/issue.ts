@@ -16,7 +16,7 @@ import { PgmintError } from '../errors.js';
 import { bearerToken, peekIssuer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
-import { createLimiter } from '../targets/limiter.js';
+import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.js';
 import type { IssuerKind, RoleRecord } from '../store/types.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
 import { type Credentials, credentialDocument } from './credentials.js';
@@ -59,10 +59,23 @@ const passwords = createVerifierPool({ size: 8 });
 
 /**
  * Control-plane reads in flight per process. A burst of thousands of pods
- * waits here, in memory and without a deadline, rather than in the driver's
- * pool queue, whose connection timeout would turn waiting into errors.
+ * waits here, in memory, rather than in the driver's pool queue, whose
+ * connection timeout would turn waiting into errors.
  */
 const reads = createLimiter(8);
+
+/** Runs `task` when `limiter` has a slot; past the queue timeout the caller is told to retry, and nothing was written. */
+async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): Promise<T> {
+  try {
+    return await limiter.run(task, { maxWaitMs: deps.settings.queueTimeoutMs });
+  } catch (err) {
+    if (!(err instanceof LimiterTimeout)) throw err;
+    throw new PgmintError('target_unavailable', 'pgmint is busy creating logins for this database; retry shortly', {
+      headers: { 'Retry-After': '5' },
+      extra: { queued_ms: err.waitedMs },
+    });
+  }
+}
 
 /** The token's `iss`, or the error its header deserves (raised only once the database is known to exist). */
 function readToken(authorization: string | undefined): { token: string; iss: string } | { error: unknown } {
@@ -80,7 +93,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   try {
     const bearer = readToken(req.authorization);
     // One round trip for the database, the token's issuers and the roles.
-    const ctx = await reads.run(() => deps.store.exchangeContext.load(req.databaseId, req.kind, 'iss' in bearer ? bearer.iss : null));
+    const ctx = await inTurn(deps, reads, () => deps.store.exchangeContext.load(req.databaseId, req.kind, 'iss' in bearer ? bearer.iss : null));
     if (!ctx) throw new PgmintError('database_not_found', 'no such database');
     if ('error' in bearer) throw bearer.error;
     const { db } = ctx;
@@ -119,8 +132,8 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
 
     const target = await deps.targets.open(db);
     // The whole write sequence waits its turn per target, so a burst queues here
-    // (in memory, without a timeout) instead of in the connection pools.
-    await target.limiter.run(async () => {
+    // (in memory, up to PGMINT_QUEUE_TIMEOUT) instead of in the connection pools.
+    await inTurn(deps, target.limiter, async () => {
       if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
         throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
           headers: { 'Retry-After': '60' },

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { createLimiter, LimiterTimeout } from '../../lib/targets/limiter.js';
+
+describe('createLimiter', () => {
+  it('never runs more than its limit at once, and runs every task', async () => {
+    const limiter = createLimiter(3);
+    let running = 0;
+    let peak = 0;
+    const done = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        limiter.run(async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise((r) => setImmediate(r));
+          running--;
+          return i;
+        }),
+      ),
+    );
+    expect(done).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(peak).toBe(3);
+    expect(limiter.active).toBe(0);
+  });
+
+  it('gives up on a waiter after maxWaitMs without running it, and keeps serving others', async () => {
+    const limiter = createLimiter(1);
+    let release!: () => void;
+    const blocker = limiter.run(() => new Promise<void>((r) => (release = r)));
+    let ran = false;
+    const waiter = limiter.run(
+      async () => {
+        ran = true;
+      },
+      { maxWaitMs: 20 },
+    );
+    await expect(waiter).rejects.toBeInstanceOf(LimiterTimeout);
+    expect(ran).toBe(false);
+    expect(limiter.waiting).toBe(0);
+    release();
+    await blocker;
+    await expect(limiter.run(async () => 'next')).resolves.toBe('next');
+    expect(limiter.active).toBe(0);
+  });
+});
