@@ -7,10 +7,12 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { rotateDueDatabases, type ScheduledRotationSummary } from '../lib/rotation/index.js';
 import { nodeDeps } from './runtime/node.js';
+import { closeOnShutdown } from './runtime/shutdown.js';
 
 const ready = nodeDeps();
 // A bad configuration surfaces on the first invocation, not as an unhandled rejection at import.
 ready.catch(() => {});
+closeOnShutdown(ready);
 
 /** Leave this much of the invocation's time unused so a rotation in flight can finish. */
 const RESERVE_MS = 15_000;

@@ -6,10 +6,12 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { type SweepResult, sweep } from '../lib/leases/sweep.js';
 import { nodeDeps } from './runtime/node.js';
+import { closeOnShutdown } from './runtime/shutdown.js';
 
 const ready = nodeDeps();
 // A bad configuration surfaces on the first invocation, not as an unhandled rejection at import.
 ready.catch(() => {});
+closeOnShutdown(ready);
 
 /** Leaves time to commit the last batch and report before Lambda stops the function. */
 const SAFETY_MARGIN_MS = 10_000;
