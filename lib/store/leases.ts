@@ -36,6 +36,23 @@ export interface LeaseQuery {
   limit?: number;
 }
 
+function newLeaseValues(l: NewLease): unknown[] {
+  return [
+    l.id,
+    l.databaseId,
+    l.roleName,
+    l.username,
+    l.reassignTo,
+    l.subject,
+    l.issuer,
+    l.workloadKey,
+    l.podName,
+    l.podUid,
+    l.expiresAt.toISOString(),
+    l.maxExpiresAt.toISOString(),
+  ];
+}
+
 export function leases(sql: Queryable) {
   return {
     async insertPending(l: NewLease): Promise<void> {
@@ -43,20 +60,7 @@ export function leases(sql: Queryable) {
         `INSERT INTO pgmint.leases (id, database_id, role_name, username, reassign_to, state, subject, issuer,
            workload_key, pod_name, pod_uid, expires_at, max_expires_at)
          VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12)`,
-        [
-          l.id,
-          l.databaseId,
-          l.roleName,
-          l.username,
-          l.reassignTo,
-          l.subject,
-          l.issuer,
-          l.workloadKey,
-          l.podName,
-          l.podUid,
-          l.expiresAt.toISOString(),
-          l.maxExpiresAt.toISOString(),
-        ],
+        newLeaseValues(l),
       );
     },
     /**
@@ -69,21 +73,7 @@ export function leases(sql: Queryable) {
       // One round trip; pgmint.insert_pending_lease serialises a workload's requests (migration 0003).
       const { rows } = await sql.query<{ ok: boolean }>(
         'SELECT pgmint.insert_pending_lease($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) AS ok',
-        [
-          l.id,
-          l.databaseId,
-          l.roleName,
-          l.username,
-          l.reassignTo,
-          l.subject,
-          l.issuer,
-          l.workloadKey,
-          l.podName,
-          l.podUid,
-          l.expiresAt.toISOString(),
-          l.maxExpiresAt.toISOString(),
-          cap,
-        ],
+        [...newLeaseValues(l), cap],
       );
       return rows[0]?.ok === true;
     },
