@@ -7,7 +7,7 @@
  * anywhere leaves at worst a pending lease the sweeper revokes.
  *
  * @example
- *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
+ *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', authorization: `Bearer ${token}` });
  */
 import type { Deps } from '../context.js';
 import { createVerifierPool } from '../crypto/verifier-pool.js';
