@@ -23,16 +23,12 @@ import { JOSENotSupported, JWKSMultipleMatchingKeys, JWKSNoMatchingKey } from 'j
 import { PgmintError } from '../errors.js';
 import { discover } from './discovery.js';
 import type { KeyResolver } from './pinned.js';
-import type { JwksStore } from './types.js';
+import type { JwksStore, VerifierOptions } from './types.js';
 
-export interface RemoteKeySetsOptions {
-  fetch?: typeof fetch;
-  allowInsecureIssuers?: boolean;
-  jwksStore?: JwksStore;
-  cooldownMs?: number;
-  cacheMaxAgeMs?: number;
-  timeoutMs?: number;
-}
+export type RemoteKeySetsOptions = Pick<
+  VerifierOptions,
+  'fetch' | 'allowInsecureIssuers' | 'jwksStore' | 'cooldownMs' | 'cacheMaxAgeMs' | 'timeoutMs'
+>;
 
 export interface RemoteKeyStats {
   /** Network JWKS fetches. */

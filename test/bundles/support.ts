@@ -8,9 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
+import { expect } from 'vitest';
 import { type BuildResult, type BundleReport, buildBundles, FUNCTIONS, ROOT } from '../../infra/build.js';
 import type { TestBroker } from '../support/broker.js';
-import { serverUrl } from '../support/postgres.js';
+import { loginAs, serverUrl } from '../support/postgres.js';
 
 export interface Built extends BuildResult {
   bundle(name: string): BundleReport;
@@ -83,4 +85,19 @@ export interface LambdaHttpResult {
   headers: Record<string, string>;
   body: string;
   isBase64Encoded?: boolean;
+}
+
+/**
+ * The credential logs in as its user (host/port of the test server), and its
+ * connection_uri, used as a client would, reads the fixture's two orders.
+ */
+export async function expectWorkingCredential(b: TestBroker, creds: { user: string; password: string; connection_uri: string }): Promise<void> {
+  expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
+  const client = new pg.Client({ connectionString: creds.connection_uri });
+  await client.connect();
+  try {
+    expect((await client.query('SELECT count(*)::int AS n FROM app.orders')).rows[0].n).toBe(2);
+  } finally {
+    await client.end();
+  }
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { compactVerify, decodeJwt, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { PgmintError } from '../../lib/errors.js';
+import { refusal } from './refusal.js';
 import {
   discoveryUrl,
   k8sIdentity,
@@ -42,15 +43,6 @@ const unverifiable = fixture<{ tokens: TokenFixture[] }>('unverifiable-real-toke
 const pem = (f: TokenFixture) => f.public_key_pem_or_jwks as string;
 const MINIKUBE = { issuer: 'kubernetes/serviceaccount', audiences: ['kubernetes.default.svc'] };
 
-async function refusal(fn: () => Promise<unknown>): Promise<PgmintError> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PgmintError);
-    return err as PgmintError;
-  }
-  throw new Error('expected a refusal, got success');
-}
 const cause = (err: PgmintError) => err.cause as { code?: string; claim?: string; reason?: string };
 
 /** A verifier that must never touch the network: pinned keys only. */

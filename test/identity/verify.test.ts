@@ -5,7 +5,8 @@
 import { decodeJwt, exportSPKI, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevIssuer, startDevIssuer } from '../../functions/local/dev-issuer.js';
-import { PgmintError } from '../../lib/errors.js';
+import type { PgmintError } from '../../lib/errors.js';
+import { refusal } from './refusal.js';
 import { type IssuerKeys, k8sIdentity, TokenVerifier } from '../../lib/identity/index.js';
 
 let issuer: DevIssuer;
@@ -14,16 +15,6 @@ let publicJwk: JWK;
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
-/** Runs `fn`, expects a PgmintError, returns it for further assertions. */
-async function refusal(fn: () => Promise<unknown>): Promise<PgmintError> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PgmintError);
-    return err as PgmintError;
-  }
-  throw new Error('expected a refusal, got success');
-}
 
 const causeCode = (err: PgmintError) => (err.cause as { code?: string } | undefined)?.code;
 const causeClaim = (err: PgmintError) => (err.cause as { claim?: string } | undefined)?.claim;
