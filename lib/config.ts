@@ -25,6 +25,7 @@ const EnvSchema = z.object({
   PGMINT_NEON_WS_PROXY: z.string().optional(),
   PGMINT_TARGET_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   PGMINT_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  PGMINT_CREATOR_ROLES: z.coerce.number().int().min(0).max(1000).default(256),
   PGMINT_QUEUE_TIMEOUT: z.coerce.number().min(0.1).max(900).default(20),
 });
 
@@ -41,6 +42,8 @@ export interface Config {
   neonWsProxy: string | undefined;
   targetConcurrency: number;
   poolSize: number;
+  /** Creator roles per broker on PostgreSQL 16+ targets (lib/targets/creators.ts); 0 = the broker creates lease roles itself. */
+  creatorRoles: number;
   /** Seconds an exchange may wait for a free slot on its target before 503. */
   queueTimeoutSec: number;
 }
@@ -70,6 +73,7 @@ export function readConfig(env: Env): Config {
     neonWsProxy: e.PGMINT_NEON_WS_PROXY,
     targetConcurrency: e.PGMINT_TARGET_CONCURRENCY,
     poolSize: e.PGMINT_POOL_SIZE,
+    creatorRoles: e.PGMINT_CREATOR_ROLES,
     queueTimeoutSec: e.PGMINT_QUEUE_TIMEOUT,
   };
 }

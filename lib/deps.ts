@@ -24,7 +24,7 @@ export async function buildDeps(config: Config, connect: Connect, options: { now
     sql,
     store,
     connect,
-    targets: createTargetPool({ connect, sealKey, poolSize: config.poolSize, concurrency: config.targetConcurrency }),
+    targets: createTargetPool({ connect, sealKey, poolSize: config.poolSize, concurrency: config.targetConcurrency, creatorRoles: config.creatorRoles }),
     verifier: new TokenVerifier({
       now,
       fetch: options.fetch,

@@ -77,6 +77,10 @@ ALTER ROLE :"readonly" SET default_transaction_read_only = on;
 -- (On 15 and older CREATEROLE alone lets it grant any non-superuser role.)
 GRANT :"readonly" TO :"broker" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;
 GRANT :"readwrite" TO :"broker" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;
+-- A schema of the broker's own, holding only the functions of its creator
+-- roles: on 16+ those create and drop the logins, so that the cost of each
+-- CREATE/DROP ROLE does not grow with every login alive (README.md).
+CREATE SCHEMA IF NOT EXISTS pgmint_roles AUTHORIZATION :"broker";
 \endif
 
 COMMIT;

@@ -25,6 +25,7 @@ import { DatabaseError, sanitizeDatabaseError } from '../db/sanitize.js';
 import { releaseElsewhereSql, type RoleToRevoke, revokeBatchSql, terminateOnlySql } from '../sql/revoke-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import type { DatabaseRecord } from '../store/types.js';
+import { administerSql, CREATOR_SCHEMA, type Creators } from '../targets/creators.js';
 import { unsealRoot } from '../targets/pool.js';
 
 export interface DropRequest extends RoleToRevoke {
@@ -42,6 +43,8 @@ interface Check {
   other_dbs: string[];
   /** Past VALID UNTIL, no session, nothing owned or granted in this database: DROP ROLE alone will do. */
   idle: boolean;
+  /** The creator role that administers it, when not the broker (targets/creators.ts). */
+  creator: string | null;
 }
 
 const UNDEFINED_OBJECT = '42704';
@@ -65,7 +68,10 @@ async function check(sql: Queryable, roles: readonly DropRequest[]): Promise<Che
        coalesce(r.rolvaliduntil < now(), false)
          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.usename = r.rolname)
          AND NOT EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
-                           AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))) AS idle
+                           AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))) AS idle,
+       (SELECT m.rolname::text FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member
+         WHERE a.roleid = r.oid AND a.admin_option AND m.oid <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+           AND to_regprocedure(format('${CREATOR_SCHEMA}.%I(text)', m.rolname)) IS NOT NULL LIMIT 1) AS creator
      FROM unnest($1::text[], $2::text[]) AS w(name, reassign)
      JOIN pg_roles r ON r.rolname = w.name
      LEFT JOIN pg_roles g ON g.rolname = w.reassign`,
@@ -108,12 +114,13 @@ async function releaseInOtherDatabases(
   }
 }
 
-async function dropOne(sql: Queryable, version: number, role: DropRequest): Promise<DropOutcome> {
+async function dropOne(sql: Queryable, version: number, creators: Creators, role: DropRequest): Promise<DropOutcome> {
   try {
     if (role.statements) {
-      await sql.query(`${terminateOnlySql(version, role)};\n${renderTemplate(role.statements, { name: role.name })}`);
+      const custom = administerSql(creators, role.name, renderTemplate(role.statements, { name: role.name }));
+      await sql.query(`${terminateOnlySql(version, role, creators)};\n${custom}`);
     } else {
-      await sql.query(revokeBatchSql(version, [role]));
+      await sql.query(revokeBatchSql(version, [role], [], creators));
     }
     return { outcome: 'revoked' };
   } catch (err) {
@@ -133,15 +140,17 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
 
   let target: Awaited<ReturnType<Deps['targets']['open']>>;
   let checks: Check[];
+  let creators: Creators;
   try {
     target = await deps.targets.open(db);
+    creators = await target.creators();
     checks = await target.limiter.run(() => check(target.sql, roles));
   } catch (err) {
     return failAll(err);
   }
   const found = new Map(checks.map((c) => [c.name, c]));
   for (const r of roles) if (!found.has(r.name)) results.set(r.name, { outcome: 'absent' });
-  const present = roles.filter((r) => found.has(r.name));
+  const present = roles.filter((r) => found.has(r.name)).map((r) => ({ ...r, creator: found.get(r.name)!.creator }));
   if (present.length === 0) return results;
   const version = checks[0]!.version;
 
@@ -161,7 +170,7 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
     const idle = batchable.filter((r) => found.get(r.name)!.idle && found.get(r.name)!.other_dbs.length === 0);
     const busy = batchable.filter((r) => !idle.includes(r));
     try {
-      await target.limiter.run(() => target.sql.query(revokeBatchSql(version, busy, idle)));
+      await target.limiter.run(() => target.sql.query(revokeBatchSql(version, busy, idle, creators)));
       for (const r of batchable) results.set(r.name, { outcome: 'revoked' });
     } catch (err) {
       const error = asDbError(err);
@@ -170,6 +179,6 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
       else single.push(...batchable);
     }
   }
-  for (const r of single) results.set(r.name, await target.limiter.run(() => dropOne(target.sql, version, r)));
+  for (const r of single) results.set(r.name, await target.limiter.run(() => dropOne(target.sql, version, creators, r)));
   return results;
 }

@@ -16,6 +16,7 @@ import { PgmintError } from '../errors.js';
 import { bearerToken, peekIssuer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
+import { createLeaseRole } from '../targets/creators.js';
 import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.js';
 import type { IssuerKind, RoleRecord } from '../store/types.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
@@ -141,7 +142,10 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
         });
       }
       try {
-        await target.sql.query(creationSql(role, username, verifier, expiresAt));
+        const statements = creationSql(role, username, verifier, expiresAt);
+        // Custom statements run as the broker, with its privileges; the default goes through a creator role.
+        const creators = role.creationStatements ? ({ mode: 'direct' } as const) : await target.creators();
+        await createLeaseRole(target.sql, creators, { name: username, statements, groups: role.memberOf });
       } catch (err) {
         const cause = sanitizeDatabaseError(err);
         // The statement is all-or-nothing, so no role exists; the lease is closed as failed.

@@ -36,9 +36,10 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
     const { rows: lock } = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [`pgmint:orphans:${db.id}`]);
     if (!lock[0]?.ok) return { dropped: 0, failed: 0 };
     const target = await deps.targets.open(db);
-    // Roles are cluster-wide: only roles this broker created (PostgreSQL 16+
-    // records its ADMIN OPTION) or that joined this database's groups are its
-    // orphans, never another broker's or another database's.
+    // Roles are cluster-wide: only roles this broker or one of its creator
+    // roles created (PostgreSQL 16+ records their ADMIN OPTION) or that joined
+    // this database's groups are its orphans, never another broker's or
+    // another database's.
     const groups = [...new Set((await deps.store.roles.list(db.id)).flatMap((r) => r.memberOf))];
     let dropped = 0;
     let failed = 0;
@@ -51,7 +52,10 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
             WHERE m.member = r.oid AND pg_has_role(r.oid, g.oid, 'USAGE') ORDER BY g.rolname LIMIT 1) AS grp
          FROM pg_roles r
          WHERE starts_with(r.rolname, $1) AND r.rolvaliduntil < now() - make_interval(secs => $2) AND r.rolname > $3
-           AND (EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = r.oid AND a.member = (SELECT oid FROM pg_roles WHERE rolname = $5) AND a.admin_option)
+           AND (EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = r.oid AND a.admin_option
+                          AND (a.member = (SELECT oid FROM pg_roles WHERE rolname = $5)
+                            OR a.member IN (SELECT c.roleid FROM pg_auth_members c
+                                            WHERE c.member = (SELECT oid FROM pg_roles WHERE rolname = $5) AND c.admin_option)))
              OR EXISTS (SELECT 1 FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid
                         WHERE a.member = r.oid AND g.rolname = ANY($6::text[])))
          ORDER BY r.rolname LIMIT $4`,

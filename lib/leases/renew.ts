@@ -19,6 +19,7 @@ import { leases } from '../store/leases.js';
 import { roles } from '../store/roles.js';
 import type { LeaseRecord } from '../store/types.js';
 import { refreshAt } from './credentials.js';
+import { administerSql } from '../targets/creators.js';
 import { HARD_MAX_TTL_SEC, resolveTtl } from './ttl.js';
 
 export interface RenewRequest {
@@ -60,7 +61,9 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
       ? renderTemplate(role.renewStatements, { name: lease.username, expiration: expiresAt.toISOString() })
       : renewRoleSql(lease.username, expiresAt);
     try {
-      await target.limiter.run(() => target.sql.query(statement));
+      // As whichever role administers the lease role: its creator, or the broker.
+      const creators = await target.creators();
+      await target.limiter.run(() => target.sql.query(administerSql(creators, lease.username, statement)));
     } catch (err) {
       const cause = sanitizeDatabaseError(err);
       if (cause.sqlstate === '42704') {

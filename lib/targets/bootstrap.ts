@@ -14,6 +14,7 @@
  *   console.log(bootstrapSql({ database: 'orders', schema: 'app', schemaOwner: 'app_owner', serverVersion: 180000 }));
  */
 import { ident, literal } from '../sql/quote.js';
+import { CREATOR_SCHEMA } from './creators.js';
 
 export interface BootstrapOptions {
   database: string;
@@ -89,6 +90,9 @@ export function bootstrapSql(o: BootstrapOptions): string {
       '-- PostgreSQL 16+: the broker may grant the groups, but neither inherits their privileges nor can SET ROLE to them.',
       `GRANT ${ro} TO ${broker} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;`,
       `GRANT ${rw} TO ${broker} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;`,
+      '-- A schema of the broker\'s own, holding only the functions of its creator roles, which create and drop the logins',
+      '-- so that the cost of each CREATE/DROP ROLE does not grow with every login alive.',
+      `CREATE SCHEMA IF NOT EXISTS ${ident(CREATOR_SCHEMA)} AUTHORIZATION ${broker};`,
     );
   }
   if (o.transaction) lines.push('COMMIT;');

@@ -17,11 +17,14 @@
 import { unseal } from '../crypto/seal.js';
 import type { Connect, Queryable, Sql, SslMode } from '../db/port.js';
 import type { DatabaseRecord } from '../store/types.js';
+import { type Creators, probeCreators } from './creators.js';
 import { createLimiter, type Limiter } from './limiter.js';
 
 export interface Target {
   sql: Sql;
   limiter: Limiter;
+  /** How lease roles are administered here (targets/creators.ts); probed once per process. */
+  creators(): Promise<Creators>;
 }
 
 export type RootVersionName = 'current' | 'pending' | 'previous';
@@ -36,6 +39,8 @@ export interface TargetPoolOptions {
   poolSize?: number;
   /** Role creations in flight per target. */
   concurrency?: number;
+  /** Creator roles per broker on PostgreSQL 16+ (targets/creators.ts); 0 keeps the broker as the only creator. */
+  creatorRoles?: number;
   onRefused?: RefusalHandler;
 }
 
@@ -48,6 +53,8 @@ export async function unsealRoot(sealKey: CryptoKey, db: DatabaseRecord, version
   if (!sealed) throw new TypeError(`database ${db.id} has no ${version} root credential`);
   return unseal(sealKey, sealed, rootSecretAad(db.id));
 }
+
+export const DEFAULT_CREATOR_ROLES = 256;
 
 const isRefusal = (err: unknown) => (err as { sqlstate?: unknown } | null)?.sqlstate === '28P01';
 
@@ -117,12 +124,21 @@ export function createTargetPool(options: TargetPoolOptions) {
 
   const create = async (db: DatabaseRecord): Promise<Entry> => {
     const entry = { sealed: db.rootSecret.current, rotatedAt: Date.parse(db.rootRotatedAt), sql: await connectAs(db, 'current') } as Entry;
+    const sql: Sql = {
+      query: (text, params) => guarded(db.id, entry, (s) => s.query(text, params)),
+      transaction: <T>(fn: (tx: Queryable) => Promise<T>) => guarded(db.id, entry, (s) => s.transaction(fn)),
+      end: () => entry.sql.end(),
+    };
+    let creators: Promise<Creators> | undefined;
     entry.target = {
       limiter: createLimiter(options.concurrency ?? 8),
-      sql: {
-        query: (text, params) => guarded(db.id, entry, (sql) => sql.query(text, params)),
-        transaction: <T>(fn: (tx: Queryable) => Promise<T>) => guarded(db.id, entry, (sql) => sql.transaction(fn)),
-        end: () => entry.sql.end(),
+      sql,
+      creators: () => {
+        creators ??= probeCreators(sql, db.adminUser, options.creatorRoles ?? DEFAULT_CREATOR_ROLES).catch((err) => {
+          creators = undefined;
+          throw err;
+        });
+        return creators;
       },
     };
     entries.set(db.id, entry);
