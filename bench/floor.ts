@@ -2,9 +2,10 @@
  * The floor: what an exchange cannot avoid, sent straight to Postgres with the
  * broker's own driver (lib/db/pg.ts) — insert the pending lease, create the
  * login role with exactly the SQL an exchange sends (SCRAM verifier, VALID
- * UNTIL, IN ROLE, the role's ALTER ROLE … SET lines), then activate the lease
- * with its audit row. Verifiers are computed before the run: hashing is
- * pgmint's cost, not the database's.
+ * UNTIL, IN ROLE, the role's ALTER ROLE … SET lines, through the same creator
+ * role's function on PostgreSQL 16+), then activate the lease with its audit
+ * row. Verifiers are computed before the run: hashing is pgmint's cost, not
+ * the database's.
  *
  * @example
  *   const r = await measureFloor(stack, { concurrency: 8, total: 2000 }); // raw latencies
@@ -15,6 +16,7 @@ import { connectPg } from '../lib/db/pg.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../lib/sql/role-sql.js';
 import { leases } from '../lib/store/leases.js';
 import { roles } from '../lib/store/roles.js';
+import { createLeaseRole, probeCreators } from '../lib/targets/creators.js';
 import { closedLoopRaw, type RawLoad } from './load.js';
 import { DATABASE_ID, type Stack } from './stack.js';
 
@@ -26,6 +28,7 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
     if (!role) throw new Error('bench role missing');
     const verifiers = await Promise.all(Array.from({ length: 32 }, () => scramSha256Verifier(generatePassword())));
     const store = leases(control);
+    const creators = await probeCreators(target, stack.brokerUser, stack.creatorRoles);
     // Open every connection before timing, as a warm broker would have them.
     await Promise.all(Array.from({ length: o.concurrency }, () => Promise.all([control.query('SELECT 1'), target.query('SELECT 1')])));
     return await closedLoopRaw(o, async (i) => {
@@ -47,16 +50,15 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
         expiresAt,
         maxExpiresAt: new Date(issuedAt.getTime() + role.maxTtl * 1000),
       });
-      await target.query(
-        createLoginRoleSql({
-          name: username,
-          verifier: verifiers[i % verifiers.length]!,
-          validUntil: expiresAt,
-          memberOf: role.memberOf,
-          searchPath: role.searchPath ?? undefined,
-          readOnly: role.readOnly,
-        }),
-      );
+      const statements = createLoginRoleSql({
+        name: username,
+        verifier: verifiers[i % verifiers.length]!,
+        validUntil: expiresAt,
+        memberOf: role.memberOf,
+        searchPath: role.searchPath ?? undefined,
+        readOnly: role.readOnly,
+      });
+      await createLeaseRole(target, creators, { name: username, statements, groups: role.memberOf });
       await store.activate(id, {
         action: 'credentials.issue',
         outcome: 'success',

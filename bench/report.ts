@@ -59,8 +59,8 @@ export function formatReport(r: BenchResults): string {
     else
       out.push(
         table(
-          ['expired leases', 'revoked', 'time s', 'ms per role', 'finished'],
-          r.sweep.rows.map((s) => [s.leases, s.revoked, (s.ms / 1000).toFixed(1), s.msPerRole.toFixed(2), s.finished ? 'yes' : 'no (time budget)']),
+          ['creator roles', 'expired leases', 'revoked', 'time s', 'ms per role', 'finished'],
+          r.sweep.rows.map((s) => [s.creatorRoles ?? '-', s.leases, s.revoked, (s.ms / 1000).toFixed(1), s.msPerRole.toFixed(2), s.finished ? 'yes' : 'no (time budget)']),
         ),
       );
   }

@@ -104,12 +104,15 @@ async function main(argv: string[]) {
     }
     if (wanted.includes('sweep')) {
       log('sweep');
-      results.sweep = await sweepScenario(pg, {
+      const sweeps = await sweepScenario(pg, {
         sizes: quick ? [1000, 3000] : [1000, 10000, 50000],
-        budgetMs: (n) => (n <= 1000 ? 60_000 : n <= 10000 ? 90_000 : 45_000),
+        budgetMs: (n) => (n <= 1000 ? 60_000 : n <= 10000 ? 120_000 : 300_000),
         env: brokerEnv,
         log,
       });
+      // The baseline: the broker administering every lease role itself, as it must without the pgmint_roles schema.
+      const direct = await sweepScenario(pg, { sizes: quick ? [1000] : [1000, 3000], budgetMs: () => 120_000, env: { ...brokerEnv, PGMINT_CREATOR_ROLES: '0' }, log });
+      results.sweep = sweeps.available && direct.available ? { available: true, rows: [...sweeps.rows, ...direct.rows] } : sweeps;
       await save();
     }
   } finally {

@@ -19,7 +19,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { type DevIssuer, startDevIssuer } from '../functions/local/dev-issuer.js';
 import { type RunningPostgres, startEmbeddedPostgres } from '../functions/local/embedded-postgres.js';
+import { connectPg } from '../lib/db/pg.js';
 import { bootstrapSql } from '../lib/targets/bootstrap.js';
+import { probeCreators, provisionAllCreators } from '../lib/targets/creators.js';
+import { DEFAULT_CREATOR_ROLES } from '../lib/targets/pool.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -130,6 +133,10 @@ export interface StackOptions {
 
 export interface Stack extends Target {
   pg: BenchPostgres;
+  /** Creator roles the broker uses on this target (PGMINT_CREATOR_ROLES), all provisioned before any measurement. */
+  creatorRoles: number;
+  /** Seconds it took to provision them (once per target, on first use in production). */
+  creatorSetupSec: number;
   issuer: DevIssuer;
   broker: Broker;
   env: Record<string, string>;
@@ -191,8 +198,13 @@ export async function startStack(server: BenchPostgres, options: StackOptions = 
     const res = await admin(method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   }
+  const creatorRoles = Number(env.PGMINT_CREATOR_ROLES ?? DEFAULT_CREATOR_ROLES);
+  const setupStart = performance.now();
+  await warmCreators(server, target, creatorRoles);
   return {
     ...target,
+    creatorRoles,
+    creatorSetupSec: (performance.now() - setupStart) / 1000,
     pg: server,
     issuer,
     broker,
@@ -205,6 +217,20 @@ export async function startStack(server: BenchPostgres, options: StackOptions = 
       await issuer.stop();
     },
   };
+}
+
+/**
+ * Provisions every creator role and its function up front, as the broker, the
+ * way a target that has served a while has them: a measurement then sees
+ * steady-state exchanges, not the one-time setup of each creator.
+ */
+export async function warmCreators(server: BenchPostgres, target: Target, count: number): Promise<void> {
+  const sql = connectPg({ host: server.host, port: server.port, database: target.targetDb, user: target.brokerUser, password: target.brokerPassword, sslmode: 'disable', max: 1 });
+  try {
+    await provisionAllCreators(sql, await probeCreators(sql, target.brokerUser, count), [target.readonlyGroup]);
+  } finally {
+    await sql.end();
+  }
 }
 
 /** Drops every lease login role (prefix `pgm_`) on the target, in one transaction. */
