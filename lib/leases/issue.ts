@@ -65,13 +65,13 @@ const passwords = createVerifierPool({ size: 8 });
  */
 const reads = createLimiter(8);
 
-/** Runs `task` when `limiter` has a slot; past the queue timeout the caller is told to retry, and nothing was written. */
+/** Runs `task` when `limiter` has a slot; if the queue stops moving for the queue timeout the caller is told to retry, and nothing was written. */
 async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): Promise<T> {
   try {
     return await limiter.run(task, { maxWaitMs: deps.settings.queueTimeoutMs });
   } catch (err) {
     if (!(err instanceof LimiterTimeout)) throw err;
-    throw new PgmintError('target_unavailable', 'pgmint is busy creating logins for this database; retry shortly', {
+    throw new PgmintError('target_unavailable', `the database has not finished creating a login for ${Math.round(err.stalledMs / 1000)} s; retry shortly`, {
       headers: { 'Retry-After': '5' },
       extra: { queued_ms: err.waitedMs },
     });

@@ -1,8 +1,10 @@
 /**
  * A counting semaphore: at most `limit` tasks run at once, the rest wait in
- * arrival order — for at most `maxWaitMs` when the caller gives one, so a
- * burst larger than a database can absorb is told to come back rather than
- * kept waiting past any client's patience.
+ * arrival order. A waiter given `maxWaitMs` gives up only when the queue has
+ * stopped moving — no task finished for `maxWaitMs` — so a burst larger than
+ * a database can absorb at once is served late (its wait shows in the
+ * response time) and only a database that stopped answering turns waiting
+ * into errors.
  *
  * @example
  *   const limit = createLimiter(8);
@@ -14,10 +16,13 @@ export interface Limiter {
   readonly waiting: number;
 }
 
-/** Thrown when a task waited `maxWaitMs` without getting a slot; it never ran. */
+/** Thrown when a task waited while no slot was freed for `stalledMs`; it never ran. */
 export class LimiterTimeout extends Error {
-  constructor(readonly waitedMs: number) {
-    super(`no slot within ${waitedMs} ms`);
+  constructor(
+    readonly waitedMs: number,
+    readonly stalledMs: number,
+  ) {
+    super(`no slot freed for ${stalledMs} ms`);
     this.name = 'LimiterTimeout';
   }
 }
@@ -25,29 +30,37 @@ export class LimiterTimeout extends Error {
 export function createLimiter(limit: number): Limiter {
   if (!Number.isInteger(limit) || limit < 1) throw new TypeError('limiter needs a positive integer limit');
   let active = 0;
+  let lastRelease = Date.now();
   const queue: Array<() => void> = [];
   // A finishing task hands its slot straight to the next waiter, so a newcomer
   // can never slip in between and exceed the limit.
   const release = () => {
+    lastRelease = Date.now();
     const next = queue.shift();
     if (next) next();
     else active--;
   };
   const waitForSlot = (maxWaitMs: number | undefined) =>
     new Promise<void>((resolve, reject) => {
+      const since = Date.now();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const take = () => {
         if (timer !== undefined) clearTimeout(timer);
         resolve();
       };
       queue.push(take);
-      if (maxWaitMs !== undefined) {
-        timer = setTimeout(() => {
-          const at = queue.indexOf(take);
-          if (at >= 0) queue.splice(at, 1);
-          reject(new LimiterTimeout(maxWaitMs));
-        }, maxWaitMs);
-      }
+      if (maxWaitMs === undefined) return;
+      const check = () => {
+        const stalled = Date.now() - Math.max(since, lastRelease);
+        if (stalled < maxWaitMs) {
+          timer = setTimeout(check, maxWaitMs - stalled);
+          return;
+        }
+        const at = queue.indexOf(take);
+        if (at >= 0) queue.splice(at, 1);
+        reject(new LimiterTimeout(Date.now() - since, stalled));
+      };
+      timer = setTimeout(check, maxWaitMs);
     });
   return {
     async run<T>(task: () => Promise<T>, options: { maxWaitMs?: number } = {}): Promise<T> {

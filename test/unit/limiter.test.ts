@@ -41,4 +41,23 @@ describe('createLimiter', () => {
     await expect(limiter.run(async () => 'next')).resolves.toBe('next');
     expect(limiter.active).toBe(0);
   });
+
+  it('keeps a waiter queued past maxWaitMs while slots keep being freed, and runs it', async () => {
+    const limiter = createLimiter(1);
+    let ran = 0;
+    // Ten tasks of 15 ms each: the last waits ~135 ms, far past maxWaitMs, but the queue never stalls for 40 ms.
+    const tasks = Array.from({ length: 10 }, () =>
+      limiter.run(
+        async () => {
+          await new Promise((r) => setTimeout(r, 15));
+          ran++;
+        },
+        { maxWaitMs: 40 },
+      ),
+    );
+    const started = Date.now();
+    await Promise.all(tasks);
+    expect(ran).toBe(10);
+    expect(Date.now() - started).toBeGreaterThan(100);
+  });
 });
