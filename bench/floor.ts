@@ -1,17 +1,19 @@
 /**
  * The floor: what an exchange cannot avoid, sent straight to Postgres with the
- * broker's own driver (lib/db/pg.ts) — insert the pending lease, create the
+ * broker's own driver (lib/db/pg.ts) — insert the pending lease under the
+ * per-pod cap (the same locked call), create the
  * login role with exactly the SQL an exchange sends (SCRAM verifier, VALID
  * UNTIL, IN ROLE, the role's ALTER ROLE … SET lines, through the same creator
  * role's function on PostgreSQL 16+), then activate the lease with its audit
- * row. Verifiers are computed before the run: hashing is pgmint's cost, not
- * the database's.
+ * row. Each role gets a fresh SCRAM verifier from a verifier pool like the
+ * exchange's: deriving it (4,096 PBKDF2 iterations) is part of setting a
+ * password, whoever does it — the server would, given the plaintext — and
+ * both sides may do it ahead of time while idle.
  *
  * @example
  *   const r = await measureFloor(stack, { concurrency: 8, total: 2000 }); // raw latencies
  */
-import { scramSha256Verifier } from '../lib/crypto/scram.js';
-import { generatePassword } from '../lib/crypto/password.js';
+import { createVerifierPool } from '../lib/crypto/verifier-pool.js';
 import { connectPg } from '../lib/db/pg.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../lib/sql/role-sql.js';
 import { leases } from '../lib/store/leases.js';
@@ -26,7 +28,8 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
   try {
     const role = await roles(control).get(DATABASE_ID, 'readonly');
     if (!role) throw new Error('bench role missing');
-    const verifiers = await Promise.all(Array.from({ length: 32 }, () => scramSha256Verifier(generatePassword())));
+    // Every role gets its own verifier, made the way an exchange makes it (lib/crypto/verifier-pool.ts).
+    const passwords = createVerifierPool({ size: 8 });
     const store = leases(control);
     const creators = await probeCreators(target, stack.brokerUser, stack.creatorRoles);
     // Open every connection before timing, as a warm broker would have them.
@@ -36,7 +39,7 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
       const expiresAt = new Date(issuedAt.getTime() + role.defaultTtl * 1000);
       const username = leaseRoleName({ namespace: 'prod', serviceAccount: 'floor', random: randomSuffix(10) });
       const id = crypto.randomUUID();
-      await store.insertPending({
+      const within = await store.insertPendingWithinCap({
         id,
         databaseId: DATABASE_ID,
         roleName: role.name,
@@ -49,10 +52,11 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
         podUid: null,
         expiresAt,
         maxExpiresAt: new Date(issuedAt.getTime() + role.maxTtl * 1000),
-      });
+      }, 10);
+      if (!within) throw new Error('lease cap reached');
       const statements = createLoginRoleSql({
         name: username,
-        verifier: verifiers[i % verifiers.length]!,
+        verifier: (await passwords.take()).verifier,
         validUntil: expiresAt,
         memberOf: role.memberOf,
         searchPath: role.searchPath ?? undefined,

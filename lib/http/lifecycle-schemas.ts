@@ -114,6 +114,7 @@ export const Health = z
     createrole: z.boolean().nullable(),
     superuser: z.boolean().nullable(),
     server_version: z.number().nullable(),
+    lease_roles_created_by: z.enum(['creators', 'broker']).nullable().openapi({ description: 'creators: PostgreSQL 16+ with the pgmint_roles schema (README, "Creator roles"); broker: the broker itself' }),
     error: z.string().nullable(),
     leases: z.object({ active: z.number(), pending: z.number(), overdue: z.number(), retrying: z.number(), irrevocable: z.number() }),
     root_credential: z.object({ rotated_at: z.string(), age_seconds: z.number(), rotation_period: z.number(), rotation_due: z.boolean() }),

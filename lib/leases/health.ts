@@ -17,6 +17,8 @@ export interface HealthReport {
   createrole: boolean | null;
   superuser: boolean | null;
   server_version: number | null;
+  /** Who creates and drops lease roles on this target (targets/creators.ts). */
+  lease_roles_created_by: 'creators' | 'broker' | null;
   error: string | null;
   leases: { active: number; pending: number; overdue: number; retrying: number; irrevocable: number };
   root_credential: { rotated_at: string; age_seconds: number; rotation_period: number; rotation_due: boolean };
@@ -30,6 +32,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
   let createrole: boolean | null = null;
   let superuser: boolean | null = null;
   let serverVersion: number | null = null;
+  let createdBy: HealthReport['lease_roles_created_by'] = null;
   let error: string | null = null;
   try {
     const target = await deps.targets.open(db);
@@ -41,6 +44,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
     createrole = rows[0]?.createrole ?? false;
     superuser = rows[0]?.superuser ?? false;
     serverVersion = rows[0]?.v ?? null;
+    createdBy = (await target.creators()).mode === 'creators' ? 'creators' : 'broker';
   } catch (err) {
     error = sanitizeDatabaseError(err).message;
   }
@@ -55,6 +59,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
     createrole,
     superuser,
     server_version: serverVersion,
+    lease_roles_created_by: createdBy,
     error,
     leases: {
       active: counts.active!,

@@ -34,6 +34,8 @@ describe('creator roles on pg18', () => {
     const creds = await mint(b);
     expect(await adminsOf(b, creds.user)).toEqual([creatorName(b.brokerUser, creatorIndex(creds.user, CREATORS))]);
     expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
+    const health = await b.admin('GET', '/api/v1/databases/main/health');
+    expect(await health.json()).toMatchObject({ lease_roles_created_by: 'creators' });
   });
 
   it('leaves the broker no SET or INHERIT on its creators, and the creators nothing but CREATEROLE and ADMIN on the groups', async () => {
@@ -183,6 +185,7 @@ describe('a pg18 target without the pgmint_roles schema', () => {
   it('has the broker create, renew and drop the lease roles itself', async () => {
     const creds = await mint(b, '?ttl=10m');
     expect(await adminsOf(b, creds.user)).toEqual([b.brokerUser]);
+    expect(await (await b.admin('GET', '/api/v1/databases/main/health')).json()).toMatchObject({ lease_roles_created_by: 'broker' });
     expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
     expect((await call(b, 'POST', `/api/v1/leases/${creds.lease_id}/renew?ttl=20m`, creds.token)).status).toBe(200);
     expect((await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token)).status).toBe(200);
