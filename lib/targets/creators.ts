@@ -46,6 +46,8 @@ export type Creators =
       /** The broker's role name. */
       broker: string;
       count: number;
+      /** Creators known to be provisioned, with the groups each holds WITH ADMIN OPTION. */
+      ready: Map<string, Set<string>>;
       /** Provisioning in flight in this process, so concurrent exchanges wait for one. */
       inflight: Map<string, Promise<void>>;
     };
@@ -104,7 +106,17 @@ export async function probeCreators(sql: Queryable, broker: string, count: numbe
   const row = rows[0]!;
   if (row.version < 160000 || !row.owned) return { mode: 'direct' };
   if (!row.dispatcher) await installDispatcher(sql, broker);
-  return { mode: 'creators', broker, count, inflight: new Map() };
+  // What is provisioned already, so that steady-state creations never take the error path
+  // (a failed statement costs the pooled connection, which pg then replaces).
+  const { rows: provisioned } = await sql.query<{ creator: string; groups: string[] }>(
+    `SELECT p.proname::text AS creator,
+       array(SELECT g.rolname::text FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid
+              WHERE a.member = p.proowner AND a.admin_option AND NOT g.rolcanlogin) AS groups
+     FROM pg_proc p WHERE p.pronamespace = to_regnamespace($1) AND p.prosecdef AND p.proowner = (SELECT oid FROM pg_roles WHERE rolname = p.proname)`,
+    [CREATOR_SCHEMA],
+  );
+  const ready = new Map(provisioned.map((p) => [p.creator, new Set(p.groups)]));
+  return { mode: 'creators', broker, count, ready, inflight: new Map() };
 }
 
 async function installDispatcher(sql: Queryable, broker: string): Promise<void> {
@@ -160,10 +172,12 @@ export interface NewLeaseRole {
 }
 
 /**
- * Runs a lease role's creation statements as its creator — one round trip
- * when the creator is ready. A creator that does not exist yet (42883) or
- * lacks ADMIN OPTION on a group (42501) is provisioned, and the statements
- * are sent once more; they are all-or-nothing, so nothing was created before.
+ * Runs a lease role's creation statements as its creator: one round trip once
+ * the creator is provisioned with the role's groups. A creator this process
+ * has not seen yet is provisioned first. Should one have been dropped behind
+ * pgmint's back (42883) or lost a group (42501), it is provisioned again and
+ * the statements sent once more; they are all-or-nothing, so nothing was
+ * created before.
  */
 export async function createLeaseRole(sql: Sql, creators: Creators, role: NewLeaseRole): Promise<void> {
   if (creators.mode === 'direct') {
@@ -172,20 +186,34 @@ export async function createLeaseRole(sql: Sql, creators: Creators, role: NewLea
   }
   const creator = creatorName(creators.broker, creatorIndex(role.name, creators.count));
   const call = `SELECT ${CREATOR_SCHEMA}.${ident(creator)}($1)`;
+  const held = creators.ready.get(creator);
+  if (!held || role.groups.some((g) => !held.has(g))) await provisionOnce(sql, creators, creator, role.groups);
   try {
     await sql.query(call, [role.statements]);
   } catch (err) {
     const state = sqlstate(err);
     if (state !== UNDEFINED_FUNCTION && state !== INSUFFICIENT_PRIVILEGE) throw err;
-    const key = `${creator}\0${role.groups.join('\0')}`;
-    let ready = creators.inflight.get(key);
-    if (!ready) {
-      ready = provisionCreator(sql, creators.broker, creator, role.groups).finally(() => creators.inflight.delete(key));
-      creators.inflight.set(key, ready);
-    }
-    await ready;
+    creators.ready.delete(creator);
+    await provisionOnce(sql, creators, creator, role.groups);
     await sql.query(call, [role.statements]);
   }
+}
+
+/** Provisions `creator` for `groups`, sharing one attempt among concurrent callers in this process. */
+async function provisionOnce(sql: Queryable, creators: Extract<Creators, { mode: 'creators' }>, creator: string, groups: readonly string[]): Promise<void> {
+  const key = `${creator}\0${groups.join('\0')}`;
+  let pending = creators.inflight.get(key);
+  if (!pending) {
+    pending = provisionCreator(sql, creators.broker, creator, groups)
+      .then(() => {
+        const held = creators.ready.get(creator) ?? new Set<string>();
+        for (const g of groups) held.add(g);
+        creators.ready.set(creator, held);
+      })
+      .finally(() => creators.inflight.delete(key));
+    creators.inflight.set(key, pending);
+  }
+  await pending;
 }
 
 /**

@@ -157,6 +157,26 @@ describe('creator roles on pg18', () => {
     expect(rows[0].n).toBe(users.length);
   });
 
+  it('repairs creators whose function or group grant was removed behind its back', async () => {
+    await mint(b);
+    const { ro } = groupsOf(b);
+    const names = Array.from({ length: CREATORS }, (_, i) => creatorName(b.brokerUser, i));
+    await withSuperuser(b.pg, b.targetDb, async (c) => {
+      const all = (await c.query('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [names])).rows.map((r) => r.rolname as string);
+      expect(all.length).toBeGreaterThan(0);
+      for (const creator of all) {
+        await c.query(`DROP FUNCTION IF EXISTS ${CREATOR_SCHEMA}."${creator}"(text)`);
+        await c.query(`REVOKE "${ro}" FROM "${creator}" GRANTED BY "${b.brokerUser}" CASCADE`);
+      }
+      const { rows } = await c.query(`SELECT count(*)::int AS n FROM pg_auth_members WHERE roleid = $1::regrole AND member = ANY($2::regrole[])`, [ro, all]);
+      expect(rows[0].n).toBe(0);
+    });
+    for (let i = 0; i < 8; i++) {
+      const creds = await mint(b);
+      expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
+    }
+  });
+
   it('serves a burst on creators nobody has provisioned yet: concurrent provisioning is serialized, not failed', async () => {
     const fresh = await startTestBroker({ env: { PGMINT_CREATOR_ROLES: '3' } });
     try {
