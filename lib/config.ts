@@ -27,6 +27,7 @@ const EnvSchema = z.object({
   PGMINT_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   PGMINT_CREATOR_ROLES: z.coerce.number().int().min(0).max(1000).default(256),
   PGMINT_QUEUE_TIMEOUT: z.coerce.number().min(0.1).max(900).default(20),
+  PGMINT_CONTEXT_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -46,6 +47,8 @@ export interface Config {
   creatorRoles: number;
   /** Seconds an exchange may wait for a free slot on its target before 503. */
   queueTimeoutSec: number;
+  /** Milliseconds an exchange's control-plane context is kept in memory (store/exchange-context.ts); 0 reads it every time. */
+  contextCacheMs: number;
 }
 
 export class ConfigError extends TypeError {
@@ -75,6 +78,7 @@ export function readConfig(env: Env): Config {
     poolSize: e.PGMINT_POOL_SIZE,
     creatorRoles: e.PGMINT_CREATOR_ROLES,
     queueTimeoutSec: e.PGMINT_QUEUE_TIMEOUT,
+    contextCacheMs: e.PGMINT_CONTEXT_CACHE_MS,
   };
 }
 

@@ -18,7 +18,7 @@ export async function buildDeps(config: Config, connect: Connect, options: { now
   if (!config.databaseUrl) throw new ConfigError('PGMINT_DATABASE_URL is required');
   const sealKey = await loadSealKey(config);
   const sql = connect({ ...parseDatabaseUrl(config.databaseUrl), max: config.poolSize, applicationName: 'pgmint-control' });
-  const store = createStore(sql);
+  const store = createStore(sql, { contextCacheMs: config.contextCacheMs });
   const now = options.now ?? (() => new Date());
   const deps: Deps = {
     sql,

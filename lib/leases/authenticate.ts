@@ -97,7 +97,7 @@ export async function authenticateWorkload(
   databaseId: string,
   kind: IssuerKind,
   token: string,
-  preloaded?: IssuerRecord[],
+  preloaded?: readonly IssuerRecord[],
 ): Promise<Workload> {
   const iss = peekIssuer(token);
   const candidates = preloaded ?? (await deps.store.issuers.findByIssuer(databaseId, kind, iss));

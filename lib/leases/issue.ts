@@ -93,8 +93,10 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   let workload: Workload | undefined;
   try {
     const bearer = readToken(req.authorization);
-    // One round trip for the database, the token's issuers and the roles.
-    const ctx = await inTurn(deps, reads, () => deps.store.exchangeContext.load(req.databaseId, req.kind, 'iss' in bearer ? bearer.iss : null));
+    // The database, the token's issuers and the roles: from memory when read recently, else
+    // one round trip that waits for a read slot (store/exchange-context.ts).
+    const iss = 'iss' in bearer ? bearer.iss : null;
+    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, iss, (read) => inTurn(deps, reads, read));
     if (!ctx) throw new PgmintError('database_not_found', 'no such database');
     if ('error' in bearer) throw bearer.error;
     const { db } = ctx;

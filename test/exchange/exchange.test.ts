@@ -84,6 +84,8 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
   it('honours ?role= when the issuer allows it, and gives write access only there', async () => {
     const issuers = await b.deps.store.issuers.list('main');
     await b.deps.sql.query("UPDATE pgmint.issuers SET allowed_roles = '{readonly,readwrite}' WHERE id = $1", [issuers[0]!.id]);
+    // A direct edit otherwise reaches this broker's exchanges within PGMINT_CONTEXT_CACHE_MS.
+    b.deps.store.exchangeContext.invalidate();
     const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-rw', podUid: crypto.randomUUID() });
     const res = await exchange(token, '?role=readwrite&ttl=10m');
     expect(res.status).toBe(200);
