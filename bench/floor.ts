@@ -34,11 +34,13 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
     const creators = await probeCreators(target, stack.brokerUser, stack.creatorRoles);
     // Open every connection before timing, as a warm broker would have them.
     await Promise.all(Array.from({ length: o.concurrency }, () => Promise.all([control.query('SELECT 1'), target.query('SELECT 1')])));
-    return await closedLoopRaw(o, async (i) => {
+    return await closedLoopRaw(o, async () => {
       const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
       const expiresAt = new Date(issuedAt.getTime() + role.defaultTtl * 1000);
       const username = leaseRoleName({ namespace: 'prod', serviceAccount: 'floor', random: randomSuffix(10) });
       const id = crypto.randomUUID();
+      // A pod of its own per operation: slices restart `i`, and the lease cap counts per pod.
+      const pod = `floor-${id.slice(0, 8)}`;
       const within = await store.insertPendingWithinCap({
         id,
         databaseId: DATABASE_ID,
@@ -47,8 +49,8 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
         reassignTo: role.memberOf[0] ?? null,
         subject: 'system:serviceaccount:prod:floor',
         issuer: stack.issuer.url,
-        workloadKey: `pod:floor-${i}`,
-        podName: `floor-${i}`,
+        workloadKey: `pod:${pod}`,
+        podName: pod,
         podUid: null,
         expiresAt,
         maxExpiresAt: new Date(issuedAt.getTime() + role.maxTtl * 1000),
@@ -70,7 +72,7 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
         databaseId: DATABASE_ID,
         subject: 'system:serviceaccount:prod:floor',
         issuer: stack.issuer.url,
-        pod: `floor-${i}`,
+        pod,
         leaseId: id,
         roleName: role.name,
         username,
