@@ -4,19 +4,15 @@
  * Started by bench/stack.ts over IPC; answers `{ url }` once listening and
  * exits cleanly on `{ stop: true }` (so `--cpu-prof` profiles are written).
  */
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import { closeDeps } from '../lib/deps.js';
 import { createApp } from '../lib/http/app.js';
 import { migrate } from '../functions/local/migrate.js';
-import { NODE_SERVER_OPTIONS, nodeDeps } from '../functions/runtime/node.js';
+import { nodeDeps, serveNode } from '../functions/runtime/node.js';
 
 const deps = await nodeDeps(process.env);
 await migrate(deps.sql);
 const app = createApp(deps);
-const server = await new Promise<Server>((resolve) => {
-  const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: NODE_SERVER_OPTIONS }, () => resolve(s as Server));
-});
+const server = await serveNode(app.fetch, { port: 0, hostname: '127.0.0.1' });
 const address = server.address();
 const port = typeof address === 'object' && address ? address.port : 0;
 process.send?.({ url: `http://127.0.0.1:${port}` });

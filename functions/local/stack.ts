@@ -10,16 +10,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import type { Deps } from '../../lib/context.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
 import { registerDatabase } from '../../lib/registry/databases.js';
 import { trustIssuer } from '../../lib/registry/issuers.js';
 import { defineRole } from '../../lib/registry/roles.js';
-import { NODE_SERVER_OPTIONS, nodeDeps } from '../runtime/node.js';
+import { nodeDeps, serveNode } from '../runtime/node.js';
 import { prepareDemoTarget } from './demo-target.js';
 import { type DevIssuer, startDevIssuer } from './dev-issuer.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
@@ -141,10 +139,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     const app = createApp(deps);
     const brokerPort = o.brokerPort ?? 8787;
-    const server = await new Promise<Server>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: brokerPort, hostname: '127.0.0.1', serverOptions: NODE_SERVER_OPTIONS }, () => resolve(s as Server));
-      (s as Server).on('error', reject);
-    });
+    const server = await serveNode(app.fetch, { port: brokerPort, hostname: '127.0.0.1' });
     stops.push(() => new Promise((r) => server.close(() => r(undefined))));
     const address = server.address();
     const brokerUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : brokerPort}`;

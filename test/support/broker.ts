@@ -4,15 +4,13 @@
  * the Hono app (in-process via `app.request`, and served over real HTTP).
  */
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import type { Deps } from '../../lib/context.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
 import { bootstrapSql } from '../../lib/targets/bootstrap.js';
 import { type DevIssuer, startDevIssuer } from '../../functions/local/dev-issuer.js';
 import { migrate } from '../../functions/local/migrate.js';
-import { NODE_SERVER_OPTIONS, nodeDeps } from '../../functions/runtime/node.js';
+import { nodeDeps, serveNode } from '../../functions/runtime/node.js';
 import type { ServerInfo } from './global-setup.js';
 import { createDatabase, type ServerName, server, serverUrl, withSuperuser } from './postgres.js';
 
@@ -80,9 +78,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
   const deps = await nodeDeps(env, { now: options.now });
   await migrate(deps.sql);
   const app = createApp(deps);
-  const httpServer = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: NODE_SERVER_OPTIONS }, () => resolve(s as Server));
-  });
+  const httpServer = await serveNode(app.fetch, { port: 0, hostname: '127.0.0.1' });
   const address = httpServer.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
