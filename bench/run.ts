@@ -7,6 +7,7 @@
  *   npm run bench                 # everything, ~11 minutes on 2 cores
  *   npm run bench -- latency      # floor and exchange only
  *   BENCH_QUICK=1 npm run bench   # smaller counts, for a smoke run
+ *   BENCH_SWEEP_SIZES=50000 PGMINT_CREATOR_ROLES=1000 npm run bench -- sweep   # one sweep, other settings
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, freemem, totalmem } from 'node:os';
@@ -105,13 +106,15 @@ async function main(argv: string[]) {
     if (wanted.includes('sweep')) {
       log('sweep');
       const sweeps = await sweepScenario(pg, {
-        sizes: quick ? [1000, 3000] : [1000, 10000, 50000],
+        sizes: process.env.BENCH_SWEEP_SIZES ? process.env.BENCH_SWEEP_SIZES.split(',').map(Number) : quick ? [1000, 3000] : [1000, 10000, 50000],
         budgetMs: (n) => (n <= 1000 ? 60_000 : n <= 10000 ? 120_000 : 300_000),
         env: brokerEnv,
         log,
       });
       // The baseline: the broker administering every lease role itself, as it must without the pgmint_roles schema.
-      const direct = await sweepScenario(pg, { sizes: quick ? [1000] : [1000, 3000], budgetMs: () => 120_000, env: { ...brokerEnv, PGMINT_CREATOR_ROLES: '0' }, log });
+      const direct = process.env.BENCH_SWEEP_SIZES
+        ? { available: true as const, rows: [] }
+        : await sweepScenario(pg, { sizes: quick ? [1000] : [1000, 3000], budgetMs: () => 120_000, env: { ...brokerEnv, PGMINT_CREATOR_ROLES: '0' }, log });
       results.sweep = sweeps.available && direct.available ? { available: true, rows: [...sweeps.rows, ...direct.rows] } : sweeps;
       await save();
     }
