@@ -7,7 +7,8 @@
 import { closeDeps } from '../lib/deps.js';
 import { createApp } from '../lib/http/app.js';
 import { migrate } from '../functions/local/migrate.js';
-import { nodeDeps, serveNode } from '../functions/runtime/node.js';
+import { serveNode } from '../functions/runtime/http-server.js';
+import { nodeDeps } from '../functions/runtime/node.js';
 
 const deps = await nodeDeps(process.env);
 await migrate(deps.sql);

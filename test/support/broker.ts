@@ -10,7 +10,8 @@ import { createApp } from '../../lib/http/app.js';
 import { bootstrapSql } from '../../lib/targets/bootstrap.js';
 import { type DevIssuer, startDevIssuer } from '../../functions/local/dev-issuer.js';
 import { migrate } from '../../functions/local/migrate.js';
-import { nodeDeps, serveNode } from '../../functions/runtime/node.js';
+import { serveNode } from '../../functions/runtime/http-server.js';
+import { nodeDeps } from '../../functions/runtime/node.js';
 import type { ServerInfo } from './global-setup.js';
 import { createDatabase, type ServerName, server, serverUrl, withSuperuser } from './postgres.js';
 
