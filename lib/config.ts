@@ -25,7 +25,7 @@ const EnvSchema = z.object({
   PGMINT_NEON_WS_PROXY: z.string().optional(),
   PGMINT_TARGET_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   PGMINT_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
-  PGMINT_CREATOR_ROLES: z.coerce.number().int().min(0).max(1000).default(256),
+  PGMINT_CREATOR_ROLES: z.coerce.number().int().min(0).max(4096).default(1000),
   PGMINT_QUEUE_TIMEOUT: z.coerce.number().min(0.1).max(900).default(20),
   PGMINT_CONTEXT_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
 });

@@ -31,7 +31,7 @@
  * the creator (`direct`).
  *
  * @example
- *   const creators = await probeCreators(target.sql, db.adminUser, 256);
+ *   const creators = await probeCreators(target.sql, db.adminUser, 1000);
  *   await createLeaseRole(target.sql, creators, { name, statements, groups: ['app_readonly'] });
  */
 import type { Queryable, Sql } from '../db/port.js';

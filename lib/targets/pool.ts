@@ -54,7 +54,7 @@ export async function unsealRoot(sealKey: CryptoKey, db: DatabaseRecord, version
   return unseal(sealKey, sealed, rootSecretAad(db.id));
 }
 
-export const DEFAULT_CREATOR_ROLES = 256;
+export const DEFAULT_CREATOR_ROLES = 1000;
 
 const isRefusal = (err: unknown) => (err as { sqlstate?: unknown } | null)?.sqlstate === '28P01';
 
