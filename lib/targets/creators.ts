@@ -57,17 +57,33 @@ const INSUFFICIENT_PRIVILEGE = '42501';
 
 const sqlstate = (err: unknown) => (err as { sqlstate?: string; code?: string } | null)?.sqlstate ?? (err as { code?: string } | null)?.code;
 
-/** `<broker>_c<k>`, cut to fit 63 bytes. */
+/**
+ * `<broker>_c<k>`. A broker name too long for that is cut and marked with a
+ * hash of the whole name, so two long broker names sharing a prefix never
+ * share creators.
+ */
 export function creatorName(broker: string, index: number): string {
   const suffix = `_c${index}`;
-  return `${broker.slice(0, MAX_IDENTIFIER_BYTES - suffix.length)}${suffix}`;
+  if (utf8Bytes(broker) + suffix.length <= MAX_IDENTIFIER_BYTES) return `${broker}${suffix}`;
+  const mark = `_${fnv1a(broker).toString(16).padStart(8, '0')}`;
+  let head = broker;
+  while (utf8Bytes(head) + mark.length + suffix.length > MAX_IDENTIFIER_BYTES) head = head.slice(0, -1);
+  return `${head}${mark}${suffix}`;
+}
+
+function utf8Bytes(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** FNV-1a of the role name: a lease's creator is fixed by its name, spread evenly. */
 export function creatorIndex(roleName: string, count: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < roleName.length; i++) h = Math.imul(h ^ roleName.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % count;
+  return fnv1a(roleName) % count;
 }
 
 const ADMINISTER = `CREATE OR REPLACE FUNCTION ${CREATOR_SCHEMA}.administer(role_name text, statements text) RETURNS void
