@@ -98,7 +98,7 @@ export function createTargetPool(options: TargetPoolOptions) {
     entry.sql = sql;
     entry.sealed = sealed;
     entry.rotatedAt = Date.parse(db.rootRotatedAt);
-    void old.end().catch(() => {});
+    retire(old);
   };
 
   const recover = (id: string, entry: Entry): Promise<void> => {
@@ -111,14 +111,37 @@ export function createTargetPool(options: TargetPoolOptions) {
     return entry.recovering;
   };
 
+  // A replaced pool is closed only once the operations started on it have
+  // finished: ending a pg pool strands the queries still queued for one of its
+  // connections, which then fail after the connect timeout without ever running.
+  const users = new Map<Sql, number>();
+  const retiring = new Set<Sql>();
+  const retire = (sql: Sql) => {
+    if (users.get(sql)) retiring.add(sql);
+    else void sql.end().catch(() => {});
+  };
+  const use = async <T>(sql: Sql, op: (sql: Sql) => Promise<T>): Promise<T> => {
+    users.set(sql, (users.get(sql) ?? 0) + 1);
+    try {
+      return await op(sql);
+    } finally {
+      const left = users.get(sql)! - 1;
+      if (left > 0) users.set(sql, left);
+      else {
+        users.delete(sql);
+        if (retiring.delete(sql)) void sql.end().catch(() => {});
+      }
+    }
+  };
+
   const guarded = async <T>(id: string, entry: Entry, op: (sql: Sql) => Promise<T>): Promise<T> => {
     const sql = entry.sql;
     try {
-      return await op(sql);
+      return await use(sql, op);
     } catch (err) {
       if (!onRefused || !isRefusal(err)) throw err;
       if (entry.sql === sql) await recover(id, entry);
-      return op(entry.sql);
+      return use(entry.sql, op);
     }
   };
 
