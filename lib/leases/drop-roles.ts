@@ -25,7 +25,7 @@ import { DatabaseError, sanitizeDatabaseError } from '../db/sanitize.js';
 import { releaseElsewhereSql, type RoleToRevoke, revokeBatchSql, terminateOnlySql } from '../sql/revoke-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import type { DatabaseRecord } from '../store/types.js';
-import { administerSql, CREATOR_SCHEMA, type Creators } from '../targets/creators.js';
+import { administerSql, type Creators, creatorOfSql } from '../targets/creators.js';
 import { unsealRoot } from '../targets/pool.js';
 
 export interface DropRequest extends RoleToRevoke {
@@ -69,9 +69,7 @@ async function check(sql: Queryable, roles: readonly DropRequest[]): Promise<Che
          AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.usename = r.rolname)
          AND NOT EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
                            AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))) AS idle,
-       (SELECT m.rolname::text FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member
-         WHERE a.roleid = r.oid AND a.admin_option AND m.oid <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
-           AND to_regprocedure(format('${CREATOR_SCHEMA}.%I(text)', m.rolname)) IS NOT NULL LIMIT 1) AS creator
+       ${creatorOfSql('r.oid')} AS creator
      FROM unnest($1::text[], $2::text[]) AS w(name, reassign)
      JOIN pg_roles r ON r.rolname = w.name
      LEFT JOIN pg_roles g ON g.rolname = w.reassign`,

@@ -35,7 +35,8 @@
  *   await createLeaseRole(target.sql, creators, { name, statements, groups: ['app_readonly'] });
  */
 import type { Queryable, Sql } from '../db/port.js';
-import { ident, literal, MAX_IDENTIFIER_BYTES } from '../sql/quote.js';
+import { sanitizeDatabaseError } from '../db/sanitize.js';
+import { ident, literal, MAX_IDENTIFIER_BYTES, utf8Length } from '../sql/quote.js';
 
 export const CREATOR_SCHEMA = 'pgmint_roles';
 
@@ -55,8 +56,6 @@ export type Creators =
 const UNDEFINED_FUNCTION = '42883';
 const INSUFFICIENT_PRIVILEGE = '42501';
 
-const sqlstate = (err: unknown) => (err as { sqlstate?: string; code?: string } | null)?.sqlstate ?? (err as { code?: string } | null)?.code;
-
 /**
  * `<broker>_c<k>`. A broker name too long for that is cut and marked with a
  * hash of the whole name, so two long broker names sharing a prefix never
@@ -64,15 +63,11 @@ const sqlstate = (err: unknown) => (err as { sqlstate?: string; code?: string } 
  */
 export function creatorName(broker: string, index: number): string {
   const suffix = `_c${index}`;
-  if (utf8Bytes(broker) + suffix.length <= MAX_IDENTIFIER_BYTES) return `${broker}${suffix}`;
+  if (utf8Length(broker) + suffix.length <= MAX_IDENTIFIER_BYTES) return `${broker}${suffix}`;
   const mark = `_${fnv1a(broker).toString(16).padStart(8, '0')}`;
   let head = broker;
-  while (utf8Bytes(head) + mark.length + suffix.length > MAX_IDENTIFIER_BYTES) head = head.slice(0, -1);
+  while (utf8Length(head) + mark.length + suffix.length > MAX_IDENTIFIER_BYTES) head = head.slice(0, -1);
   return `${head}${mark}${suffix}`;
-}
-
-function utf8Bytes(s: string): number {
-  return new TextEncoder().encode(s).length;
 }
 
 function fnv1a(s: string): number {
@@ -86,17 +81,22 @@ export function creatorIndex(roleName: string, count: number): number {
   return fnv1a(roleName) % count;
 }
 
+/**
+ * SQL: the name of the creator (a role with a function of its own name in
+ * `pgmint_roles`) holding ADMIN OPTION on the role whose oid `roleOid` gives,
+ * or NULL when the broker itself administers it.
+ */
+export function creatorOfSql(roleOid: string): string {
+  return `(SELECT m.rolname::text FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member
+    WHERE a.roleid = ${roleOid} AND a.admin_option
+      AND to_regprocedure(format('${CREATOR_SCHEMA}.%I(text)', m.rolname)) IS NOT NULL LIMIT 1)`;
+}
+
 const ADMINISTER = `CREATE OR REPLACE FUNCTION ${CREATOR_SCHEMA}.administer(role_name text, statements text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  creator name;
+  creator text := ${creatorOfSql('(SELECT oid FROM pg_roles WHERE rolname = role_name)')};
 BEGIN
-  -- The creator of this broker's that holds ADMIN OPTION on the role, if any.
-  SELECT m.rolname INTO creator
-    FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member
-   WHERE a.roleid = (SELECT oid FROM pg_roles WHERE rolname = role_name) AND a.admin_option
-     AND to_regprocedure(format('${CREATOR_SCHEMA}.%I(text)', m.rolname)) IS NOT NULL
-   LIMIT 1;
   IF creator IS NULL THEN
     EXECUTE statements;
   ELSE
@@ -207,7 +207,7 @@ export async function createLeaseRole(sql: Sql, creators: Creators, role: NewLea
   try {
     await sql.query(call, [role.statements]);
   } catch (err) {
-    const state = sqlstate(err);
+    const state = sanitizeDatabaseError(err).sqlstate;
     if (state !== UNDEFINED_FUNCTION && state !== INSUFFICIENT_PRIVILEGE) throw err;
     creators.ready.delete(creator);
     await provisionOnce(sql, creators, creator, role.groups);
