@@ -57,6 +57,7 @@ interface Renewal {
 /** A login starting this close to expiry could race Postgres's VALID UNTIL check. */
 const EXPIRY_MARGIN_MS = 1000;
 const BROKER_TIMEOUT_MS = 10_000;
+const RENEWAL_REFUSALS = new Set(['conflict', 'lease_not_found', 'not_allowed', 'invalid_token']);
 
 export class LeaseKeeper {
   private current: HeldLease | null = null;
@@ -186,8 +187,9 @@ export class LeaseKeeper {
         timeoutMs: BROKER_TIMEOUT_MS,
       });
     } catch (err) {
-      // A lease revoked or expired behind our back cannot be renewed: replace it.
-      if (err instanceof CliError && (err.code === 'conflict' || err.code === 'lease_not_found')) {
+      // A lease revoked or expired behind our back cannot be renewed, and a token of another
+      // identity may not renew it: replace it.
+      if (err instanceof CliError && RENEWAL_REFUSALS.has(err.code)) {
         this.o.log.warn('lease_not_renewable', { lease_id: lease.creds.lease_id, code: err.code });
         return this.obtain();
       }
