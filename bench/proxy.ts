@@ -155,8 +155,8 @@ export async function proxyScenario(
           const order = peers.map((_, i) => peers[(i + slice) % peers.length]!);
           for (const peer of order) {
             const out = await pgbench(peer, [`-${mode}`, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(o.seconds)]);
-            (cell.tps[peer.name] ??= []).push(number(out, /tps = ([\d.]+) \(without initial connection time\)/);
-            (cell.latencyMs[peer.name] ??= []).push(number(out, /latency average = ([\d.]+) ms/);
+            (cell.tps[peer.name] ??= []).push(number(out, /tps = ([\d.]+) \(without initial connection time\)/));
+            (cell.latencyMs[peer.name] ??= []).push(number(out, /latency average = ([\d.]+) ms/));
           }
         }
         o.log(`-${mode} ${clients} clients: ${peers.map((p) => `${p.name} ${median(cell.tps[p.name]).toFixed(0)}`).join(', ')}`);
@@ -167,7 +167,7 @@ export async function proxyScenario(
     for (let slice = 0; slice < o.slices; slice++) {
       for (const peer of peers.map((_, i) => peers[(i + slice) % peers.length]!)) {
         const out = await pgbench(peer, ['-S', '-C', '-c', '1', '-T', String(o.seconds)]);
-        (result.connectMs[peer.name] ??= []).push(number(out, /average connection time = ([\d.]+) ms/);
+        (result.connectMs[peer.name] ??= []).push(number(out, /average connection time = ([\d.]+) ms/));
       }
     }
     o.log(`new connection: ${peers.map((p) => `${p.name} ${median(result.connectMs[p.name]).toFixed(2)} ms`).join(', ')}`);
