@@ -68,8 +68,15 @@ async function rssMiB(pid: number): Promise<number> {
 async function pgbench(peer: Peer, args: string[]): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(peer.port), PGUSER: peer.user, PGDATABASE: peer.database, PGSSLMODE: 'disable' };
   if (peer.password) env.PGPASSWORD = peer.password;
-  const { stdout, stderr } = await exec('pgbench', ['-n', ...args], { env, maxBuffer: 16 * 1024 * 1024 });
-  return stdout + stderr;
+  try {
+    const { stdout, stderr } = await exec('pgbench', ['-n', ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+    return stdout + stderr;
+  } catch (err) {
+    // pgbench exits non-zero when a client failed; what it measured is still printed.
+    const e = err as { stdout?: string; stderr?: string };
+    process.stderr.write(`[bench] pgbench via ${peer.name} failed: ${(e.stderr ?? '').split('\n').slice(-3).join(' ')}\n`);
+    return `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
 }
 
 /** A slice in which pgbench finished nothing (a stall on a busy machine) counts as NaN and is left out of the median. */
