@@ -40,6 +40,8 @@ export interface ProxyCell {
   /** Per peer: TPS of each slice, and pgbench's average latency (ms) of each slice. */
   tps: Partial<Record<PeerName, number[]>>;
   latencyMs: Partial<Record<PeerName, number[]>>;
+  /** The relay process's CPU time (user + system) per transaction, µs, each slice: robust where TPS is noisy. */
+  cpuUsPerTx: Partial<Record<PeerName, number[]>>;
 }
 
 export interface ProxyResult {
@@ -63,6 +65,12 @@ export const median = (xs: number[] = []) => {
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function pgbench(peer: Peer, args: string[]): Promise<string> {
@@ -156,12 +164,15 @@ export async function proxyScenario(
 
     for (const mode of ['S', 'N'] as const) {
       for (const clients of o.levels) {
-        const cell: ProxyCell = { mode, clients, tps: {}, latencyMs: {} };
+        const cell: ProxyCell = { mode, clients, tps: {}, latencyMs: {}, cpuUsPerTx: {} };
         for (let slice = 0; slice < o.slices; slice++) {
           // Rotate the order, so no peer always runs first or last.
           const order = peers.map((_, i) => peers[(i + slice) % peers.length]!);
           for (const peer of order) {
+            const cpuBefore = peer.pid === null ? 0 : await cpuSeconds(peer.pid);
             const out = await pgbench(peer, [`-${mode}`, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(o.seconds)]);
+            const transactions = number(out, /number of transactions actually processed: (\d+)/);
+            if (peer.pid !== null) (cell.cpuUsPerTx[peer.name] ??= []).push((((await cpuSeconds(peer.pid)) - cpuBefore) * 1e6) / transactions);
             (cell.tps[peer.name] ??= []).push(number(out, /tps = ([\d.]+) \(without initial connection time\)/));
             (cell.latencyMs[peer.name] ??= []).push(number(out, /latency average = ([\d.]+) ms/));
           }
