@@ -117,7 +117,11 @@ async function prepareBenchRole(stack: Stack): Promise<void> {
 async function holdConnections(peer: Peer, n: number): Promise<pg.Client[]> {
   const clients: pg.Client[] = [];
   for (let i = 0; i < n; i += 20) {
-    const batch = Array.from({ length: Math.min(20, n - i) }, () => new pg.Client({ host: '127.0.0.1', port: peer.port, user: peer.user, password: peer.password ?? '', database: peer.database }));
+    const batch = Array.from({ length: Math.min(20, n - i) }, () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: peer.port, user: peer.user, password: peer.password ?? '', database: peer.database });
+      c.on('error', (err) => process.stderr.write(`[bench] a connection through ${peer.name} failed: ${err.message}\n`));
+      return c;
+    });
     await Promise.all(batch.map((c) => c.connect()));
     clients.push(...batch);
   }
@@ -190,12 +194,16 @@ export async function proxyScenario(
     }
     o.log(`new connection: ${peers.map((p) => `${p.name} ${median(result.connectMs[p.name]).toFixed(2)} ms`).join(', ')}`);
 
-    for (const peer of peers) {
+    // PgBouncer keeps its server connections after the clients leave, so it goes last: 200 of them
+    // and 200 of another relay's would not fit in max_connections.
+    const byMemoryOrder = [...peers].sort((a, b) => Number(a.name === 'pgbouncer') - Number(b.name === 'pgbouncer'));
+    for (const peer of byMemoryOrder) {
       if (peer.pid === null) continue;
       const idleMiB = await rssMiB(peer.pid);
       const clients = await holdConnections(peer, 200);
       const with200MiB = await rssMiB(peer.pid);
-      await Promise.all(clients.map((c) => c.end()));
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
+      await new Promise((r) => setTimeout(r, 1000));
       result.memory.push({ peer: peer.name, idleMiB, with200MiB });
       o.log(`${peer.name}: ${idleMiB.toFixed(0)} MiB idle, ${with200MiB.toFixed(0)} MiB with 200 connections`);
     }

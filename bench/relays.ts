@@ -136,5 +136,8 @@ export async function startPgmintProxy(o: { brokerUrl: string; database: string;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`pgmint proxy got no lease: ${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  child.once('exit', (code, signal) => {
+    if (signal !== 'SIGTERM') process.stderr.write(`[bench] pgmint proxy exited (${code ?? signal}):\n${log.slice(-4000)}\n`);
+  });
   return { port, pid: child.pid!, stop: stopper(child) };
 }
