@@ -131,7 +131,7 @@ async function holdConnections(peer: Peer, n: number): Promise<pg.Client[]> {
 
 export async function proxyScenario(
   server: BenchPostgres,
-  o: { slices: number; seconds: number; levels: number[]; env?: Record<string, string>; log: (line: string) => void },
+  o: { slices: number; seconds: number; levels: number[]; modes?: Array<'S' | 'N'>; env?: Record<string, string>; log: (line: string) => void },
 ): Promise<ProxyResult> {
   const result: ProxyResult = { available: true, seconds: o.seconds, slices: o.slices, peers: [], cells: [], connectMs: {}, memory: [] };
   const stack = await startStack(server, { env: o.env });
@@ -166,7 +166,7 @@ export async function proxyScenario(
     // Every peer once, briefly, so no slice pays for a first connection or a cold cache.
     for (const peer of peers) await pgbench(peer, ['-S', '-c', '2', '-j', '2', '-T', '1']);
 
-    for (const mode of ['S', 'N'] as const) {
+    for (const mode of o.modes ?? (['S', 'N'] as const)) {
       for (const clients of o.levels) {
         const cell: ProxyCell = { mode, clients, tps: {}, latencyMs: {}, cpuUsPerTx: {} };
         for (let slice = 0; slice < o.slices; slice++) {

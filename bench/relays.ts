@@ -120,12 +120,12 @@ export async function startPgBouncer(bin: string, upstream: { host: string; port
   return { port, pid: child.pid!, stop: stopper(child) };
 }
 
-/** `pgmint proxy` from this checkout, as a workload would run it. */
+/** `pgmint proxy` from this checkout, as a workload would run it. BENCH_PROXY_PROFILE=<dir> writes a V8 CPU profile there when it stops. */
 export async function startPgmintProxy(o: { brokerUrl: string; database: string; tokenFile: string; role: string }): Promise<Relay> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [resolve('cli/bin.mjs'), 'proxy', o.database, '--url', o.brokerUrl, '--token-file', o.tokenFile, '--role', o.role, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`],
+    [...(process.env.BENCH_PROXY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROXY_PROFILE}`] : []), resolve('cli/bin.mjs'), 'proxy', o.database, '--url', o.brokerUrl, '--token-file', o.tokenFile, '--role', o.role, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
