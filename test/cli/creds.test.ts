@@ -51,7 +51,7 @@ describe('pgmint creds, connect and gui-config', () => {
     expect((Date.parse(creds.expires_at) - Date.now()) / 1000).toBeLessThanOrEqual(600);
 
     const field = await runCli(['creds', 'main', '--token-file', file, '--field', 'password'], { env: env() });
-    expect(field.stdout).toMatch(/^pgm_[A-Za-z0-9_-]+\n$/);
+    expect(field.stdout).toMatch(/^pgm-[A-Za-z0-9_-]{32}\n$/);
     // Piped stderr carries no spinner frames.
     expect(field.stderr).toBe('');
   });

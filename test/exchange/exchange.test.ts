@@ -28,7 +28,7 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
       ['connection_uri', 'database', 'expires_at', 'host', 'lease_id', 'password', 'port', 'refresh_at', 'role', 'sslmode', 'user'].sort(),
     );
     expect(creds.user).toMatch(/^pgm_prod_api_[a-z0-9]+$/);
-    expect(creds.password).toMatch(/^pgm_[A-Za-z0-9_-]{32,}$/);
+    expect(creds.password).toMatch(/^pgm-[A-Za-z0-9_-]{32}$/);
     expect(creds.role).toBe('readonly');
     const ttl = (Date.parse(creds.expires_at) - Date.now()) / 1000;
     expect(ttl).toBeGreaterThan(3500);
