@@ -71,14 +71,44 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
     expect(psql.stdout.trim()).toBe('2');
   });
 
-  it('Postgres itself refuses the login once expires_at has passed', async () => {
+  it('a lease at the minimum TTL logs in for its whole lifetime, and Postgres itself refuses it once expires_at has passed', async () => {
     const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-short', podUid: crypto.randomUUID() });
-    const res = await exchange(token, '?ttl=3');
+    const asked = Date.now();
+    const res = await exchange(token, '?ttl=30');
+    const answered = Date.now();
     expect(res.status).toBe(200);
     const creds = await res.json();
+    const expires = Date.parse(creds.expires_at);
+    // Never less than asked for: VALID UNTIL is rounded up, not down.
+    expect(expires).toBeGreaterThanOrEqual(asked + 30_000);
+    expect(expires).toBeLessThanOrEqual(answered + 31_000);
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]));
+    expect(new Date(rows[0].rolvaliduntil).getTime()).toBe(expires);
+    // A third of the lifetime left when the client refreshes, at least half of it spent.
+    const refresh = Date.parse(creds.refresh_at);
+    expect(expires - refresh).toBeGreaterThanOrEqual(9_000);
+    expect(expires - refresh).toBeLessThanOrEqual(11_000);
     expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(creds.expires_at) - Date.now()) + 1500));
+    // Still good in the last seconds of its life.
+    await new Promise((r) => setTimeout(r, Math.max(0, expires - 2500 - Date.now())));
+    expect(Date.now()).toBeLessThan(expires);
+    expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
+    await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 1500));
     await expect(loginAs(b.pg, b.targetDb, creds.user, creds.password)).rejects.toMatchObject({ code: '28P01' });
+  }, 60_000);
+
+  it('refuses a ttl below the 30-second minimum with invalid_request naming ttl, writing nothing', async () => {
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-tiny', podUid: crypto.randomUUID() });
+    const before = await b.deps.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pgmint.leases');
+    for (const ttl of ['1', '29', '29s', '0']) {
+      const res = await exchange(token, `?ttl=${ttl}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'invalid_request', field: 'ttl', min_ttl: 30 });
+    }
+    const after = await b.deps.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pgmint.leases');
+    expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+    const audit = await b.deps.sql.query(`SELECT outcome, code FROM pgmint.audit_log WHERE action = 'credentials.issue' AND pod = 'api-tiny'`);
+    expect(audit.rows).toEqual(Array.from({ length: 4 }, () => ({ outcome: 'denied', code: 'invalid_request' })));
   });
 
   it('honours ?role= when the issuer allows it, and gives write access only there', async () => {
