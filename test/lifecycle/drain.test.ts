@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweep } from '../../lib/leases/sweep.js';
 import { expireLeaseIn, groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, withSuperuser } from '../support/postgres.js';
-import { call, mint, roleExists, sessionsOf, untilNoSessions } from './helpers.js';
+import { call, mint, roleExists, sessionsOf, untilNoSessions, workloadToken } from './helpers.js';
 
 /** Moves a lease's expiry into the past, on the target and in the control plane: `secondsAgo` of time pass at once. */
 async function expiredAgo(b: TestBroker, lease: { lease_id: string; user: string }, secondsAgo: number): Promise<void> {
@@ -70,6 +70,9 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
     const health = await (await b.admin('GET', '/api/v1/databases/main/health')).json();
     expect(health.leases.draining).toBeGreaterThanOrEqual(1);
     expect(health.leases.overdue).toBe(0);
+    // Its role is past VALID UNTIL and on the orphan sweep's list, but tracked: never taken for an orphan.
+    const orphaned = await b.deps.sql.query(`SELECT 1 FROM pgmint.audit_log WHERE action = 'orphan.drop' AND username = $1`, [creds.user]);
+    expect(orphaned.rows).toEqual([]);
     // Audited once, when it began draining, not on every sweep.
     expect(await auditOf(b, creds.lease_id)).toEqual([{ action: 'lease.drain', detail: expect.objectContaining({ sessions: 1 }) }]);
     await expect(loginAs(b.pg, b.targetDb, creds.user, creds.password)).rejects.toMatchObject({ code: '28P01' });
@@ -155,5 +158,29 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
     expect(await tooLong.json()).toMatchObject({ code: 'invalid_request', field: 'max_session' });
     const role = await (await b.admin('GET', '/api/v1/databases/main/roles/readonly')).json();
     expect(role.max_session).toBe(600);
+  });
+
+  it("removing the database with force=true ends a draining lease's sessions at once", async () => {
+    await b.setupDefault('second');
+    const res = await fetch(`${b.url}/api/v1/databases/second/credentials/k8s?ttl=30`, { headers: { authorization: `Bearer ${await workloadToken(b)}` } });
+    expect(res.status).toBe(200);
+    const creds = await res.json();
+    const client = new pg.Client({ connectionString: creds.connection_uri });
+    const ended = new Promise<{ code?: string }>((resolve) => client.on('error', (err) => resolve(err as { code?: string })));
+    await client.connect();
+    await expiredAgo(b, creds, 120);
+    await sweep(b.deps);
+    expect((await b.deps.store.leases.get(creds.lease_id))!.state).toBe('draining');
+
+    // A draining lease is live: removal without force is refused, with force it is revoked first.
+    expect((await b.admin('DELETE', '/api/v1/databases/second')).status).toBe(409);
+    expect((await b.admin('DELETE', '/api/v1/databases/second?force=true')).status).toBe(204);
+    expect(await ended).toMatchObject({ code: '57P01' });
+    await client.end().catch(() => {});
+    expect(await roleExists(b, creds.user)).toBe(false);
+    expect((await auditOf(b, creds.lease_id)).at(-1)).toEqual({
+      action: 'lease.revoke',
+      detail: expect.objectContaining({ reason: 'database.delete', terminated_sessions: 1, drained: true }),
+    });
   });
 });
