@@ -110,6 +110,11 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
     const audit = await b.deps.sql.query(`SELECT outcome, code FROM pgmint.audit_log WHERE action = 'credentials.issue' AND pod = 'api-tiny'`);
     expect(audit.rows).toEqual(Array.from({ length: 4 }, () => ({ outcome: 'denied', code: 'invalid_request' })));
+    // The minimum is part of the published API.
+    const doc = await (await fetch(`${b.url}/openapi.json`)).json();
+    const ttl = doc.paths['/api/v1/databases/{db}/credentials/{kind}'].get.parameters.find((p: { name: string }) => p.name === 'ttl');
+    expect(ttl.description).toMatch(/at least 30 s/);
+    expect(doc.components.schemas.RoleInput.properties.max_session.description).toMatch(/default 8h, at most 24h/);
   });
 
   it('honours ?role= when the issuer allows it, and gives write access only there', async () => {
