@@ -5,6 +5,7 @@
  * @example
  *   process.stdout.write(formatReport(results));
  */
+import type { DrainResult } from './drain.js';
 import type { BenchResults } from './run.js';
 
 const ms = (v: number | null | undefined) => (v == null || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
@@ -63,6 +64,23 @@ export function formatReport(r: BenchResults): string {
           r.sweep.rows.map((s) => [s.creatorRoles ?? '-', s.leases, s.revoked, (s.ms / 1000).toFixed(1), s.msPerRole.toFixed(2), s.finished ? 'yes' : 'no (time budget)']),
         ),
       );
+  }
+  if (r.drain) {
+    const d = r.drain;
+    out.push(`\nSweep with draining leases (${d.leases} expired, ${d.sessions} of them with an open session)\n`);
+    out.push(
+      table(
+        ['run', 'time s', 'revoked', 'draining'],
+        [
+          ['first (drops the idle, marks the rest draining)', d.first],
+          ['repeat (sessions still open)', d.repeat],
+          ['after the sessions closed', d.afterClose],
+        ].map(([name, s]) => {
+          const run = s as DrainResult['first'];
+          return [name as string, (run.ms / 1000).toFixed(2), run.revoked, run.draining];
+        }),
+      ),
+    );
   }
   if (r.coldStart) {
     out.push('\nCold start (fresh Node process → first handled invocation; median)\n');

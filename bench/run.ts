@@ -1,6 +1,6 @@
 /**
  * `npm run bench [scenario …]`: starts its own Postgres, issuer and broker,
- * runs the scenarios (default all: latency burst jwks cold-start sweep),
+ * runs the scenarios (default all: latency burst jwks cold-start sweep drain),
  * prints a table and writes bench/results/latest.json.
  *
  * @example
@@ -15,13 +15,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BurstResult, burstScenario } from './burst.js';
 import { type ColdStartResult, coldStartScenario } from './cold-start.js';
+import { type DrainResult, drainScenario } from './drain.js';
 import { type JwksResult, jwksScenario } from './jwks.js';
 import { type LatencyRow, latencyScenario } from './latency.js';
 import { formatReport } from './report.js';
 import { startPostgres, startStack } from './stack.js';
 import { type SweepResult, sweepScenario } from './sweep.js';
 
-const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep'] as const;
+const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'drain'] as const;
 type Scenario = (typeof ALL)[number];
 
 export interface BenchResults {
@@ -32,6 +33,7 @@ export interface BenchResults {
   latency?: LatencyRow[];
   burst?: BurstResult[];
   sweep?: SweepResult;
+  drain?: DrainResult;
   coldStart?: ColdStartResult;
   jwks?: JwksResult;
 }
@@ -116,6 +118,11 @@ async function main(argv: string[]) {
         ? { available: true as const, rows: [] }
         : await sweepScenario(pg, { sizes: quick ? [1000] : [1000, 3000], budgetMs: () => 120_000, env: { ...brokerEnv, PGMINT_CREATOR_ROLES: '0' }, log });
       results.sweep = sweeps.available && direct.available ? { available: true, rows: [...sweeps.rows, ...direct.rows] } : sweeps;
+      await save();
+    }
+    if (wanted.includes('drain')) {
+      log('drain');
+      results.drain = await drainScenario(pg, { leases: quick ? 1000 : 10000, sessions: quick ? 50 : 200, env: brokerEnv, log });
       await save();
     }
   } finally {
