@@ -1,6 +1,6 @@
 /**
  * `npm run bench [scenario …]`: starts its own Postgres, issuer and broker,
- * runs the scenarios (default all: latency burst jwks cold-start sweep drain),
+ * runs the scenarios (default all: latency burst jwks cold-start sweep drain proxy),
  * prints a table and writes bench/results/latest.json.
  *
  * @example
@@ -18,11 +18,12 @@ import { type ColdStartResult, coldStartScenario } from './cold-start.js';
 import { type DrainResult, drainScenario } from './drain.js';
 import { type JwksResult, jwksScenario } from './jwks.js';
 import { type LatencyRow, latencyScenario } from './latency.js';
+import { type ProxyResult, proxyScenario } from './proxy.js';
 import { formatReport } from './report.js';
 import { startPostgres, startStack } from './stack.js';
 import { type SweepResult, sweepScenario } from './sweep.js';
 
-const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'drain'] as const;
+const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'drain', 'proxy'] as const;
 type Scenario = (typeof ALL)[number];
 
 export interface BenchResults {
@@ -36,6 +37,7 @@ export interface BenchResults {
   drain?: DrainResult;
   coldStart?: ColdStartResult;
   jwks?: JwksResult;
+  proxy?: ProxyResult;
 }
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -123,6 +125,11 @@ async function main(argv: string[]) {
     if (wanted.includes('drain')) {
       log('drain');
       results.drain = await drainScenario(pg, { leases: quick ? 1000 : 10000, sessions: quick ? 50 : 200, env: brokerEnv, log });
+      await save();
+    }
+    if (wanted.includes('proxy')) {
+      log('proxy: direct, bare pipe, pgbouncer, pgmint proxy');
+      results.proxy = await proxyScenario(pg, { slices: quick ? 1 : 3, seconds: quick ? 3 : 5, levels: [1, 8, 32], env: brokerEnv, log });
       await save();
     }
   } finally {
