@@ -153,9 +153,5 @@ export async function revokeMatching(
     });
     if (claimed < batchSize) break;
   }
-  const { rows } = await deps.sql.query<{ n: string }>(
-    `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active') AND revoke_requested_at IS NOT NULL`,
-    [db.id],
-  );
-  return { matched, ...tally, remaining: Number(rows[0]?.n ?? 0) };
+  return { matched, ...tally, remaining: await deps.store.leases.countRequested(db.id) };
 }
