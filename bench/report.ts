@@ -92,5 +92,21 @@ export function formatReport(r: BenchResults): string {
       ),
     );
   }
+  if (r.history) {
+    const h = r.history;
+    out.push(
+      `\nHistory (one client; empty control plane vs ${h.leaseRows.toLocaleString('en')} lease rows and ${h.auditRows.toLocaleString('en')} audit rows, ${(h.loadedBytes / 2 ** 30).toFixed(1)} GiB, loaded in ${h.loadSec.toFixed(0)} s; sweep = ${h.sweepExpired} expired leases)\n`,
+      table(
+        ['operation', 'empty p50 / p99 ms', 'loaded p50 / p99 ms', 'p50 ratio', 'errors'],
+        h.rows.map((row) => [
+          row.operation,
+          `${ms(row.empty.p50Ms)} / ${ms(row.empty.p99Ms)}`,
+          `${ms(row.loaded.p50Ms)} / ${ms(row.loaded.p99Ms)}`,
+          row.p50Ratio.toFixed(2),
+          row.empty.errors + row.loaded.errors,
+        ]),
+      ),
+    );
+  }
   return `${out.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@
  * @example
  *   npm run bench                 # everything, ~11 minutes on 2 cores
  *   npm run bench -- latency      # floor and exchange only
+ *   npm run bench -- history      # 1,000,000 leases and 10,000,000 audit rows vs an empty control plane
  *   BENCH_QUICK=1 npm run bench   # smaller counts, for a smoke run
  *   BENCH_SWEEP_SIZES=50000 PGMINT_CREATOR_ROLES=1000 npm run bench -- sweep   # one sweep, other settings
  */
@@ -15,13 +16,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BurstResult, burstScenario } from './burst.js';
 import { type ColdStartResult, coldStartScenario } from './cold-start.js';
+import { type HistoryResult, historyScenario } from './history.js';
 import { type JwksResult, jwksScenario } from './jwks.js';
 import { type LatencyRow, latencyScenario } from './latency.js';
 import { formatReport } from './report.js';
 import { startPostgres, startStack } from './stack.js';
 import { type SweepResult, sweepScenario } from './sweep.js';
 
-const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep'] as const;
+const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'history'] as const;
 type Scenario = (typeof ALL)[number];
 
 export interface BenchResults {
@@ -34,6 +36,7 @@ export interface BenchResults {
   sweep?: SweepResult;
   coldStart?: ColdStartResult;
   jwks?: JwksResult;
+  history?: HistoryResult;
 }
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -116,6 +119,19 @@ async function main(argv: string[]) {
         ? { available: true as const, rows: [] }
         : await sweepScenario(pg, { sizes: quick ? [1000] : [1000, 3000], budgetMs: () => 120_000, env: { ...brokerEnv, PGMINT_CREATOR_ROLES: '0' }, log });
       results.sweep = sweeps.available && direct.available ? { available: true, rows: [...sweeps.rows, ...direct.rows] } : sweeps;
+      await save();
+    }
+    if (wanted.includes('history')) {
+      log('history: empty vs loaded control plane');
+      results.history = await historyScenario(pg, {
+        leases: quick ? 50_000 : 1_000_000,
+        audit: quick ? 500_000 : 10_000_000,
+        slices: quick ? 2 : 4,
+        perSlice: quick ? 30 : 100,
+        sweepExpired: quick ? 50 : 200,
+        env: brokerEnv,
+        log,
+      });
       await save();
     }
   } finally {
