@@ -95,6 +95,22 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
     expect(sequentialScans(rows[0]!['QUERY PLAN'][0].Plan)).toEqual(['leases']);
   });
 
+  it('a lease id that is not a uuid is refused with a code before Postgres sees it', async () => {
+    const seen: Recorded[] = [];
+    const l = leases(recorder(sql, seen, () => 'malformed'));
+    for (const call of [
+      () => l.get("1' OR '1'='1"),
+      () => l.lock('not-a-uuid'),
+      () => l.renew('0000', new Date(), new Date()),
+      () => l.list({ databaseId: DB, after: 'x' }),
+      () => l.requestRevocation(DB, { id: '' }, new Date()),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ code: 'invalid_request', status: 400, extra: { field: 'id' } });
+    }
+    expect(seen).toEqual([]);
+    expect(await l.get(crypto.randomUUID().toUpperCase())).toBeNull();
+  });
+
   it('every request-path and sweep query is served by an index', async () => {
     const log: Recorded[] = [];
     let label = '';
