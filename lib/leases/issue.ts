@@ -153,6 +153,8 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     const cap = who.issuer.maxLeasesPerWorkload;
 
     const target = await deps.targets.open(db);
+    // A role made alongside a pending row that was refused; dropped once out of the queue below.
+    let unreserved = false;
     // The whole write sequence waits its turn per target, so a burst queues here
     // (in memory, up to PGMINT_QUEUE_TIMEOUT) instead of in the connection pools.
     await inTurn(deps, target.limiter, async () => {
@@ -180,7 +182,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
         // sweeps, and its creator's or group's grant: the orphan sweep drops it.
         const [reserved, created] = await Promise.allSettled([reserve(), create()]);
         if (reserved.status === 'rejected') {
-          if (created.status === 'fulfilled') await dropUnreserved(deps, db, username, lease.reassignTo);
+          unreserved = created.status === 'fulfilled';
           throw reserved.reason;
         }
         if (created.status === 'rejected') await createdFailed(created.reason);
@@ -201,6 +203,9 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
         username,
         detail: { ttl, expires_at: expiresAt.toISOString() },
       });
+    }).finally(async () => {
+      // Outside the queue: dropping takes a slot of its own.
+      if (unreserved) await dropUnreserved(deps, db, username, lease.reassignTo);
     });
     return credentialDocument(db, { id: lease.id, username, issuedAt, expiresAt }, password, role.name);
   } catch (err) {
