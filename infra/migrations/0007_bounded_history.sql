@@ -72,6 +72,10 @@ BEGIN
   WHILE month <= last LOOP
     name := 'audit_log_' || to_char(month, '"y"YYYY"m"MM');
     IF to_regclass('pgmint.' || name) IS NULL THEN
+      -- Two sweeps at once: the second waits, then finds the partition made.
+      PERFORM pg_advisory_xact_lock(hashtextextended('pgmint:audit-partitions', 0));
+    END IF;
+    IF to_regclass('pgmint.' || name) IS NULL THEN
       IF EXISTS (SELECT 1 FROM pgmint.audit_log_default
                  WHERE at >= month AT TIME ZONE 'UTC' AND at < (month + interval '1 month') AT TIME ZONE 'UTC') THEN
         RAISE WARNING 'pgmint: audit rows of % are in pgmint.audit_log_default; that month gets no partition', to_char(month, 'YYYY-MM');
@@ -101,6 +105,7 @@ BEGIN
   IF p_retention < interval '30 days' THEN
     RAISE EXCEPTION 'audit retention must be at least 30 days' USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  PERFORM pg_advisory_xact_lock(hashtextextended('pgmint:audit-partitions', 0));
   FOR p IN
     SELECT c.relname::text AS name, make_timestamp(substr(c.relname, 12, 4)::int, substr(c.relname, 17, 2)::int, 1, 0, 0, 0) AS month,
            greatest(c.reltuples, 0)::bigint AS approx
