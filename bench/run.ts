@@ -26,6 +26,8 @@ import { type SweepResult, sweepScenario } from './sweep.js';
 
 const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'proxy', 'history'] as const;
 type Scenario = (typeof ALL)[number];
+/** Without arguments: all but `history`, whose load alone takes about 20 minutes. */
+const DEFAULT: readonly Scenario[] = ALL.filter((s) => s !== 'history');
 
 export interface BenchResults {
   startedAt: string;
@@ -45,7 +47,7 @@ const quick = process.env.BENCH_QUICK === '1';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function main(argv: string[]) {
-  const wanted = (argv.length ? argv : [...ALL]) as Scenario[];
+  const wanted = (argv.length ? argv : [...DEFAULT]) as Scenario[];
   for (const w of wanted) if (!ALL.includes(w)) throw new Error(`unknown scenario ${w}; one of ${ALL.join(', ')}`);
   const brokerEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PGMINT_') && !!e[1]));
   const results: BenchResults = {
