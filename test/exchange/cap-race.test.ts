@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { serverUrl, withSuperuser } from '../support/postgres.js';
 
 describe('the lease cap under concurrent requests from one pod', () => {
@@ -24,8 +24,15 @@ describe('the lease cap under concurrent requests from one pod', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(9);
     const { rows } = await b.deps.sql.query("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active'");
     expect(rows[0]).toEqual({ n: 3 });
-    // A role made alongside a refused pending row is dropped before the 429 is sent.
-    const roles = await withSuperuser(b.pg, b.targetDb, (c) => c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_prod\\_api\\_%'"));
+    // A role made alongside a refused pending row is dropped before the 429 is sent. Roles are
+    // cluster-wide and other test files mint prod/api leases on the same server at the same time,
+    // so only this broker's (members of its group) count.
+    const roles = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query(
+        "SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles r ON r.oid = m.member WHERE g.rolname = $1 AND r.rolname LIKE 'pgm\\_prod\\_api\\_%'",
+        [groupsOf(b).ro],
+      ),
+    );
     expect(roles.rows[0]).toEqual({ n: 3 });
   });
 
