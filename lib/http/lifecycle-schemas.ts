@@ -19,6 +19,7 @@ export const LeaseState = z.enum(['pending', 'active', 'revoked', 'failed', 'irr
 export const LeaseListQuery = z.object({
   state: LeaseState.optional().openapi(query('state')),
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi({ ...query('issuer'), description: 'Only leases minted for tokens of this issuer (a workload is issuer and subject)' }),
   role: slug.optional().openapi(query('role')),
   prefix: z.string().min(1).max(63).optional().openapi(query('prefix')),
   after: z.string().uuid().optional().openapi(query('after')),
@@ -27,6 +28,7 @@ export const LeaseListQuery = z.object({
 
 export const BulkRevokeQuery = z.object({
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi({ ...query('issuer'), description: "With subject: only that issuer's workload" }),
   prefix: z.string().min(3).max(63).optional().openapi(query('prefix')),
 });
 
@@ -79,6 +81,7 @@ export const AuditQuery = z.object({
   action: z.string().min(1).max(64).optional().openapi(query('action')),
   outcome: z.enum(['success', 'denied', 'error']).optional().openapi(query('outcome')),
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi(query('issuer')),
   since: instant.optional().openapi(query('since')),
   until: instant.optional().openapi(query('until')),
   cursor: z.string().regex(/^[0-9]{1,18}$/, 'a next_cursor value from a previous page').optional().openapi(query('cursor')),

@@ -51,6 +51,7 @@ export function operationsRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         action: q.action,
         outcome: q.outcome,
         subject: q.subject,
+        issuer: q.issuer,
         since: q.since,
         until: q.until,
         before: q.cursor,
