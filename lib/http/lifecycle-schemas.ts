@@ -121,6 +121,31 @@ export const Health = z
     error: z.string().nullable(),
     leases: z.object({ active: z.number(), pending: z.number(), overdue: z.number(), retrying: z.number(), irrevocable: z.number() }),
     root_credential: z.object({ rotated_at: z.string(), age_seconds: z.number(), rotation_period: z.number(), rotation_due: z.boolean() }),
+    issuers: z
+      .array(
+        z.object({
+          id: z.string(),
+          kind: z.string(),
+          issuer: z.string(),
+          keys: z.enum(['pinned', 'discovered']),
+          ca_pem: z.boolean(),
+          status: z.enum(['ok', 'failing', 'pinned']),
+          last_key_fetch_at: z.string().nullable(),
+          last_failure_at: z.string().nullable(),
+          last_failure: z
+            .object({
+              stage: z.enum(['discovery', 'jwks']),
+              url: z.string(),
+              status: z.number().optional(),
+              tls_code: z.string().optional(),
+              error_code: z.string().optional(),
+              reason: z.string(),
+            })
+            .nullable(),
+          hint: z.string().nullable(),
+        }),
+      )
+      .openapi({ description: "Each trusted issuer, tried now: when its keys were last fetched, and the last failure's reason" }),
   })
   .openapi('Health');
 
