@@ -223,16 +223,13 @@ export class RemoteKeySets {
     if (!state.remote && state.failedAt !== undefined && Date.now() - state.failedAt < this.#retryMs) {
       return this.#fallback(state, header, token, state.failure);
     }
+    let remote: RemoteJWKSet | undefined;
     try {
-      const remote = state.remote ?? (await this.#connect(state));
-      try {
-        return await remote(header, token);
-      } catch (err) {
-        if (err instanceof JWKSNoMatchingKey && remote.coolingDown) throw this.#unknownKid(state, header, err, uatBefore);
-        throw err;
-      }
+      remote = state.remote ?? (await this.#connect(state));
+      return await remote(header, token);
     } catch (err) {
-      if (isKeySelectionError(err) || err instanceof PgmintError) throw err;
+      if (err instanceof JWKSNoMatchingKey && remote?.coolingDown) throw this.#unknownKid(state, header, err, uatBefore);
+      if (isKeySelectionError(err)) throw err;
       const failure = fetchFailureOf(err) ?? state.jwksFailure ?? describeFetchError(err, state.issuer, 'jwks');
       state.jwksFailure = undefined;
       state.failedAt = Date.now();
