@@ -38,6 +38,7 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
       fetchForCa: options.fetchForCa,
       allowInsecureIssuers: config.allowInsecureIssuers,
       jwksStore: store.jwksCache,
+      cooldownMs: config.jwksCooldownSec * 1000,
     }),
     sealKey,
     settings: {
