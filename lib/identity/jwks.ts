@@ -27,7 +27,6 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import { JOSENotSupported, JWKSMultipleMatchingKeys, JWKSNoMatchingKey } from 'jose/errors';
-import { PgmintError } from '../errors.js';
 import { discover } from './discovery.js';
 import {
   describeFetchError,
