@@ -5,6 +5,7 @@
  * @example
  *   process.stdout.write(formatReport(results));
  */
+import { median, type PeerName, type ProxyResult } from './proxy.js';
 import type { BenchResults } from './run.js';
 
 const ms = (v: number | null | undefined) => (v == null || Number.isNaN(v) ? '–' : v >= 100 ? v.toFixed(0) : v.toFixed(2));
@@ -92,5 +93,41 @@ export function formatReport(r: BenchResults): string {
       ),
     );
   }
+  if (r.proxy) out.push(formatProxy(r.proxy));
   return `${out.join('\n')}\n`;
+}
+
+function formatProxy(p: ProxyResult): string {
+  const out: string[] = [`\nRelays (pgbench, median TPS of ${p.slices} alternating ${p.seconds} s slices; ratios to direct, and proxy to bare pipe)\n`];
+  const has = (name: PeerName) => p.peers.includes(name);
+  const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : '–');
+  out.push(
+    table(
+      ['mode', 'clients', 'direct', 'bare pipe', 'pgbouncer', 'pgmint proxy', 'proxy / pipe'],
+      p.cells.map((c) => {
+        const d = median(c.tps.direct);
+        const cell = (name: PeerName) => (has(name) ? `${n0(median(c.tps[name]))} (${ratio(median(c.tps[name]), d)})` : '–');
+        return [`-${c.mode}`, c.clients, n0(d), cell('bare pipe'), cell('pgbouncer'), cell('pgmint proxy'), ratio(median(c.tps['pgmint proxy']), median(c.tps['bare pipe']))];
+      }),
+    ),
+  );
+  const one = p.cells.find((c) => c.mode === 'S' && c.clients === 1);
+  if (one) {
+    const base = median(one.latencyMs.direct);
+    out.push(
+      '\nAdded latency per query, -S at 1 client (pgbench latency average minus direct)\n',
+      table(
+        p.peers.filter((n) => n !== 'direct'),
+        [p.peers.filter((n) => n !== 'direct').map((n) => `${((median(one.latencyMs[n]) - base) * 1000).toFixed(0)} µs`)],
+      ),
+    );
+  }
+  const direct = median(p.connectMs.direct);
+  out.push(
+    '\nNew connection (pgbench -C, average connection time)\n',
+    table(p.peers, [p.peers.map((n) => `${ms(median(p.connectMs[n]))} ms (${ratio(median(p.connectMs[n]), direct)})`)]),
+    '\nRelay memory (RSS)\n',
+    table(['relay', 'idle', 'with 200 connections'], p.memory.map((m) => [m.peer, `${m.idleMiB.toFixed(0)} MiB`, `${m.with200MiB.toFixed(0)} MiB`])),
+  );
+  return out.join('\n');
 }

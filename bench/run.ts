@@ -17,11 +17,12 @@ import { type BurstResult, burstScenario } from './burst.js';
 import { type ColdStartResult, coldStartScenario } from './cold-start.js';
 import { type JwksResult, jwksScenario } from './jwks.js';
 import { type LatencyRow, latencyScenario } from './latency.js';
+import { type ProxyResult, proxyScenario } from './proxy.js';
 import { formatReport } from './report.js';
 import { startPostgres, startStack } from './stack.js';
 import { type SweepResult, sweepScenario } from './sweep.js';
 
-const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep'] as const;
+const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'proxy'] as const;
 type Scenario = (typeof ALL)[number];
 
 export interface BenchResults {
@@ -34,6 +35,7 @@ export interface BenchResults {
   sweep?: SweepResult;
   coldStart?: ColdStartResult;
   jwks?: JwksResult;
+  proxy?: ProxyResult;
 }
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -116,6 +118,11 @@ async function main(argv: string[]) {
         ? { available: true as const, rows: [] }
         : await sweepScenario(pg, { sizes: quick ? [1000] : [1000, 3000], budgetMs: () => 120_000, env: { ...brokerEnv, PGMINT_CREATOR_ROLES: '0' }, log });
       results.sweep = sweeps.available && direct.available ? { available: true, rows: [...sweeps.rows, ...direct.rows] } : sweeps;
+      await save();
+    }
+    if (wanted.includes('proxy')) {
+      log('proxy: direct, bare pipe, pgbouncer, pgmint proxy');
+      results.proxy = await proxyScenario(pg, { slices: quick ? 1 : 3, seconds: quick ? 3 : 5, levels: [1, 8, 32], env: brokerEnv, log });
       await save();
     }
   } finally {

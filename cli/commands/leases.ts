@@ -48,7 +48,7 @@ export function registerLeases(program: Command): void {
       leases
         .command('list <db>')
         .description('List leases of <db>, newest first')
-        .option('--state <state>', 'pending, active, revoked, failed or irrevocable')
+        .option('--state <state>', 'pending, active, draining, revoked, failed or irrevocable')
         .option('--subject <subject>', 'only this workload, e.g. system:serviceaccount:prod:api')
         .option('--issuer <issuer>', "only this issuer's workloads (two clusters may share a subject)")
         .option('--role <role>', 'only this role')

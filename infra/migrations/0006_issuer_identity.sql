@@ -26,7 +26,7 @@ UPDATE pgmint.leases l SET issuer = (
   SELECT a.issuer FROM pgmint.audit_log a
   WHERE a.lease_id = l.id AND a.action = 'credentials.issue' AND a.outcome = 'success' AND a.issuer IS NOT NULL
   LIMIT 1)
-WHERE l.issuer IS NULL AND l.state IN ('pending', 'active');
+WHERE l.issuer IS NULL AND l.state IN ('pending', 'active', 'draining');
 
 DROP INDEX pgmint.leases_by_workload;
 CREATE INDEX leases_by_workload ON pgmint.leases (database_id, issuer, workload_key) WHERE state IN ('pending', 'active');

@@ -21,7 +21,7 @@ import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.
 import type { IssuerKind, RoleRecord } from '../store/types.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
 import { type Credentials, credentialDocument } from './credentials.js';
-import { resolveTtl } from './ttl.js';
+import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 
 export interface IssueRequest {
   databaseId: string;
@@ -106,9 +106,10 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { extra: { role: roleName } });
     const ttl = resolveTtl(req.ttl, role);
 
-    const issuedAt = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
-    const expiresAt = new Date(issuedAt.getTime() + ttl * 1000);
-    const maxExpiresAt = new Date(issuedAt.getTime() + Math.min(role.maxTtl, 8 * 3600) * 1000);
+    // VALID UNTIL is stated in whole seconds, rounded up: a lease never lives less than it was asked for.
+    const issuedAt = deps.now();
+    const expiresAt = secondsAfter(issuedAt, ttl);
+    const maxExpiresAt = secondsAfter(issuedAt, Math.min(role.maxTtl, HARD_MAX_TTL_SEC));
     const username = leaseRoleName({
       prefix: db.leasePrefix,
       namespace: workload.nameParts.namespace,

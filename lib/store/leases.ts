@@ -116,19 +116,38 @@ export function leases(sql: Queryable) {
     },
     /**
      * Claims up to `limit` leases of a database that are due for revocation —
-     * past expiry plus grace, or asked to end — and not waiting out a retry
-     * backoff. Rows another sweep holds are skipped, never waited for.
+     * past expiry plus grace, or asked to end — or draining, and not waiting
+     * out a retry backoff. Rows another sweep holds are skipped, never waited
+     * for. `after` (a lease id) pages through them by (expires_at, id), so
+     * one run visits a draining lease once even though it stays due.
      */
-    async claimDue(databaseId: string, now: Date, graceSec: number, limit: number, onlyRequested = false): Promise<LeaseRecord[]> {
+    async claimDue(
+      databaseId: string,
+      now: Date,
+      graceSec: number,
+      limit: number,
+      onlyRequested = false,
+      after: string | null = null,
+    ): Promise<LeaseRecord[]> {
       const { rows } = await sql.query(
         `SELECT * FROM pgmint.leases
-         WHERE database_id = $1 AND state IN ('pending', 'active')
+         WHERE database_id = $1 AND state IN ('pending', 'active', 'draining')
            AND (revoke_requested_at IS NOT NULL OR (NOT $5 AND expires_at < $2::timestamptz - make_interval(secs => $3)))
            AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
+           AND ($6::uuid IS NULL OR (expires_at, id) > (SELECT expires_at, id FROM pgmint.leases WHERE id = $6))
          ORDER BY expires_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
-        [databaseId, now.toISOString(), graceSec, limit, onlyRequested],
+        [databaseId, now.toISOString(), graceSec, limit, onlyRequested, after],
       );
       return rows.map(toLease);
+    },
+    /** Leases whose expired role still has sessions: kept, and visited again by every sweep until they end. */
+    async markDraining(ids: string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await sql.query(
+        `UPDATE pgmint.leases SET state = 'draining', last_error = NULL, next_attempt_at = NULL
+         WHERE id = ANY($1::uuid[]) AND state IN ('pending', 'active')`,
+        [ids],
+      );
     },
     async countDue(databaseId: string, now: Date, graceSec: number): Promise<number> {
       const { rows } = await sql.query<{ n: string }>(
@@ -153,7 +172,7 @@ export function leases(sql: Queryable) {
       const { rowCount } = await sql.query(
         `UPDATE pgmint.leases SET revoke_requested_at = coalesce(revoke_requested_at, $2), next_attempt_at = NULL,
            state = CASE WHEN state = 'irrevocable' THEN 'active' ELSE state END
-         WHERE database_id = $1 AND state IN ('pending', 'active', 'irrevocable')
+         WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')
            AND ($3::boolean OR (subject = $4 AND ($7::text IS NULL OR issuer = $7)) OR starts_with(username, $5) OR id::text = $6)`,
         [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id ?? null, match.issuer ?? null],
       );
@@ -180,27 +199,28 @@ export function leases(sql: Queryable) {
     async renew(id: string, expiresAt: Date, now: Date): Promise<void> {
       await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1', [id, expiresAt.toISOString(), now.toISOString()]);
     },
-    /** Usernames among `names` that a lease still tracks (live, or kept as irrevocable). */
+    /** Usernames among `names` that a lease still tracks (live, draining, or kept as irrevocable). */
     async tracked(names: string[]): Promise<Set<string>> {
       if (names.length === 0) return new Set();
       const { rows } = await sql.query<{ username: string }>(
-        `SELECT username FROM pgmint.leases WHERE username = ANY($1) AND state IN ('pending', 'active', 'irrevocable')`,
+        `SELECT username FROM pgmint.leases WHERE username = ANY($1) AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
         [names],
       );
       return new Set(rows.map((r) => r.username));
     },
     async countByState(databaseId: string, now: Date, graceSec: number): Promise<Record<string, number>> {
-      const { rows } = await sql.query<{ active: string; pending: string; overdue: string; irrevocable: string; retrying: string }>(
+      const { rows } = await sql.query<{ active: string; pending: string; draining: string; overdue: string; irrevocable: string; retrying: string }>(
         `SELECT count(*) FILTER (WHERE state = 'active' AND expires_at > $2) AS active,
                 count(*) FILTER (WHERE state = 'pending') AS pending,
+                count(*) FILTER (WHERE state = 'draining') AS draining,
                 count(*) FILTER (WHERE state IN ('pending', 'active') AND expires_at < $2::timestamptz - make_interval(secs => $3)) AS overdue,
                 count(*) FILTER (WHERE state = 'irrevocable') AS irrevocable,
-                count(*) FILTER (WHERE state IN ('pending', 'active') AND revoke_attempts > 0) AS retrying
-         FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'irrevocable')`,
+                count(*) FILTER (WHERE state IN ('pending', 'active', 'draining') AND revoke_attempts > 0) AS retrying
+         FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
         [databaseId, now.toISOString(), graceSec],
       );
       const r = rows[0]!;
-      return { active: Number(r.active), pending: Number(r.pending), overdue: Number(r.overdue), irrevocable: Number(r.irrevocable), retrying: Number(r.retrying) };
+      return { active: Number(r.active), pending: Number(r.pending), draining: Number(r.draining), overdue: Number(r.overdue), irrevocable: Number(r.irrevocable), retrying: Number(r.retrying) };
     },
     async list(q: LeaseQuery): Promise<LeaseRecord[]> {
       const { rows } = await sql.query(
