@@ -84,7 +84,6 @@ const MAX_CA_FETCHES = 100;
 const defaultFailureLog = (issuer: string, failure: FetchFailure) =>
   console.warn(JSON.stringify({ level: 'warn', msg: 'issuer key fetch failed', issuer, ...failure }));
 
-
 /** The key is simply not there (or ambiguous): the token's problem, not the issuer's. */
 function isKeySelectionError(err: unknown): boolean {
   return err instanceof JWKSNoMatchingKey || err instanceof JWKSMultipleMatchingKeys || err instanceof JOSENotSupported;
@@ -249,13 +248,14 @@ export class RemoteKeySets {
   #unknownKid(state: IssuerState, header: Parameters<KeyResolver>[0], err: JWKSNoMatchingKey, uatBefore: number | undefined): unknown {
     const kid = header.kid;
     const uat = state.cache.uat ?? 0;
-    if (typeof kid !== 'string' || uat !== uatBefore) return err;
+    if (typeof kid !== 'string') return err;
     const firstSeen = state.unseenKids.get(kid);
-    if (firstSeen !== undefined && uat >= firstSeen) return err;
     if (firstSeen === undefined) {
       if (state.unseenKids.size >= MAX_UNSEEN_KIDS) state.unseenKids.clear();
-      state.unseenKids.set(kid, Date.now());
+      // Fetched for this very token: the copy is as new as its first sighting.
+      state.unseenKids.set(kid, uat !== uatBefore ? uat : Date.now());
     }
+    if (uat !== uatBefore || (firstSeen !== undefined && uat >= firstSeen)) return err;
     const leftSec = Math.max(1, Math.ceil((uat + this.#cooldownMs - Date.now()) / 1000));
     return issuerUnavailable(`the token's key is not fetched yet; the issuer keys are fetched again in ${leftSec} s`, err, leftSec);
   }

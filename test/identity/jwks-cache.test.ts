@@ -116,6 +116,18 @@ describe('in-memory JWKS cache', () => {
     expect(issuer.jwksRequests()).toBe(3);
   });
 
+  it('a kid looked for in a fetch made for it stays 401 inside the cooldown that fetch starts', async () => {
+    const issuer = await issuerUp();
+    const v = verifier({ cooldownMs: 1_500 });
+    await v.verify(await mint(issuer), reg(issuer));
+    await sleep(1_600);
+    const bogus = await mint(issuer, 1, { kid: 'never-served' });
+    expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('invalid_token');
+    expect(v.stats().jwksFetches).toBe(2);
+    expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('invalid_token');
+    expect(v.stats().jwksFetches).toBe(2);
+  });
+
   it('with the default 30 s cooldown a key rotated just after a fetch is 503 with the cooldown left, not 401', async () => {
     const issuer = await issuerUp();
     const v = verifier();
