@@ -10,6 +10,7 @@ import { PgmintError } from '../../errors.js';
 import type { AdminTokenRecord } from '../../store/admin-tokens.js';
 import { requireScope, type Scope } from '../admin.js';
 import { tokenHash } from '../auth.js';
+import { jsonOnly } from '../media-type.js';
 import type { AppEnv } from '../env.js';
 import { AdminToken, AdminTokenInput, NewAdminToken, TokenIdParams } from '../lifecycle-schemas.js';
 import { adminErrors, adminSecurity, json, problem } from './describe.js';
@@ -38,7 +39,7 @@ export function adminTokenRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/admin-tokens',
       summary: 'Create an admin token; the secret is in this answer only',
       security,
-      middleware: [write] as const,
+      middleware: [write, jsonOnly] as const,
       request: { body: { content: { 'application/json': { schema: AdminTokenInput } }, required: true } },
       responses: { 201: json(NewAdminToken, 'Created'), ...errors },
     }),

@@ -13,5 +13,5 @@ export const problem = (description: string) => ({ description, content: { 'appl
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
 export const adminSecurity = [{ adminToken: [] }];
-export const adminErrors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope') };
+export const adminErrors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope'), 503: problem('A database is not answering; retry after Retry-After seconds') };
 export const adminErrorsWith404 = { ...adminErrors, 404: problem('Not found') };

@@ -8,6 +8,7 @@ import { registerDatabase } from '../../registry/databases.js';
 import { trustIssuer } from '../../registry/issuers.js';
 import { defineRole } from '../../registry/roles.js';
 import { requireScope } from '../admin.js';
+import { jsonOnly } from '../media-type.js';
 import type { AppEnv } from '../env.js';
 import { presentDatabase, presentIssuer, presentRole } from '../present.js';
 import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, Role, RoleInput, RoleParams } from '../schemas.js';
@@ -27,7 +28,7 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases',
       summary: 'Register a target database (the connection and CREATEROLE are tested)',
       security,
-      middleware: [requireScope(deps, 'databases:write')] as const,
+      middleware: [requireScope(deps, 'databases:write'), jsonOnly] as const,
       request: body(DatabaseInput),
       responses: { 201: json(Database, 'Registered'), ...adminErrors },
     }),
@@ -72,7 +73,7 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases/{db}/roles/{name}',
       summary: 'Define or replace a role that leases are minted from',
       security,
-      middleware: [requireScope(deps, 'roles:write')] as const,
+      middleware: [requireScope(deps, 'roles:write'), jsonOnly] as const,
       request: { params: RoleParams, ...body(RoleInput) },
       responses: { 200: json(Role, 'Role saved'), ...adminErrors },
     }),
@@ -120,7 +121,7 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases/{db}/issuers',
       summary: 'Trust a token issuer for this database',
       security,
-      middleware: [requireScope(deps, 'issuers:write')] as const,
+      middleware: [requireScope(deps, 'issuers:write'), jsonOnly] as const,
       request: { params: DatabaseParams, ...body(IssuerInput) },
       responses: { 201: json(Issuer, 'Issuer trusted'), ...adminErrors },
     }),
