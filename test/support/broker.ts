@@ -37,6 +37,8 @@ export interface TestBroker {
 
 export interface TestBrokerOptions {
   server?: ServerName;
+  /** A server of the test's own (one it stops or restarts), instead of a shared one. */
+  pg?: ServerInfo;
   env?: Record<string, string>;
   now?: () => Date;
 }
@@ -50,7 +52,7 @@ INSERT INTO secret.payroll VALUES ('ceo', 1);
 `;
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
-  const pg = server(options.server ?? 'pg18');
+  const pg = options.pg ?? server(options.server ?? 'pg18');
   const controlDb = await createDatabase(pg, 'control');
   const targetDb = await createDatabase(pg, 'target');
   const suffix = randomBytes(4).toString('hex');
