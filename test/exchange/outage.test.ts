@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPostgres, startEmbeddedPostgres } from '../../functions/local/embedded-postgres.js';
 import { ADMIN_TOKEN, startTestBroker, type TestBroker } from '../support/broker.js';
-import { loginAs, withSuperuser } from '../support/postgres.js';
+import { loginAs, server, withSuperuser } from '../support/postgres.js';
 
 // The whole Postgres cluster (control plane and target on one server of this
 // file's own) is frozen with SIGSTOP, then restarted, under concurrent
@@ -32,7 +32,10 @@ function clusterPids(dataDir: string): number[] {
   return [postmaster, ...children];
 }
 
-describe('Postgres away', () => {
+describe.each([
+  { away: 'the whole cluster (control plane and target)', layout: 'together' },
+  { away: 'the target, while the control plane answers', layout: 'target-only' },
+] as const)('Postgres away: $away', ({ layout }) => {
   let dataDir: string;
   let pg: RunningPostgres;
   let b: TestBroker;
@@ -43,6 +46,8 @@ describe('Postgres away', () => {
     pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'data'), version: 18 });
     b = await startTestBroker({
       pg: { host: pg.host, port: pg.port, user: pg.superuser, password: pg.password, version: pg.version },
+      // The shared server is never stopped: only the target's server is this file's own.
+      controlPg: layout === 'target-only' ? server('pg18') : undefined,
       env: { PGMINT_CONTEXT_CACHE_MS: '0' },
     });
     await b.setupDefault();
@@ -137,7 +142,8 @@ describe('Postgres away', () => {
     expectOnlySuccessOr503(outcomes);
     const refused = outcomes.filter((o) => o.status === 503);
     expect(refused.length).toBeGreaterThanOrEqual(6);
-    console.info(JSON.stringify({ frozen: { refused: refused.length, slowest_ms: Math.round(Math.max(...refused.map((o) => o.ms))) } }));
+    if (layout === 'target-only') expect(refused.every((o) => o.code === 'target_unavailable')).toBe(true);
+    console.info(JSON.stringify({ frozen: { layout, refused: refused.length, slowest_ms: Math.round(Math.max(...refused.map((o) => o.ms))) } }));
     await expectRecovered(Number(refused[0]!.retryAfter));
     await expectAudited(refused.length, since);
     await expectNoUntrackedRole();
