@@ -13,7 +13,7 @@ import { tokenHash } from '../auth.js';
 import { jsonOnly } from '../media-type.js';
 import type { AppEnv } from '../env.js';
 import { AdminToken, AdminTokenInput, NewAdminToken, TokenIdParams } from '../lifecycle-schemas.js';
-import { adminErrors, adminSecurity, json, problem } from './describe.js';
+import { adminErrors, adminSecurity, bodyErrors, json, problem } from './describe.js';
 
 /** Recognisable to secret scanners, like lease passwords' `pgm_`. */
 export const ADMIN_TOKEN_PREFIX = 'pgmat_';
@@ -41,7 +41,7 @@ export function adminTokenRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       security,
       middleware: [write, jsonOnly] as const,
       request: { body: { content: { 'application/json': { schema: AdminTokenInput } }, required: true } },
-      responses: { 201: json(NewAdminToken, 'Created'), ...errors },
+      responses: { 201: json(NewAdminToken, 'Created'), ...errors, ...bodyErrors },
     }),
     async (c) => {
       const { name, scopes } = c.req.valid('json');

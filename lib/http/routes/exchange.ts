@@ -12,8 +12,8 @@ const problems = {
   400: { description: 'Bad query parameter', content: { 'application/problem+json': { schema: Problem } } },
   401: { description: 'Token not accepted', content: { 'application/problem+json': { schema: Problem } } },
   403: { description: 'Identity not allowed', content: { 'application/problem+json': { schema: Problem } } },
-  404: { description: 'No such database', content: { 'application/problem+json': { schema: Problem } } },
   429: { description: 'Lease cap reached for this workload', content: { 'application/problem+json': { schema: Problem } } },
+  503: { description: 'A database is not answering; retry after Retry-After seconds', content: { 'application/problem+json': { schema: Problem } } },
 } as const;
 
 const KindParams = DatabaseParams.extend({ kind: z.enum(['k8s', 'oidc']).openapi({ param: { name: 'kind', in: 'path' } }) });

@@ -23,7 +23,8 @@ const errors = {
   400: problem('Invalid input'),
   401: problem('No or unknown token'),
   403: problem('Another workload, or a missing scope'),
-  404: problem('No such lease or database'),
+  404: problem('No such lease (told to admins only) or database'),
+  503: problem('A database is not answering; retry after Retry-After seconds'),
 };
 
 /** The workload holding the lease, or an admin. */
@@ -84,7 +85,7 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       security: holderOrAdmin,
       middleware: [bearerFirst] as const,
       request: { params: LeaseIdParams, query: RenewQuery },
-      responses: { 200: json(Renewal, 'Renewed'), ...errors, 409: problem('Lease not active'), 503: problem('Target unavailable') },
+      responses: { 200: json(Renewal, 'Renewed'), ...errors, 409: problem('Lease not active') },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -103,7 +104,7 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       security: holderOrAdmin,
       middleware: [bearerFirst] as const,
       request: { params: LeaseIdParams },
-      responses: { 200: json(Lease, 'The lease after revocation'), ...errors, 503: problem('Target unavailable; the sweeper retries') },
+      responses: { 200: json(Lease, 'The lease after revocation'), ...errors },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

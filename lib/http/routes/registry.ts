@@ -12,7 +12,7 @@ import { jsonOnly } from '../media-type.js';
 import type { AppEnv } from '../env.js';
 import { presentDatabase, presentIssuer, presentRole } from '../present.js';
 import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, Role, RoleInput, RoleParams } from '../schemas.js';
-import { adminErrorsWith404, adminSecurity, json, jsonBody, } from './describe.js';
+import { adminErrorsWith404, adminSecurity, bodyErrors, json, jsonBody } from './describe.js';
 
 const adminErrors = adminErrorsWith404;
 const security = adminSecurity;
@@ -30,7 +30,7 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       security,
       middleware: [requireScope(deps, 'databases:write'), jsonOnly] as const,
       request: body(DatabaseInput),
-      responses: { 201: json(Database, 'Registered'), ...adminErrors },
+      responses: { 201: json(Database, 'Registered'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const b = c.req.valid('json');
@@ -75,7 +75,7 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       security,
       middleware: [requireScope(deps, 'roles:write'), jsonOnly] as const,
       request: { params: RoleParams, ...body(RoleInput) },
-      responses: { 200: json(Role, 'Role saved'), ...adminErrors },
+      responses: { 200: json(Role, 'Role saved'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const { db, name } = c.req.valid('param');
@@ -123,7 +123,7 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       security,
       middleware: [requireScope(deps, 'issuers:write'), jsonOnly] as const,
       request: { params: DatabaseParams, ...body(IssuerInput) },
-      responses: { 201: json(Issuer, 'Issuer trusted'), ...adminErrors },
+      responses: { 201: json(Issuer, 'Issuer trusted'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const { db } = c.req.valid('param');
