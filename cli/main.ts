@@ -15,6 +15,7 @@ import { registerIssuer } from './commands/issuer.js';
 import { registerLeases } from './commands/leases.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerOperations } from './commands/operations.js';
+import { registerProxy } from './commands/proxy.js';
 import { registerRole } from './commands/role.js';
 import { registerShell } from './commands/shell.js';
 import { registerTunnel } from './commands/tunnel.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerGuiConfig(program);
   registerDump(program);
   registerTunnel(program);
+  registerProxy(program);
   registerDb(program);
   registerIssuer(program);
   registerRole(program);

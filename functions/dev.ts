@@ -9,6 +9,11 @@ import { startStack } from './local/stack.js';
 const home = resolve(process.env.PGMINT_HOME ?? '.pgmint');
 const port = Number(process.env.PORT ?? 8787);
 
+/** The folder as a shell word: plain when it can be, else single-quoted. */
+const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
+// Another terminal does not have this one's PGMINT_HOME: the printed command names the folder itself.
+const homeOption = process.env.PGMINT_HOME ? ` --home ${shellWord(home)}` : '';
+
 const stack = await startStack({ home, brokerPort: port, issuerPort: Number(process.env.PGMINT_DEV_ISSUER_PORT ?? 8788), log: (l) => console.log(l) });
 const b = stack.brokerUrl;
 const exchange = `${b}/api/v1/databases/demo`;
@@ -21,7 +26,7 @@ ${stack.postgres ? `
 Try it (another terminal, in this folder):
 
   # 1. mint a development service-account token for demo/api
-  TOKEN=$(npm run -s pgmint -- token dev --namespace demo --service-account api)
+  TOKEN=$(npm run -s pgmint -- token dev${homeOption} --namespace demo --service-account api)
 
   # 2. exchange it for a short-lived Postgres login (JSON)
   curl -s -H "Authorization: Bearer $TOKEN" ${exchange}/credentials/k8s

@@ -4,9 +4,13 @@
  * reviewed and run by the database owner:
  *
  *   pgmint bootstrap-sql --database orders --schema app --owner app_owner | psql -v ON_ERROR_STOP=1 orders
+ *
+ * With `--pgbouncer` it also prints PgBouncer's auth_query function
+ * (lib/targets/pgbouncer.ts; infra/pgbouncer/ has the matching pgbouncer.ini).
  */
 import type { Command } from 'commander';
 import { bootstrapSql } from '../../lib/targets/bootstrap.js';
+import { pgbouncerAuthSql } from '../../lib/targets/pgbouncer.js';
 
 interface Options {
   database: string;
@@ -17,6 +21,9 @@ interface Options {
   readonlyGroup?: string;
   readwriteGroup?: string;
   broker: boolean;
+  pgbouncer?: boolean;
+  pgbouncerUser: string;
+  leasePrefix: string;
 }
 
 export function registerBootstrapSql(program: Command): void {
@@ -31,6 +38,9 @@ export function registerBootstrapSql(program: Command): void {
     .option('--readonly-group <name>', 'read-only group role (default <schema>_readonly)')
     .option('--readwrite-group <name>', 'read/write group role (default <schema>_readwrite)')
     .option('--no-broker', 'the broker role exists already (bootstrapping a further schema)')
+    .option('--pgbouncer', "also print PgBouncer's auth_query lookup function, which refuses expired leases")
+    .option('--pgbouncer-user <name>', 'the role PgBouncer logs in as to run auth_query', 'pgmint_pgbouncer')
+    .option('--lease-prefix <prefix>', 'lease prefix of the registered database (the lookup answers only for its roles)', 'pgm')
     .action((o: Options) => {
       const serverVersion = Number(o.serverVersion);
       if (!Number.isInteger(serverVersion) || serverVersion < 9) throw new Error('--server-version must be a major version such as 15 or 18');
@@ -45,7 +55,9 @@ export function registerBootstrapSql(program: Command): void {
         transaction: true,
         serverVersion,
       });
-      const after = o.broker ? `-- Then set the broker's password without sending it in clear: \\password ${o.brokerRole}\n` : '';
-      process.stdout.write(sql + after);
+      const bouncer = o.pgbouncer ? pgbouncerAuthSql({ authUser: o.pgbouncerUser, leasePrefix: o.leasePrefix }) : '';
+      const passwords = [...(o.broker ? [o.brokerRole] : []), ...(o.pgbouncer ? [o.pgbouncerUser] : [])];
+      const after = passwords.map((role) => `-- Then set the password of ${role} without sending it in clear: \\password ${role}\n`).join('');
+      process.stdout.write(sql + bouncer + after);
     });
 }

@@ -46,7 +46,7 @@ export function registerLeases(program: Command): void {
       leases
         .command('list <db>')
         .description('List leases of <db>, newest first')
-        .option('--state <state>', 'pending, active, revoked, failed or irrevocable')
+        .option('--state <state>', 'pending, active, draining, revoked, failed or irrevocable')
         .option('--subject <subject>', 'only this workload, e.g. system:serviceaccount:prod:api')
         .option('--role <role>', 'only this role')
         .option('--prefix <prefix>', 'only login names starting with this')

@@ -17,7 +17,7 @@ function summary(doc: Doc | undefined): string {
 }
 
 export function registerOperations(program: Command): void {
-  jsonOption(adminOptions(program.command('sweep').description('Revoke expired leases and orphaned roles now (admin)'))).action(
+  jsonOption(adminOptions(program.command('sweep').description('End expired leases (those with open sessions drain first) and drop orphaned roles now (admin)'))).action(
     async (o: AdminOptions & { json?: boolean }) => {
       const result = await adminCall<Doc>(o, 'POST', '/api/v1/sweep', { label: 'sweeping', timeoutMs: 300_000 });
       if (o.json) printJson(result);

@@ -17,6 +17,7 @@ interface Role {
   allow_write: boolean;
   default_ttl: number;
   max_ttl: number;
+  max_session: number;
   creation_statements: string | null;
 }
 
@@ -27,6 +28,7 @@ interface PutOptions extends AdminOptions {
   readOnly?: boolean;
   defaultTtl?: string;
   maxTtl?: string;
+  maxSession?: string;
   creationStatements?: string;
   revocationStatements?: string;
   renewStatements?: string;
@@ -47,6 +49,7 @@ export function registerRole(program: Command): void {
       .option('--read-only', 'set default_transaction_read_only (default when writes are not allowed)')
       .option('--default-ttl <duration>', 'lifetime when none is asked for, e.g. 1h')
       .option('--max-ttl <duration>', 'longest lifetime allowed (at most 8h)')
+      .option('--max-session <duration>', 'how long a session may outlive its lease\'s expiry before it is terminated (default 8h, at most 24h)')
       .option('--creation-statements <file>', 'SQL template file with {{name}}, {{password}}, {{expiration}}')
       .option('--revocation-statements <file>', 'SQL template file run on revoke')
       .option('--renew-statements <file>', 'SQL template file run on renew'),
@@ -58,6 +61,7 @@ export function registerRole(program: Command): void {
       read_only: o.readOnly,
       default_ttl: o.defaultTtl,
       max_ttl: o.maxTtl,
+      max_session: o.maxSession,
       creation_statements: await optionalFile(o.creationStatements),
       revocation_statements: await optionalFile(o.revocationStatements),
       renew_statements: await optionalFile(o.renewStatements),
@@ -70,6 +74,7 @@ export function registerRole(program: Command): void {
         ['search path', saved.search_path],
         ['access', saved.allow_write ? 'read/write' : 'read-only'],
         ['ttl', `${saved.default_ttl} s (max ${saved.max_ttl} s)`],
+        ['max session', `${saved.max_session} s after expiry`],
       ]),
     );
   });
@@ -85,6 +90,7 @@ export function registerRole(program: Command): void {
         { title: 'SEARCH PATH', value: (r) => r.search_path },
         { title: 'DEFAULT TTL', value: (r) => `${r.default_ttl}s` },
         { title: 'MAX TTL', value: (r) => `${r.max_ttl}s` },
+        { title: 'MAX SESSION', value: (r) => `${r.max_session}s` },
         { title: 'CUSTOM SQL', value: (r) => (r.creation_statements ? 'yes' : 'no') },
       ]),
     );

@@ -22,6 +22,8 @@ export interface RequestOptions {
   /** Shown next to the spinner. */
   label?: string;
   timeoutMs?: number;
+  /** No spinner: for long-running processes whose stderr carries logs. */
+  quiet?: boolean;
 }
 
 interface Problem {
@@ -89,7 +91,7 @@ export async function brokerRequest(broker: BrokerTarget, method: string, path: 
     if (!res.ok) throw await problemError(res);
     return res;
   };
-  return withSpinner(opts.label ?? 'waiting for the broker', call());
+  return opts.quiet ? call() : withSpinner(opts.label ?? 'waiting for the broker', call());
 }
 
 export async function brokerJson<T>(broker: BrokerTarget, method: string, path: string, opts: RequestOptions = {}): Promise<T> {

@@ -23,6 +23,8 @@ export interface EmbeddedPostgresOptions {
   /** Delete the data directory when stopped. */
   ephemeral?: boolean;
   onLog?: (line: string) => void;
+  /** More `-c name=value` server settings (e.g. ssl=on with certificate files). */
+  settings?: Record<string, string>;
 }
 
 export interface RunningPostgres {
@@ -90,6 +92,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       '-c', 'max_connections=300',
       '-c', 'password_encryption=scram-sha-256',
       '-c', 'fsync=off',
+      ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     ],
     onLog: (m: unknown) => log(String(m)),
     onError: (m: unknown) => log(String(m)),

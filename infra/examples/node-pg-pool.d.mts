@@ -6,9 +6,11 @@ export interface PgmintCredentials {
   database: string;
   user: string;
   password: string;
+  sslmode: string;
   expires_at: string;
   refresh_at: string;
 }
 export function credentials(): Promise<PgmintCredentials>;
+export function sslFor(sslmode: string, callerSsl?: pg.ClientConfig['ssl']): pg.ClientConfig['ssl'];
 export class PgmintClient extends pg.Client {}
 export function createPool(options?: pg.PoolConfig): pg.Pool;

@@ -44,7 +44,8 @@ function isUnreachable(e: { code?: unknown; message?: unknown }, sqlstate: strin
 
 const SECRET_PATTERNS: RegExp[] = [
   /SCRAM-SHA-256\$[^\s'"]+/g,
-  /\bpgm_[A-Za-z0-9_-]{20,}/g,
+  // Lease passwords (crypto/password.ts); lease user names (`pgm_…`) stay readable.
+  /\bpgm-[A-Za-z0-9_-]{20,}/g,
   /(PASSWORD\s+)'(?:[^']|'')*'/gi,
   /(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/gi,
 ];

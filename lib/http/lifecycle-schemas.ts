@@ -5,6 +5,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { instantProblem } from '../db/storable.js';
+import { MIN_TTL_SEC } from '../leases/ttl.js';
 import { SCOPES } from './admin.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -, at most 63 characters');
@@ -28,7 +29,9 @@ const instant = z
 export const LeaseIdParams = z.object({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) });
 export const TokenIdParams = LeaseIdParams;
 
-export const LeaseState = z.enum(['pending', 'active', 'revoked', 'failed', 'irrevocable']);
+export const LeaseState = z.enum(['pending', 'active', 'draining', 'revoked', 'failed', 'irrevocable']).openapi({
+  description: 'draining: expired (no new login) while sessions opened before expiry keep running, until the last ends or the role’s max_session passes',
+});
 
 export const LeaseListQuery = z.object({
   state: LeaseState.optional().openapi(query('state')),
@@ -45,7 +48,11 @@ export const BulkRevokeQuery = z.object({
 });
 
 export const RenewQuery = z.object({
-  ttl: z.string().max(16).optional().openapi({ ...query('ttl'), example: '30m' }),
+  ttl: z
+    .string()
+    .max(16)
+    .optional()
+    .openapi({ ...query('ttl'), example: '30m', description: `New lifetime from now: at least ${MIN_TTL_SEC} s, never past the lease's max_expires_at` }),
 });
 
 export const Lease = z
@@ -130,7 +137,7 @@ export const Health = z
     server_version: z.number().nullable(),
     lease_roles_created_by: z.enum(['creators', 'broker']).nullable().openapi({ description: 'creators: PostgreSQL 16+ with the pgmint_roles schema (README, "Creator roles"); broker: the broker itself' }),
     error: z.string().nullable(),
-    leases: z.object({ active: z.number(), pending: z.number(), overdue: z.number(), retrying: z.number(), irrevocable: z.number() }),
+    leases: z.object({ active: z.number(), pending: z.number(), draining: z.number(), overdue: z.number(), retrying: z.number(), irrevocable: z.number() }),
     root_credential: z.object({ rotated_at: z.string(), age_seconds: z.number(), rotation_period: z.number(), rotation_due: z.boolean() }),
   })
   .openapi('Health');
@@ -145,8 +152,14 @@ export const SweepResult = z
     orphans_dropped: z.number(),
     failed: z.number(),
     irrevocable: z.number(),
+    draining: z.number().openapi({ description: 'Expired leases kept because their role still has sessions' }),
     remaining: z.number(),
     errors: z.array(z.object({ database: z.string(), code: z.string() })),
+    retention: z.object({
+      leases_deleted: z.number(),
+      audit_partitions_created: z.number(),
+      audit_partitions_retired: z.array(z.string()),
+    }),
     duration_ms: z.number(),
   })
   .openapi('SweepResult');

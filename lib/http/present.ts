@@ -28,6 +28,7 @@ export const presentRole = (r: RoleRecord) => ({
   allow_write: r.allowWrite,
   default_ttl: r.defaultTtl,
   max_ttl: r.maxTtl,
+  max_session: r.maxSession,
   creation_statements: r.creationStatements,
   revocation_statements: r.revocationStatements,
   renew_statements: r.renewStatements,

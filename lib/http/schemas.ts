@@ -3,7 +3,7 @@
  * generate /openapi.json, so the document cannot drift from the code.
  */
 import { z } from '@hono/zod-openapi';
-import { parseDuration } from '../leases/ttl.js';
+import { MIN_TTL_SEC, parseDuration } from '../leases/ttl.js';
 import { checkLeasePrefix } from '../sql/role-sql.js';
 
 const slug = z
@@ -90,6 +90,12 @@ export const RoleInput = z
     allow_write: z.boolean().default(false),
     default_ttl: duration.optional(),
     max_ttl: duration.optional(),
+    max_session: duration.optional().openapi({
+      type: 'string',
+      example: '8h',
+      description:
+        'How long a session opened on a lease may keep running after the lease expires (default 8h, at most 24h). Expiry only stops new logins; the sweep drops an expired role once its last session ends, and terminates sessions still open this long after expiry.',
+    }),
     creation_statements: z.string().min(1).max(8192).optional(),
     revocation_statements: z.string().min(1).max(8192).optional(),
     renew_statements: z.string().min(1).max(8192).optional(),
@@ -107,6 +113,7 @@ export const Role = z
     allow_write: z.boolean(),
     default_ttl: z.number(),
     max_ttl: z.number(),
+    max_session: z.number().openapi({ description: 'Seconds a session may outlive its lease’s expiry' }),
     creation_statements: z.string().nullable(),
     revocation_statements: z.string().nullable(),
     renew_statements: z.string().nullable(),
@@ -152,7 +159,15 @@ export const Issuer = z
 
 export const ExchangeQuery = z.object({
   role: slug.optional().openapi({ param: { name: 'role', in: 'query' } }),
-  ttl: z.string().max(16).optional().openapi({ param: { name: 'ttl', in: 'query' }, example: '15m' }),
+  ttl: z
+    .string()
+    .max(16)
+    .optional()
+    .openapi({
+      param: { name: 'ttl', in: 'query' },
+      example: '15m',
+      description: `Lease lifetime: seconds or a duration (90s, 15m, 1h); at least ${MIN_TTL_SEC} s (shorter is 400 invalid_request naming ttl), at most the role's max_ttl and never over 8h. VALID UNTIL is rounded up to the whole second.`,
+    }),
 });
 
 export const Credentials = z

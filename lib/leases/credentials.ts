@@ -25,10 +25,23 @@ export function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Clients refresh with a sixth of the lifetime left (10 min of an hour). */
+/** What a client should have left of a lease when it refreshes, at most. */
+export const REFRESH_MARGIN_MS = 10 * 60 * 1000;
+
+/**
+ * When a client should fetch its next login: 10 minutes before expiry, or
+ * once two thirds of the lifetime have passed when that is later (leases
+ * under 30 minutes) — so the margin is min(10 min, a third of the lifetime):
+ * 10 min of an hour or of 8 hours, 10 s of the 30-second minimum. Rounded
+ * down to a whole second, and never before half the lifetime, so a client
+ * that refreshes on time neither waits until the last moment nor refreshes
+ * a login it just got.
+ */
 export function refreshAt(issuedAt: Date, expiresAt: Date): Date {
-  const ttl = expiresAt.getTime() - issuedAt.getTime();
-  return new Date(issuedAt.getTime() + Math.floor((ttl * 5) / 6 / 1000) * 1000);
+  const from = issuedAt.getTime();
+  const life = expiresAt.getTime() - from;
+  const at = Math.floor((from + Math.max((life * 2) / 3, life - REFRESH_MARGIN_MS)) / 1000) * 1000;
+  return new Date(Math.max(at, Math.ceil((from + life / 2) / 1000) * 1000));
 }
 
 export function connectionUri(c: { host: string; port: number; database: string; user: string; password: string; sslmode: string }): string {

@@ -16,6 +16,11 @@
  * script fails, each role is retried alone so one bad role cannot hold back
  * the rest.
  *
+ * A role asked for `ifIdle` (an expired lease, not a revocation) is left in
+ * place while it has a session anywhere in the cluster (`draining`): expiry
+ * stops new logins, never work in progress. The check that finds sessions is
+ * the same single query for the whole batch.
+ *
  * @example
  *   const results = await dropLeaseRoles(deps, db, [{ name: lease.username, reassignTo: lease.reassignTo, statements: null }]);
  */
@@ -31,9 +36,15 @@ import { unsealRoot } from '../targets/pool.js';
 export interface DropRequest extends RoleToRevoke {
   /** The role definition's custom revocation statements, which replace the default. */
   statements: string | null;
+  /** Drop only if the role has no session; otherwise keep it and answer `draining`. */
+  ifIdle?: boolean;
 }
 
-export type DropOutcome = { outcome: 'revoked' } | { outcome: 'absent' } | { outcome: 'failed'; error: DatabaseError };
+export type DropOutcome =
+  | { outcome: 'revoked'; /** Sessions open at the check, ended by the drop. */ sessions: number }
+  | { outcome: 'absent' }
+  | { outcome: 'draining'; sessions: number }
+  | { outcome: 'failed'; error: DatabaseError };
 
 interface Check {
   name: string;
@@ -41,6 +52,8 @@ interface Check {
   /** Whether the role holds the privileges of its reassign target (the default creation makes it so). */
   reaches_group: boolean;
   other_dbs: string[];
+  /** Sessions of the role in the whole cluster. */
+  sessions: number;
   /** Past VALID UNTIL, no session, nothing owned or granted in this database: DROP ROLE alone will do. */
   idle: boolean;
   /** The creator role that administers it, when not the broker (targets/creators.ts). */
@@ -59,20 +72,24 @@ function isConnectionError(err: DatabaseError): boolean {
 }
 
 async function check(sql: Queryable, roles: readonly DropRequest[]): Promise<Check[]> {
+  // pg_stat_activity is read once for the batch (it is a function scan, not an index), grouped by user.
   const { rows } = await sql.query<Check>(
-    `SELECT r.rolname AS name, current_setting('server_version_num')::int AS version,
+    `WITH s AS (SELECT usename::text AS name, count(*)::int AS n FROM pg_stat_activity
+               WHERE usename = ANY($1::text[]) GROUP BY usename)
+     SELECT r.rolname AS name, current_setting('server_version_num')::int AS version, coalesce(s.n, 0) AS sessions,
        coalesce(w.reassign IS NULL OR pg_has_role(r.oid, g.oid, 'USAGE'), false) AS reaches_group,
        array(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
              WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
                AND d.datname <> current_database() ORDER BY 1) AS other_dbs,
        coalesce(r.rolvaliduntil < now(), false)
-         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.usename = r.rolname)
+         AND s.n IS NULL
          AND NOT EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
                            AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))) AS idle,
        ${creatorOfSql('r.oid')} AS creator
      FROM unnest($1::text[], $2::text[]) AS w(name, reassign)
      JOIN pg_roles r ON r.rolname = w.name
-     LEFT JOIN pg_roles g ON g.rolname = w.reassign`,
+     LEFT JOIN pg_roles g ON g.rolname = w.reassign
+     LEFT JOIN s ON s.name = r.rolname`,
     [roles.map((r) => r.name), roles.map((r) => r.reassignTo)],
   );
   return rows;
@@ -120,7 +137,7 @@ async function dropOne(sql: Queryable, version: number, creators: Creators, role
     } else {
       await sql.query(revokeBatchSql(version, [role], [], creators));
     }
-    return { outcome: 'revoked' };
+    return { outcome: 'revoked', sessions: 0 };
   } catch (err) {
     const error = asDbError(err);
     return error.sqlstate === UNDEFINED_OBJECT ? { outcome: 'absent' } : { outcome: 'failed', error };
@@ -147,8 +164,12 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
     return failAll(err);
   }
   const found = new Map(checks.map((c) => [c.name, c]));
-  for (const r of roles) if (!found.has(r.name)) results.set(r.name, { outcome: 'absent' });
-  const present = roles.filter((r) => found.has(r.name)).map((r) => ({ ...r, creator: found.get(r.name)!.creator }));
+  for (const r of roles) {
+    const c = found.get(r.name);
+    if (!c) results.set(r.name, { outcome: 'absent' });
+    else if (r.ifIdle && c.sessions > 0) results.set(r.name, { outcome: 'draining', sessions: c.sessions });
+  }
+  const present = roles.filter((r) => found.has(r.name) && !results.has(r.name)).map((r) => ({ ...r, creator: found.get(r.name)!.creator }));
   if (present.length === 0) return results;
   const version = checks[0]!.version;
 
@@ -169,7 +190,7 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
     const busy = batchable.filter((r) => !idle.includes(r));
     try {
       await target.limiter.run(() => target.sql.query(revokeBatchSql(version, busy, idle, creators)));
-      for (const r of batchable) results.set(r.name, { outcome: 'revoked' });
+      for (const r of batchable) results.set(r.name, { outcome: 'revoked', sessions: found.get(r.name)!.sessions });
     } catch (err) {
       const error = asDbError(err);
       if (isConnectionError(error)) return failAll(error, batchable);
@@ -177,6 +198,9 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
       else single.push(...batchable);
     }
   }
-  for (const r of single) results.set(r.name, await target.limiter.run(() => dropOne(target.sql, version, creators, r)));
+  for (const r of single) {
+    const outcome = await target.limiter.run(() => dropOne(target.sql, version, creators, r));
+    results.set(r.name, outcome.outcome === 'revoked' ? { outcome: 'revoked', sessions: found.get(r.name)!.sessions } : outcome);
+  }
   return results;
 }

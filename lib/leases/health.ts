@@ -1,7 +1,7 @@
 /**
  * A database's health as operators see it: can the broker reach the target,
  * does it still hold CREATEROLE (and not more), how many leases are active,
- * overdue for the sweeper, or irrevocable, and how old the root credential is.
+ * draining (expired, sessions still open), overdue for the sweeper, or irrevocable, and how old the root credential is.
  *
  * @example
  *   const report = await databaseHealth(deps, 'orders'); // report.status: 'ok' | 'degraded' | 'down'
@@ -20,7 +20,7 @@ export interface HealthReport {
   /** Who creates and drops lease roles on this target (targets/creators.ts). */
   lease_roles_created_by: 'creators' | 'broker' | null;
   error: string | null;
-  leases: { active: number; pending: number; overdue: number; retrying: number; irrevocable: number };
+  leases: { active: number; pending: number; draining: number; overdue: number; retrying: number; irrevocable: number };
   root_credential: { rotated_at: string; age_seconds: number; rotation_period: number; rotation_due: boolean };
 }
 
@@ -64,6 +64,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
     leases: {
       active: counts.active!,
       pending: counts.pending!,
+      draining: counts.draining!,
       overdue: counts.overdue!,
       retrying: counts.retrying!,
       irrevocable: counts.irrevocable!,

@@ -4,7 +4,10 @@
  * has passed — what a crash between "role created" and "lease recorded", or
  * a hand-made copy, leaves behind — among the roles this broker created or
  * that joined this database's groups. Roles without VALID UNTIL are never
- * touched: pgmint always sets one.
+ * touched: pgmint always sets one. Roles of draining leases are tracked, so
+ * never orphans; an untracked role with open sessions is left alone like a
+ * draining one, until its VALID UNTIL is 24 hours (the longest max_session)
+ * past.
  *
  * One sweeper at a time per database does this (a transaction-scoped
  * advisory lock on the control plane), so two overlapping runs never race
@@ -18,6 +21,7 @@ import { audit } from '../store/audit.js';
 import { leases } from '../store/leases.js';
 import type { AuditEntry, DatabaseRecord } from '../store/types.js';
 import { dropLeaseRoles } from './drop-roles.js';
+import { HARD_MAX_SESSION_SEC } from './ttl.js';
 
 export interface OrphanOptions {
   deadline: number;
@@ -28,6 +32,8 @@ export interface OrphanOptions {
 interface Candidate {
   name: string;
   grp: string | null;
+  /** Expired less than the longest max_session ago: its sessions are not ended yet. */
+  recent: boolean;
 }
 
 export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: OrphanOptions): Promise<{ dropped: number; failed: number }> {
@@ -49,7 +55,8 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
       const { rows: candidates } = await target.sql.query<Candidate>(
         `SELECT r.rolname::text AS name,
            (SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
-            WHERE m.member = r.oid AND pg_has_role(r.oid, g.oid, 'USAGE') ORDER BY g.rolname LIMIT 1) AS grp
+            WHERE m.member = r.oid AND pg_has_role(r.oid, g.oid, 'USAGE') ORDER BY g.rolname LIMIT 1) AS grp,
+           r.rolvaliduntil > now() - make_interval(secs => $7) AS recent
          FROM pg_roles r
          WHERE starts_with(r.rolname, $1) AND r.rolvaliduntil < now() - make_interval(secs => $2) AND r.rolname > $3
            AND (EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = r.oid AND a.admin_option
@@ -59,7 +66,7 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
              OR EXISTS (SELECT 1 FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid
                         WHERE a.member = r.oid AND g.rolname = ANY($6::text[])))
          ORDER BY r.rolname LIMIT $4`,
-        [`${db.leasePrefix}_`, deps.settings.sweepGraceSec, after, batchSize, db.adminUser, groups],
+        [`${db.leasePrefix}_`, deps.settings.sweepGraceSec, after, batchSize, db.adminUser, groups, HARD_MAX_SESSION_SEC],
       );
       if (candidates.length === 0) break;
       after = candidates.at(-1)!.name;
@@ -68,14 +75,14 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
       const outcomes = await dropLeaseRoles(
         deps,
         db,
-        orphans.map((o) => ({ name: o.name, reassignTo: o.grp, statements: null })),
+        orphans.map((o) => ({ name: o.name, reassignTo: o.grp, statements: null, ifIdle: o.recent })),
       );
       const entries: AuditEntry[] = [];
       for (const o of orphans) {
         const result = outcomes.get(o.name);
         if (result?.outcome === 'revoked') dropped++;
         if (result?.outcome === 'failed') failed++;
-        if (!result || result.outcome === 'absent') continue;
+        if (!result || result.outcome === 'absent' || result.outcome === 'draining') continue;
         entries.push({
           action: 'orphan.drop',
           outcome: result.outcome === 'failed' ? 'error' : 'success',

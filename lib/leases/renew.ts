@@ -20,7 +20,7 @@ import { roles } from '../store/roles.js';
 import type { LeaseRecord } from '../store/types.js';
 import { refreshAt } from './credentials.js';
 import { administerSql } from '../targets/creators.js';
-import { HARD_MAX_TTL_SEC, resolveTtl } from './ttl.js';
+import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 
 export interface RenewRequest {
   ttl?: string;
@@ -53,7 +53,7 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
     const role = await roles(tx).get(db.id, lease.roleName);
     const ttl = resolveTtl(req.ttl, role ?? { defaultTtl: 3600, maxTtl: HARD_MAX_TTL_SEC });
     const max = Date.parse(lease.maxExpiresAt);
-    const wanted = now.getTime() + ttl * 1000;
+    const wanted = secondsAfter(deps.now(), ttl).getTime();
     const expiresAt = new Date(Math.max(Date.parse(lease.expiresAt), Math.min(wanted, max)));
 
     const target = await deps.targets.open(db);

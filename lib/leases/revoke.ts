@@ -5,6 +5,13 @@
  * revoked, not retried; a failure is retried with backoff and finally marked
  * `irrevocable`.
  *
+ * Expired is not revoked. A revocation someone asked for ends the role's
+ * sessions at once; the sweep, finding a lease merely expired, drops its
+ * role only when it has no session, and otherwise marks the lease
+ * `draining` (audited once as `lease.drain`) and looks again on every run —
+ * until the last session ends, or until the role's max_session after expiry,
+ * when the sessions are terminated (audited with reason `max_session`).
+ *
  * @example
  *   const lease = await revokeLease(deps, id, { reason: 'request', by: 'system:serviceaccount:prod:api' });
  */
@@ -17,8 +24,17 @@ import { leases } from '../store/leases.js';
 import type { AuditEntry, DatabaseRecord, LeaseRecord } from '../store/types.js';
 import { dropLeaseRoles } from './drop-roles.js';
 import { nextAttemptAt } from './retry.js';
+import { DEFAULT_MAX_SESSION_SEC } from './ttl.js';
 
 export type RevokeReason = 'request' | 'bulk' | 'sweep' | 'database.delete';
+
+/** What revocation needs to know of each role definition of a database. */
+export interface RevocationRule {
+  /** Custom revocation statements, which replace the default. */
+  statements: string | null;
+  /** Seconds a session may outlive the lease's expiry. */
+  maxSession: number;
+}
 
 export interface RevokeContext {
   reason: RevokeReason;
@@ -32,19 +48,27 @@ export interface RevokeTally {
   failed: number;
   /** Of the failed, how many ran out of attempts just now. */
   irrevocable: number;
+  /** Expired leases kept because their role still has sessions. */
+  draining: number;
 }
 
-export const emptyTally = (): RevokeTally => ({ revoked: 0, failed: 0, irrevocable: 0 });
+export const emptyTally = (): RevokeTally => ({ revoked: 0, failed: 0, irrevocable: 0, draining: 0 });
 
 export function addTally(into: RevokeTally, t: RevokeTally): void {
   into.revoked += t.revoked;
   into.failed += t.failed;
   into.irrevocable += t.irrevocable;
+  into.draining += t.draining;
 }
 
-/** Custom revocation statements per role definition of a database. */
-export async function revocationStatements(deps: Deps, databaseId: string): Promise<Map<string, string | null>> {
-  return new Map((await deps.store.roles.list(databaseId)).map((r) => [r.name, r.revocationStatements]));
+/** Revocation rules per role definition of a database; a lease whose definition is gone gets the defaults. */
+export async function revocationRules(deps: Deps, databaseId: string): Promise<Map<string, RevocationRule>> {
+  return new Map((await deps.store.roles.list(databaseId)).map((r) => [r.name, { statements: r.revocationStatements, maxSession: r.maxSession }]));
+}
+
+/** When the sweep stops waiting for a draining lease's sessions and ends them. */
+export function drainDeadline(lease: LeaseRecord, rule: RevocationRule | undefined): Date {
+  return new Date(Date.parse(lease.expiresAt) + (rule?.maxSession ?? DEFAULT_MAX_SESSION_SEC) * 1000);
 }
 
 /**
@@ -57,16 +81,19 @@ export async function revokeClaimed(
   db: DatabaseRecord,
   claimed: readonly LeaseRecord[],
   ctx: RevokeContext,
-  statements: Map<string, string | null>,
+  rules: Map<string, RevocationRule>,
 ): Promise<RevokeTally> {
   const tally = emptyTally();
   if (claimed.length === 0) return tally;
   const now = deps.now();
+  // Only a lease that merely expired may drain; one someone asked to end, or past its max_session, ends now.
+  const mayDrain = (l: LeaseRecord) => ctx.reason === 'sweep' && !l.revokeRequestedAt && now < drainDeadline(l, rules.get(l.roleName));
   const outcomes = await dropLeaseRoles(
     deps,
     db,
-    claimed.map((l) => ({ name: l.username, reassignTo: l.reassignTo, statements: statements.get(l.roleName) ?? null })),
+    claimed.map((l) => ({ name: l.username, reassignTo: l.reassignTo, statements: rules.get(l.roleName)?.statements ?? null, ifIdle: mayDrain(l) })),
   );
+  const drainingIds: string[] = [];
   const revokedIds: string[] = [];
   const failures: Array<{ id: string; error: string; nextAttemptAt: Date | null }> = [];
   const entries: AuditEntry[] = [];
@@ -77,7 +104,17 @@ export async function revokeClaimed(
       requestId: ctx.requestId ?? null,
       ...leaseAuditFields(lease),
     };
-    if (result.outcome === 'failed') {
+    if (result.outcome === 'draining') {
+      tally.draining++;
+      if (lease.state === 'draining') continue;
+      drainingIds.push(lease.id);
+      entries.push({
+        ...base,
+        action: 'lease.drain',
+        outcome: 'success',
+        detail: { sessions: result.sessions, expired_at: lease.expiresAt, drain_until: drainDeadline(lease, rules.get(lease.roleName)).toISOString() },
+      });
+    } else if (result.outcome === 'failed') {
       const attempts = lease.revokeAttempts + 1;
       const next = nextAttemptAt(now, attempts);
       failures.push({ id: lease.id, error: result.error.message, nextAttemptAt: next });
@@ -92,9 +129,17 @@ export async function revokeClaimed(
     } else {
       revokedIds.push(lease.id);
       tally.revoked++;
-      entries.push({ ...base, outcome: 'success', detail: { reason: ctx.reason, by: ctx.by, already_gone: result.outcome === 'absent' } });
+      const sessions = result.outcome === 'revoked' ? result.sessions : 0;
+      // A sweep that ends sessions does so only because max_session has passed.
+      const reason = ctx.reason === 'sweep' && sessions > 0 && !lease.revokeRequestedAt ? 'max_session' : ctx.reason;
+      entries.push({
+        ...base,
+        outcome: 'success',
+        detail: { reason, by: ctx.by, already_gone: result.outcome === 'absent', terminated_sessions: sessions, drained: lease.state === 'draining' },
+      });
     }
   }
+  await leases(tx).markDraining(drainingIds);
   await leases(tx).markRevoked(revokedIds, now);
   await leases(tx).recordFailures(failures);
   await audit(tx).appendMany(entries);
@@ -115,7 +160,7 @@ export async function revokeLease(deps: Deps, id: string, ctx: RevokeContext): P
     if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
     await leases(tx).requestRevocation(db.id, { id: locked.id }, deps.now());
     const current = (await leases(tx).get(locked.id))!;
-    const tally = await revokeClaimed(deps, tx, db, [current], ctx, await revocationStatements(deps, db.id));
+    const tally = await revokeClaimed(deps, tx, db, [current], ctx, await revocationRules(deps, db.id));
     return { lease: (await leases(tx).get(locked.id))!, tally };
   });
   if (tally.failed > 0) {
@@ -126,7 +171,7 @@ export async function revokeLease(deps: Deps, id: string, ctx: RevokeContext): P
   return lease;
 }
 
-export interface BulkRevokeResult extends RevokeTally {
+export interface BulkRevokeResult extends Omit<RevokeTally, 'draining'> {
   matched: number;
   /** Asked-to-end leases still live: the sweeper finishes them. */
   remaining: number;
@@ -144,18 +189,14 @@ export async function revokeMatching(
   const batchSize = options.batchSize ?? 200;
   const matched = await deps.store.leases.requestRevocation(db.id, match, deps.now());
   const tally = emptyTally();
-  const statements = await revocationStatements(deps, db.id);
+  const rules = await revocationRules(deps, db.id);
   while (Date.now() < deadline) {
     const claimed = await deps.sql.transaction(async (tx) => {
       const batch = await leases(tx).claimDue(db.id, deps.now(), deps.settings.sweepGraceSec, batchSize, true);
-      addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, statements));
+      addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, rules));
       return batch.length;
     });
     if (claimed < batchSize) break;
   }
-  const { rows } = await deps.sql.query<{ n: string }>(
-    `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active') AND revoke_requested_at IS NOT NULL`,
-    [db.id],
-  );
-  return { matched, ...tally, remaining: Number(rows[0]?.n ?? 0) };
+  return { matched, revoked: tally.revoked, failed: tally.failed, irrevocable: tally.irrevocable, remaining: await deps.store.leases.countRequested(db.id) };
 }

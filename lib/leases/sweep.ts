@@ -1,8 +1,12 @@
 /**
- * The sweep: revokes leases past expiry plus a grace period (and those asked
- * to end), then drops orphan roles, for every registered database. Batches
+ * The sweep: ends leases past expiry plus a grace period (and those asked
+ * to end), then drops orphan roles, for every registered database. An
+ * expired lease whose role still has sessions is not revoked but `draining`
+ * (see revoke.ts): every run looks at it again, drops the role once its last
+ * session is gone, and ends the sessions at the role's max_session. Batches
  * are claimed with FOR UPDATE SKIP LOCKED, so overlapping runs share the work
- * without touching the same lease; each run stops claiming at its deadline,
+ * without touching the same lease, and paged by (expires_at, id), so one run
+ * visits each draining lease once; each run stops claiming at its deadline,
  * and whatever is left is the next run's. The scheduled function and
  * `POST /api/v1/sweep` both call this.
  *
@@ -13,7 +17,8 @@ import type { Deps } from '../context.js';
 import { isPgmintError } from '../errors.js';
 import { leases } from '../store/leases.js';
 import { sweepOrphans } from './orphans.js';
-import { addTally, emptyTally, revocationStatements, revokeClaimed } from './revoke.js';
+import { type RetentionResult, retainHistory } from './retention.js';
+import { addTally, emptyTally, revocationRules, revokeClaimed } from './revoke.js';
 
 export interface SweepOptions {
   /** Stop claiming new batches after this long (default 50 s). */
@@ -29,10 +34,14 @@ export interface SweepResult {
   failed: number;
   /** Failures that used up their attempts in this run and are now irrevocable. */
   irrevocable: number;
+  /** Expired leases left draining: their roles still have sessions. */
+  draining: number;
   /** Leases due but not revoked when the run ended (a later run takes them). */
   remaining: number;
-  /** Databases the run could not work on, with the error code. */
+  /** Databases the run could not work on, with the error code (`control-plane` for the retention step). */
   errors: Array<{ database: string; code: string }>;
+  /** Finished leases deleted and audit partitions made or retired (lib/leases/retention.ts). */
+  retention: RetentionResult;
   duration_ms: number;
 }
 
@@ -42,20 +51,32 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   const batchSize = options.batchSize ?? 200;
   const ctx = { reason: 'sweep' as const, by: 'sweeper', requestId: options.requestId };
   const tally = emptyTally();
-  const result: SweepResult = { revoked: 0, orphans_dropped: 0, failed: 0, irrevocable: 0, remaining: 0, errors: [], duration_ms: 0 };
+  const result: SweepResult = {
+    revoked: 0,
+    orphans_dropped: 0,
+    failed: 0,
+    irrevocable: 0,
+    draining: 0,
+    remaining: 0,
+    errors: [],
+    retention: { leases_deleted: 0, audit_partitions_created: 0, audit_partitions_retired: [] },
+    duration_ms: 0,
+  };
   const dbs = await deps.store.databases.list();
 
   for (const db of dbs) {
     if (Date.now() >= deadline) break;
     try {
-      const statements = await revocationStatements(deps, db.id);
+      const rules = await revocationRules(deps, db.id);
+      let after: string | null = null;
       while (Date.now() < deadline) {
-        const claimed = await deps.sql.transaction(async (tx) => {
-          const batch = await leases(tx).claimDue(db.id, deps.now(), deps.settings.sweepGraceSec, batchSize);
-          addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, statements));
-          return batch.length;
+        const claimed: string[] = await deps.sql.transaction(async (tx) => {
+          const batch = await leases(tx).claimDue(db.id, deps.now(), deps.settings.sweepGraceSec, batchSize, false, after);
+          addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, rules));
+          return batch.map((l) => l.id);
         });
-        if (claimed < batchSize) break;
+        if (claimed.length < batchSize) break;
+        after = claimed.at(-1)!;
       }
       if (Date.now() < deadline) {
         const orphans = await sweepOrphans(deps, db, { deadline, requestId: options.requestId });
@@ -66,10 +87,16 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
       result.errors.push({ database: db.id, code: isPgmintError(err) ? err.code : 'target_unavailable' });
     }
   }
+  try {
+    result.retention = await retainHistory(deps, { deadline, requestId: options.requestId });
+  } catch (err) {
+    result.errors.push({ database: 'control-plane', code: isPgmintError(err) ? err.code : 'internal' });
+  }
   for (const db of dbs) result.remaining += await deps.store.leases.countDue(db.id, deps.now(), deps.settings.sweepGraceSec);
   result.revoked = tally.revoked;
   result.failed += tally.failed;
   result.irrevocable = tally.irrevocable;
+  result.draining = tally.draining;
   result.duration_ms = Date.now() - started;
   return result;
 }

@@ -8,7 +8,7 @@
  */
 import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
-import { DEFAULT_READONLY_TTL_SEC, DEFAULT_READWRITE_TTL_SEC, HARD_MAX_TTL_SEC } from '../leases/ttl.js';
+import { DEFAULT_MAX_SESSION_SEC, DEFAULT_READONLY_TTL_SEC, DEFAULT_READWRITE_TTL_SEC, HARD_MAX_SESSION_SEC, HARD_MAX_TTL_SEC, MIN_TTL_SEC } from '../leases/ttl.js';
 import { validateTemplate } from '../sql/template.js';
 import type { RoleRecord } from '../store/types.js';
 
@@ -19,6 +19,8 @@ export interface RoleDefinition {
   allowWrite: boolean;
   defaultTtl?: number;
   maxTtl?: number;
+  /** Seconds a session may outlive the lease's expiry (default 8 h, at most 24 h). */
+  maxSession?: number;
   creationStatements?: string;
   revocationStatements?: string;
   renewStatements?: string;
@@ -43,9 +45,13 @@ export async function defineRole(deps: Deps, databaseId: string, name: string, d
     if (problem) throw invalid(field, problem);
   }
   const maxTtl = d.maxTtl ?? HARD_MAX_TTL_SEC;
+  if (maxTtl < MIN_TTL_SEC) throw invalid('max_ttl', `max_ttl must be at least ${MIN_TTL_SEC} seconds`);
+  if (d.defaultTtl !== undefined && d.defaultTtl < MIN_TTL_SEC) throw invalid('default_ttl', `default_ttl must be at least ${MIN_TTL_SEC} seconds`);
   if (maxTtl > HARD_MAX_TTL_SEC) throw invalid('max_ttl', `max_ttl cannot exceed ${HARD_MAX_TTL_SEC} seconds`);
   const defaultTtl = Math.min(d.defaultTtl ?? (readOnly ? DEFAULT_READONLY_TTL_SEC : DEFAULT_READWRITE_TTL_SEC), maxTtl);
   if (d.defaultTtl !== undefined && d.defaultTtl > maxTtl) throw invalid('default_ttl', 'default_ttl cannot exceed max_ttl');
+  const maxSession = d.maxSession ?? DEFAULT_MAX_SESSION_SEC;
+  if (maxSession > HARD_MAX_SESSION_SEC) throw invalid('max_session', `max_session cannot exceed ${HARD_MAX_SESSION_SEC} seconds`);
 
   if (d.memberOf.length > 0) {
     const target = await deps.targets.open(db);
@@ -65,6 +71,7 @@ export async function defineRole(deps: Deps, databaseId: string, name: string, d
     allowWrite: d.allowWrite,
     defaultTtl,
     maxTtl,
+    maxSession,
     creationStatements: d.creationStatements ?? null,
     revocationStatements: d.revocationStatements ?? null,
     renewStatements: d.renewStatements ?? null,

@@ -6,6 +6,7 @@
  *   await leases(sql).insertPending({ ...lease });
  */
 import type { Queryable } from '../db/port.js';
+import { PgmintError } from '../errors.js';
 import { AUDIT_COLUMNS, auditValues } from './audit.js';
 import { toLease } from './rows.js';
 import type { AuditEntry, LeaseRecord, LeaseState } from './types.js';
@@ -34,6 +35,23 @@ export interface LeaseQuery {
   /** Lease id to continue after (ordered by issued_at, id). */
   after?: string;
   limit?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Lease ids are compared as uuid, so the primary key serves every lookup; a
+ * string that is not one would make Postgres fail the cast, so it is refused
+ * here with a domain code instead.
+ */
+export function leaseId(id: string): string {
+  if (!UUID.test(id)) throw new PgmintError('invalid_request', 'lease id must be a UUID', { extra: { field: 'id' } });
+  return id;
+}
+
+/** A LIKE pattern matching names that start with `prefix`, so the username pattern index serves it (migration 0007). */
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 function newLeaseValues(l: NewLease): unknown[] {
@@ -94,7 +112,7 @@ export function leases(sql: Queryable) {
       );
     },
     async get(id: string): Promise<LeaseRecord | null> {
-      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id::text = $1', [id]);
+      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id = $1::uuid', [leaseId(id)]);
       return rows[0] ? toLease(rows[0]) : null;
     },
     async countLive(databaseId: string, workloadKey: string): Promise<number> {
@@ -107,24 +125,43 @@ export function leases(sql: Queryable) {
     },
     /** Locks one lease for a change (renew, revoke); waits for a sweep holding it. */
     async lock(id: string): Promise<LeaseRecord | null> {
-      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id::text = $1 FOR UPDATE', [id]);
+      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id = $1::uuid FOR UPDATE', [leaseId(id)]);
       return rows[0] ? toLease(rows[0]) : null;
     },
     /**
      * Claims up to `limit` leases of a database that are due for revocation —
-     * past expiry plus grace, or asked to end — and not waiting out a retry
-     * backoff. Rows another sweep holds are skipped, never waited for.
+     * past expiry plus grace, or asked to end — or draining, and not waiting
+     * out a retry backoff. Rows another sweep holds are skipped, never waited
+     * for. `after` (a lease id) pages through them by (expires_at, id), so
+     * one run visits a draining lease once even though it stays due.
      */
-    async claimDue(databaseId: string, now: Date, graceSec: number, limit: number, onlyRequested = false): Promise<LeaseRecord[]> {
+    async claimDue(
+      databaseId: string,
+      now: Date,
+      graceSec: number,
+      limit: number,
+      onlyRequested = false,
+      after: string | null = null,
+    ): Promise<LeaseRecord[]> {
       const { rows } = await sql.query(
         `SELECT * FROM pgmint.leases
-         WHERE database_id = $1 AND state IN ('pending', 'active')
+         WHERE database_id = $1 AND state IN ('pending', 'active', 'draining')
            AND (revoke_requested_at IS NOT NULL OR (NOT $5 AND expires_at < $2::timestamptz - make_interval(secs => $3)))
            AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
+           AND ($6::uuid IS NULL OR (expires_at, id) > (SELECT expires_at, id FROM pgmint.leases WHERE id = $6))
          ORDER BY expires_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
-        [databaseId, now.toISOString(), graceSec, limit, onlyRequested],
+        [databaseId, now.toISOString(), graceSec, limit, onlyRequested, after],
       );
       return rows.map(toLease);
+    },
+    /** Leases whose expired role still has sessions: kept, and visited again by every sweep until they end. */
+    async markDraining(ids: string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await sql.query(
+        `UPDATE pgmint.leases SET state = 'draining', last_error = NULL, next_attempt_at = NULL
+         WHERE id = ANY($1::uuid[]) AND state IN ('pending', 'active')`,
+        [ids],
+      );
     },
     async countDue(databaseId: string, now: Date, graceSec: number): Promise<number> {
       const { rows } = await sql.query<{ n: string }>(
@@ -133,6 +170,14 @@ export function leases(sql: Queryable) {
            AND (expires_at < $2::timestamptz - make_interval(secs => $3) OR revoke_requested_at IS NOT NULL)
            AND (next_attempt_at IS NULL OR next_attempt_at <= $2)`,
         [databaseId, now.toISOString(), graceSec],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    /** Live leases of a database asked to end and not revoked yet (what a bulk revoke left to the sweeper). */
+    async countRequested(databaseId: string): Promise<number> {
+      const { rows } = await sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining') AND revoke_requested_at IS NOT NULL`,
+        [databaseId],
       );
       return Number(rows[0]?.n ?? 0);
     },
@@ -145,9 +190,9 @@ export function leases(sql: Queryable) {
       const { rowCount } = await sql.query(
         `UPDATE pgmint.leases SET revoke_requested_at = coalesce(revoke_requested_at, $2), next_attempt_at = NULL,
            state = CASE WHEN state = 'irrevocable' THEN 'active' ELSE state END
-         WHERE database_id = $1 AND state IN ('pending', 'active', 'irrevocable')
-           AND ($3::boolean OR subject = $4 OR starts_with(username, $5) OR id::text = $6)`,
-        [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id ?? null],
+         WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')
+           AND ($3::boolean OR subject = $4 OR starts_with(username, $5) OR id = $6::uuid)`,
+        [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id === undefined ? null : leaseId(match.id)],
       );
       return rowCount;
     },
@@ -170,38 +215,55 @@ export function leases(sql: Queryable) {
       );
     },
     async renew(id: string, expiresAt: Date, now: Date): Promise<void> {
-      await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1', [id, expiresAt.toISOString(), now.toISOString()]);
+      await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1::uuid', [leaseId(id), expiresAt.toISOString(), now.toISOString()]);
     },
-    /** Usernames among `names` that a lease still tracks (live, or kept as irrevocable). */
+    /**
+     * Deletes up to `limit` finished leases (revoked, or failed at issue) that
+     * ended before `before`, oldest first; returns how many. Live, draining
+     * and irrevocable leases are never finished here. Rows another sweep
+     * holds are skipped.
+     */
+    async deleteFinished(before: Date, limit: number): Promise<number> {
+      const { rowCount } = await sql.query(
+        `DELETE FROM pgmint.leases WHERE id = ANY (ARRAY(
+           SELECT id FROM pgmint.leases
+           WHERE state IN ('revoked', 'failed') AND coalesce(revoked_at, issued_at) < $1
+           ORDER BY coalesce(revoked_at, issued_at) LIMIT $2 FOR UPDATE SKIP LOCKED))`,
+        [before.toISOString(), limit],
+      );
+      return rowCount;
+    },
+    /** Usernames among `names` that a lease still tracks (live, draining, or kept as irrevocable). */
     async tracked(names: string[]): Promise<Set<string>> {
       if (names.length === 0) return new Set();
       const { rows } = await sql.query<{ username: string }>(
-        `SELECT username FROM pgmint.leases WHERE username = ANY($1) AND state IN ('pending', 'active', 'irrevocable')`,
+        `SELECT username FROM pgmint.leases WHERE username = ANY($1) AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
         [names],
       );
       return new Set(rows.map((r) => r.username));
     },
     async countByState(databaseId: string, now: Date, graceSec: number): Promise<Record<string, number>> {
-      const { rows } = await sql.query<{ active: string; pending: string; overdue: string; irrevocable: string; retrying: string }>(
+      const { rows } = await sql.query<{ active: string; pending: string; draining: string; overdue: string; irrevocable: string; retrying: string }>(
         `SELECT count(*) FILTER (WHERE state = 'active' AND expires_at > $2) AS active,
                 count(*) FILTER (WHERE state = 'pending') AS pending,
+                count(*) FILTER (WHERE state = 'draining') AS draining,
                 count(*) FILTER (WHERE state IN ('pending', 'active') AND expires_at < $2::timestamptz - make_interval(secs => $3)) AS overdue,
                 count(*) FILTER (WHERE state = 'irrevocable') AS irrevocable,
-                count(*) FILTER (WHERE state IN ('pending', 'active') AND revoke_attempts > 0) AS retrying
-         FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'irrevocable')`,
+                count(*) FILTER (WHERE state IN ('pending', 'active', 'draining') AND revoke_attempts > 0) AS retrying
+         FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
         [databaseId, now.toISOString(), graceSec],
       );
       const r = rows[0]!;
-      return { active: Number(r.active), pending: Number(r.pending), overdue: Number(r.overdue), irrevocable: Number(r.irrevocable), retrying: Number(r.retrying) };
+      return { active: Number(r.active), pending: Number(r.pending), draining: Number(r.draining), overdue: Number(r.overdue), irrevocable: Number(r.irrevocable), retrying: Number(r.retrying) };
     },
     async list(q: LeaseQuery): Promise<LeaseRecord[]> {
       const { rows } = await sql.query(
         `SELECT * FROM pgmint.leases
          WHERE database_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR subject = $3)
-           AND ($4::text IS NULL OR role_name = $4) AND ($5::text IS NULL OR starts_with(username, $5))
+           AND ($4::text IS NULL OR role_name = $4) AND ($5::text IS NULL OR username LIKE $5 ESCAPE '\\')
            AND ($6::uuid IS NULL OR (issued_at, id) > (SELECT issued_at, id FROM pgmint.leases WHERE id = $6))
          ORDER BY issued_at, id LIMIT $7`,
-        [q.databaseId, q.state ?? null, q.subject ?? null, q.roleName ?? null, q.prefix ?? null, q.after ?? null, Math.min(q.limit ?? 100, 1000)],
+        [q.databaseId, q.state ?? null, q.subject ?? null, q.roleName ?? null, q.prefix === undefined ? null : likePrefix(q.prefix), q.after === undefined ? null : leaseId(q.after), Math.min(q.limit ?? 100, 1000)],
       );
       return rows.map(toLease);
     },

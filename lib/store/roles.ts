@@ -23,14 +23,14 @@ export function roles(sql: Queryable) {
     async put(r: RoleInput): Promise<RoleRecord> {
       const { rows } = await sql.query(
         `INSERT INTO pgmint.roles (database_id, name, member_of, search_path, read_only, allow_write, default_ttl,
-           max_ttl, creation_statements, revocation_statements, renew_statements)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           max_ttl, creation_statements, revocation_statements, renew_statements, max_session)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (database_id, name) DO UPDATE SET member_of = EXCLUDED.member_of,
            search_path = EXCLUDED.search_path, read_only = EXCLUDED.read_only, allow_write = EXCLUDED.allow_write,
            default_ttl = EXCLUDED.default_ttl, max_ttl = EXCLUDED.max_ttl,
            creation_statements = EXCLUDED.creation_statements,
            revocation_statements = EXCLUDED.revocation_statements, renew_statements = EXCLUDED.renew_statements,
-           updated_at = now()
+           max_session = EXCLUDED.max_session, updated_at = now()
          RETURNING *`,
         [
           r.databaseId,
@@ -44,6 +44,7 @@ export function roles(sql: Queryable) {
           r.creationStatements,
           r.revocationStatements,
           r.renewStatements,
+          r.maxSession,
         ],
       );
       return toRole(rows[0]!);

@@ -39,6 +39,7 @@ export function toRole(r: Row): RoleRecord {
     allowWrite: Boolean(r.allow_write),
     defaultTtl: Number(r.default_ttl),
     maxTtl: Number(r.max_ttl),
+    maxSession: Number(r.max_session ?? 28800),
     creationStatements: (r.creation_statements as string | null) ?? null,
     revocationStatements: (r.revocation_statements as string | null) ?? null,
     renewStatements: (r.renew_statements as string | null) ?? null,

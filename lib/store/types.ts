@@ -33,6 +33,8 @@ export interface RoleRecord {
   allowWrite: boolean;
   defaultTtl: number;
   maxTtl: number;
+  /** Seconds a session may outlive the lease's expiry before the sweep terminates it. */
+  maxSession: number;
   creationStatements: string | null;
   revocationStatements: string | null;
   renewStatements: string | null;
@@ -59,7 +61,11 @@ export interface IssuerRecord {
   createdAt: string;
 }
 
-export type LeaseState = 'pending' | 'active' | 'revoked' | 'failed' | 'irrevocable';
+/**
+ * `draining`: expired (no new login), its role kept because sessions are
+ * still open; live, not finished, until the sweep drops the role.
+ */
+export type LeaseState = 'pending' | 'active' | 'draining' | 'revoked' | 'failed' | 'irrevocable';
 
 export interface LeaseRecord {
   id: string;

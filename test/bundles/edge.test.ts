@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startTestBroker, type TestBroker } from '../support/broker.js';
+import { ADMIN_TOKEN, expireLeaseIn, startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, serverUrl, withSuperuser } from '../support/postgres.js';
 import { startWsProxy, type WsProxy } from '../support/ws-proxy.js';
 import { type Built, buildOnce, expectWorkingCredential, newSecretKey } from './support.js';
@@ -99,11 +99,12 @@ describe('edge bundle in workerd', () => {
 
   it('scheduled (every minute) sweeps an expired lease: the role is dropped', async () => {
     const token = await b.issuer.mint({ namespace: 'batch', serviceAccount: 'job', podName: 'job-edge', podUid: crypto.randomUUID() });
-    const res = await mf.dispatchFetch('http://pgmint.example/api/v1/databases/main/credentials/k8s?ttl=1', { headers: { authorization: `Bearer ${token}` } });
+    const res = await mf.dispatchFetch('http://pgmint.example/api/v1/databases/main/credentials/k8s?ttl=30', { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const creds = (await res.json()) as Creds;
     expect(await roleExists(creds.user)).toBe(true);
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(creds.expires_at) - Date.now()) + 1100));
+    const expiry = await expireLeaseIn(b, creds, 1);
+    await new Promise((r) => setTimeout(r, Math.max(0, expiry.getTime() - Date.now()) + 1100));
     const worker = await scheduler();
     expect((await worker.scheduled({ cron: '* * * * *' })).outcome).toBe('ok');
     expect(await roleExists(creds.user)).toBe(false);

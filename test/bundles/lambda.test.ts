@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../infra/build.js';
 import { invokeBundle } from '../../cli/commands/invoke.js';
-import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { expireLeaseIn, startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, withSuperuser } from '../support/postgres.js';
 import { type Built, buildOnce, expectWorkingCredential, functionEnv, hasFunction, httpEvent, type LambdaHttpResult, newSecretKey, sampleEvent } from './support.js';
 
@@ -99,11 +99,12 @@ describe('Lambda bundles in a fresh Node process', () => {
 
   it.skipIf(!hasFunction('sweep'))('sweep, on an EventBridge event, removes an expired role', async () => {
     const token = await b.issuer.mint({ namespace: 'batch', serviceAccount: 'job', podName: 'job-lambda', podUid: crypto.randomUUID() });
-    const res = await b.app.request('/api/v1/databases/main/credentials/k8s?ttl=1', { headers: { authorization: `Bearer ${token}` } });
+    const res = await b.app.request('/api/v1/databases/main/credentials/k8s?ttl=30', { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const creds = await res.json();
     expect(await roleExists(creds.user)).toBe(true);
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(creds.expires_at) - Date.now()) + 1100));
+    const expiry = await expireLeaseIn(b, creds, 1);
+    await new Promise((r) => setTimeout(r, Math.max(0, expiry.getTime() - Date.now()) + 1100));
     const out = await invoke('sweep', sampleEvent('sweep.json'), { PGMINT_SWEEP_GRACE: '0' });
     expect(out.error).toBeUndefined();
     expect(await roleExists(creds.user)).toBe(false);

@@ -48,9 +48,11 @@ describe('pgmint operator verbs', () => {
 
   it('role put, list and rm', async () => {
     const { ro } = groupsOf(b);
-    const put = await admin(['role', 'put', 'main', 'analyst', '--member-of', ro, '--search-path', 'app', '--default-ttl', '15m']);
+    const put = await admin(['role', 'put', 'main', 'analyst', '--member-of', ro, '--search-path', 'app', '--default-ttl', '15m', '--max-session', '2h']);
     expect(put).toMatch(/access\s+read-only/);
     expect(put).toMatch(/ttl\s+900 s/);
+    expect(put).toMatch(/max session\s+7200 s after expiry/);
+    expect(JSON.parse(await admin(['role', 'list', 'main', '--json'])).find((r: { name: string }) => r.name === 'analyst')).toMatchObject({ max_session: 7200 });
     expect(await admin(['role', 'list', 'main'])).toMatch(/^analyst\s+\S+\s+read-only\s+app\s+900s/m);
     const invalid = await runCli(['role', 'put', 'main', 'bad', '--member-of', 'no_such_group_x'], { env: env() });
     expect(invalid.status).toBe(1);

@@ -48,10 +48,11 @@ describe('pgmint creds, connect and gui-config', () => {
     const json = await runCli(['creds', 'main', '--token-file', file, '--json', '--ttl', '10m'], { env: env() });
     const creds = JSON.parse(json.stdout);
     expect(creds).toMatchObject({ role: 'readonly', database: b.targetDb });
-    expect((Date.parse(creds.expires_at) - Date.now()) / 1000).toBeLessThanOrEqual(600);
+    // Rounded up to the whole second: never less than asked, at most a second more.
+    expect((Date.parse(creds.expires_at) - Date.now()) / 1000).toBeLessThanOrEqual(601);
 
     const field = await runCli(['creds', 'main', '--token-file', file, '--field', 'password'], { env: env() });
-    expect(field.stdout).toMatch(/^pgm_[A-Za-z0-9_-]+\n$/);
+    expect(field.stdout).toMatch(/^pgm-[A-Za-z0-9_-]{32}\n$/);
     // Piped stderr carries no spinner frames.
     expect(field.stderr).toBe('');
   });

@@ -20,6 +20,7 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
 
   it('mints a login that pg and psql accept, with exactly the group privileges', async () => {
     const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-7d9f', podUid: crypto.randomUUID() });
+    const asked = Date.now();
     const res = await exchange(token);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
@@ -28,11 +29,11 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
       ['connection_uri', 'database', 'expires_at', 'host', 'lease_id', 'password', 'port', 'refresh_at', 'role', 'sslmode', 'user'].sort(),
     );
     expect(creds.user).toMatch(/^pgm_prod_api_[a-z0-9]+$/);
-    expect(creds.password).toMatch(/^pgm_[A-Za-z0-9_-]{32,}$/);
+    expect(creds.password).toMatch(/^pgm-[A-Za-z0-9_-]{32}$/);
     expect(creds.role).toBe('readonly');
-    const ttl = (Date.parse(creds.expires_at) - Date.now()) / 1000;
-    expect(ttl).toBeGreaterThan(3500);
-    expect(ttl).toBeLessThanOrEqual(3600);
+    // The role's default hour, counted from the request and rounded up to the second: never less.
+    expect(Date.parse(creds.expires_at)).toBeGreaterThanOrEqual(asked + 3600_000);
+    expect(Date.parse(creds.expires_at)).toBeLessThanOrEqual(Date.now() + 3601_000);
     expect(Date.parse(creds.refresh_at)).toBeLessThan(Date.parse(creds.expires_at));
 
     expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
@@ -71,14 +72,49 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
     expect(psql.stdout.trim()).toBe('2');
   });
 
-  it('Postgres itself refuses the login once expires_at has passed', async () => {
+  it('a lease at the minimum TTL logs in for its whole lifetime, and Postgres itself refuses it once expires_at has passed', async () => {
     const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-short', podUid: crypto.randomUUID() });
-    const res = await exchange(token, '?ttl=3');
+    const asked = Date.now();
+    const res = await exchange(token, '?ttl=30');
+    const answered = Date.now();
     expect(res.status).toBe(200);
     const creds = await res.json();
+    const expires = Date.parse(creds.expires_at);
+    // Never less than asked for: VALID UNTIL is rounded up, not down.
+    expect(expires).toBeGreaterThanOrEqual(asked + 30_000);
+    expect(expires).toBeLessThanOrEqual(answered + 31_000);
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]));
+    expect(new Date(rows[0].rolvaliduntil).getTime()).toBe(expires);
+    // A third of the lifetime left when the client refreshes, at least half of it spent.
+    const refresh = Date.parse(creds.refresh_at);
+    expect(expires - refresh).toBeGreaterThanOrEqual(9_000);
+    expect(expires - refresh).toBeLessThanOrEqual(11_000);
     expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
-    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(creds.expires_at) - Date.now()) + 1500));
+    // Still good in the last seconds of its life.
+    await new Promise((r) => setTimeout(r, Math.max(0, expires - 2500 - Date.now())));
+    expect(Date.now()).toBeLessThan(expires);
+    expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
+    await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 1500));
     await expect(loginAs(b.pg, b.targetDb, creds.user, creds.password)).rejects.toMatchObject({ code: '28P01' });
+  }, 60_000);
+
+  it('refuses a ttl below the 30-second minimum with invalid_request naming ttl, writing nothing', async () => {
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-tiny', podUid: crypto.randomUUID() });
+    const before = await b.deps.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pgmint.leases');
+    for (const ttl of ['1', '29', '29s', '0']) {
+      const res = await exchange(token, `?ttl=${ttl}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'invalid_request', field: 'ttl', min_ttl: 30 });
+    }
+    const after = await b.deps.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pgmint.leases');
+    expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+    const audit = await b.deps.sql.query(`SELECT outcome, code FROM pgmint.audit_log WHERE action = 'credentials.issue' AND pod = 'api-tiny'`);
+    expect(audit.rows).toEqual(Array.from({ length: 4 }, () => ({ outcome: 'denied', code: 'invalid_request' })));
+    // The minimum is part of the published API.
+    const doc = await (await fetch(`${b.url}/openapi.json`)).json();
+    const ttl = doc.paths['/api/v1/databases/{db}/credentials/{kind}'].get.parameters.find((p: { name: string }) => p.name === 'ttl');
+    expect(ttl.description).toMatch(/at least 30 s/);
+    expect(doc.components.schemas.RoleInput.properties.max_session.description).toMatch(/default 8h, at most 24h/);
   });
 
   it('honours ?role= when the issuer allows it, and gives write access only there', async () => {

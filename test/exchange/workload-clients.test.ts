@@ -47,4 +47,33 @@ describe('node-postgres Pool with a pgmint Client', () => {
       await pool.end();
     }
   });
+
+  it("follows the credential's sslmode, not only the caller's ssl option", async () => {
+    const { createPool, credentials } = await import('../../infra/examples/node-pg-pool.mjs');
+    const expireCached = async () => {
+      (await credentials()).refresh_at = new Date(Date.now() - 1000).toISOString();
+    };
+    // The test server speaks no TLS. sslmode=disable: a caller's ssl option must not force TLS on it.
+    await expireCached();
+    const plain = createPool({ max: 1, ssl: { rejectUnauthorized: true } });
+    try {
+      expect((await plain.query('SELECT current_user AS u')).rows[0].u).toMatch(/^pgm_prod_api_/);
+      expect((await credentials()).sslmode).toBe('disable');
+    } finally {
+      await plain.end();
+    }
+    // sslmode=require: TLS is asked for even though the caller said nothing, so this server is refused.
+    await b.deps.sql.query("UPDATE pgmint.databases SET public_sslmode = 'require' WHERE id = 'main'");
+    b.deps.store.exchangeContext.invalidate();
+    await expireCached();
+    const tls = createPool({ max: 1 });
+    try {
+      await expect(tls.query('SELECT 1')).rejects.toThrow(/does not support SSL/);
+      expect((await credentials()).sslmode).toBe('require');
+    } finally {
+      await tls.end();
+      await b.deps.sql.query("UPDATE pgmint.databases SET public_sslmode = NULL WHERE id = 'main'");
+      b.deps.store.exchangeContext.invalidate();
+    }
+  });
 });

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweep } from '../../lib/leases/sweep.js';
 import { CREATOR_SCHEMA, creatorIndex, creatorName } from '../../lib/targets/creators.js';
-import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
+import { expireLeaseIn, groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, withSuperuser } from '../support/postgres.js';
 import { asBroker, call, exchange, mint, roleExists, workloadToken } from './helpers.js';
 
@@ -117,7 +117,8 @@ describe('creator roles on pg18', () => {
   });
 
   it('sweeps expired creator-made users and drops creator-made orphans', async () => {
-    const leases = await Promise.all(Array.from({ length: 6 }, () => mint(b, '?ttl=1s')));
+    const leases = await Promise.all(Array.from({ length: 6 }, () => mint(b, '?ttl=30s')));
+    for (const l of leases) await expireLeaseIn(b, l, 1);
     await new Promise((r) => setTimeout(r, 2100));
     const result = await sweep(b.deps);
     expect(result.failed).toBe(0);

@@ -87,3 +87,21 @@ export async function plantExpired(b: TestBroker, n: number, opts: { tag: string
   }
   return names;
 }
+
+/** Sessions of a role in the whole cluster, as the superuser sees them. */
+export async function sessionsOf(b: TestBroker, user: string): Promise<number> {
+  const { rows } = await withSuperuser(b.pg, 'postgres', (c) => c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [user]));
+  return rows[0].n;
+}
+
+/**
+ * Waits until a role's last backend has exited: a client's end() returns
+ * before the server process is gone, and until then the role is draining.
+ */
+export async function untilNoSessions(b: TestBroker, user: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await sessionsOf(b, user)) > 0) {
+    if (Date.now() > deadline) throw new Error(`${user} still has sessions after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

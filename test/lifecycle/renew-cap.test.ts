@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { expireLeaseIn, startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, withSuperuser } from '../support/postgres.js';
 import { call, exchange, mint, workloadToken } from './helpers.js';
 
@@ -15,7 +15,9 @@ describe('renewing leases and the lease cap on pg18', () => {
   afterAll(() => b?.close());
 
   it('a renewed lease still logs in after its original expiry', async () => {
-    const creds = await mint(b, '?ttl=3');
+    const minted = await mint(b, '?ttl=30');
+    // A lease about to expire: 3 s left, on the target and in the control plane.
+    const creds = { ...minted, expires_at: (await expireLeaseIn(b, minted, 3)).toISOString() };
     const res = await call(b, 'POST', `/api/v1/leases/${creds.lease_id}/renew?ttl=5m`, creds.token);
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweep } from '../../lib/leases/sweep.js';
 import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { withSuperuser } from '../support/postgres.js';
-import { asBroker, countRoles, mint, plantExpired, roleExists } from './helpers.js';
+import { asBroker, countRoles, mint, plantExpired, roleExists, untilNoSessions } from './helpers.js';
 
 const expireNow = (b: TestBroker, leaseId: string) =>
   b.deps.sql.query(`UPDATE pgmint.leases SET expires_at = now() - interval '1 minute' WHERE id = $1`, [leaseId]);
@@ -23,6 +23,8 @@ describe.each(['pg18', 'pg15'] as const)('sweeping on %s', (serverName) => {
     await client.connect();
     await client.query(`CREATE TABLE app.swept_${creds.user.slice(-10)} (n int)`);
     await client.end();
+    // An expired role with a session would be left draining; this one has none left.
+    await untilNoSessions(b, creds.user);
     await expireNow(b, creds.lease_id);
 
     const result = await sweep(b.deps);

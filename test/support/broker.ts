@@ -137,3 +137,15 @@ export function groupsOf(b: TestBroker): { ro: string; rw: string } {
   const suffix = b.brokerUser.replace('pgmint_broker_', '');
   return { ro: `app_ro_${suffix}`, rw: `app_rw_${suffix}` };
 }
+
+/**
+ * Makes a lease expire `seconds` from now, on the target (VALID UNTIL, as the
+ * superuser) and in the control plane alike — how tests see expiry without
+ * waiting out the 30-second minimum TTL. Returns the new expiry.
+ */
+export async function expireLeaseIn(b: TestBroker, lease: { lease_id: string; user: string }, seconds: number): Promise<Date> {
+  const at = new Date(Math.ceil((Date.now() + seconds * 1000) / 1000) * 1000);
+  await withSuperuser(b.pg, b.targetDb, (c) => c.query(`ALTER ROLE "${lease.user}" VALID UNTIL '${at.toISOString()}'`));
+  await b.deps.sql.query('UPDATE pgmint.leases SET expires_at = $2 WHERE id = $1', [lease.lease_id, at.toISOString()]);
+  return at;
+}

@@ -87,6 +87,7 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         allowWrite: b.allow_write,
         defaultTtl: b.default_ttl,
         maxTtl: b.max_ttl,
+        maxSession: b.max_session,
         creationStatements: b.creation_statements,
         revocationStatements: b.revocation_statements,
         renewStatements: b.renew_statements,

@@ -18,7 +18,7 @@ const security = adminSecurity;
 
 async function liveLeases(deps: Deps, databaseId: string): Promise<number> {
   const { rows } = await deps.sql.query<{ n: string }>(
-    `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'irrevocable')`,
+    `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
     [databaseId],
   );
   return Number(rows[0]?.n ?? 0);
