@@ -147,6 +147,11 @@ function formatProxy(p: ProxyResult): string {
       }),
     ),
   );
+  const relays = p.peers.filter((n) => n !== 'direct');
+  out.push(
+    '\nRelay CPU per transaction (user + system time of the relay process / transactions; median of the slices)\n',
+    table(['mode', 'clients', ...relays], p.cells.map((c) => [`-${c.mode}`, c.clients, ...relays.map((n) => `${n0(median(c.cpuUsPerTx?.[n]))} µs`)])),
+  );
   const one = p.cells.find((c) => c.mode === 'S' && c.clients === 1);
   if (one) {
     const base = median(one.latencyMs.direct);

@@ -134,7 +134,14 @@ async function main(argv: string[]) {
     }
     if (wanted.includes('proxy')) {
       log('proxy: direct, bare pipe, pgbouncer, pgmint proxy');
-      results.proxy = await proxyScenario(pg, { slices: quick ? 1 : 3, seconds: quick ? 3 : 5, levels: [1, 8, 32], env: brokerEnv, log });
+      results.proxy = await proxyScenario(pg, {
+        slices: quick ? 1 : 3,
+        seconds: quick ? 3 : 5,
+        levels: process.env.BENCH_PROXY_LEVELS ? process.env.BENCH_PROXY_LEVELS.split(',').map(Number) : [1, 8, 32],
+        modes: process.env.BENCH_PROXY_MODES ? (process.env.BENCH_PROXY_MODES.split(',') as Array<'S' | 'N'>) : ['S', 'N'],
+        env: brokerEnv,
+        log,
+      });
       await save();
     }
     if (wanted.includes('history')) {

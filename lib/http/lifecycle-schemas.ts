@@ -22,6 +22,7 @@ export const LeaseState = z.enum(['pending', 'active', 'draining', 'revoked', 'f
 export const LeaseListQuery = z.object({
   state: LeaseState.optional().openapi(query('state')),
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi({ ...query('issuer'), description: 'Only leases minted for tokens of this issuer (a workload is issuer and subject)' }),
   role: slug.optional().openapi(query('role')),
   prefix: z.string().min(1).max(63).optional().openapi(query('prefix')),
   after: z.string().uuid().optional().openapi(query('after')),
@@ -30,6 +31,7 @@ export const LeaseListQuery = z.object({
 
 export const BulkRevokeQuery = z.object({
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi({ ...query('issuer'), description: "With subject: only that issuer's workload" }),
   prefix: z.string().min(3).max(63).optional().openapi(query('prefix')),
 });
 
@@ -86,6 +88,7 @@ export const AuditQuery = z.object({
   action: z.string().min(1).max(64).optional().openapi(query('action')),
   outcome: z.enum(['success', 'denied', 'error']).optional().openapi(query('outcome')),
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi(query('issuer')),
   since: instant.optional().openapi(query('since')),
   until: instant.optional().openapi(query('until')),
   cursor: z.string().regex(/^[0-9]{1,18}$/, 'a next_cursor value from a previous page').optional().openapi(query('cursor')),
@@ -125,6 +128,31 @@ export const Health = z
     error: z.string().nullable(),
     leases: z.object({ active: z.number(), pending: z.number(), draining: z.number(), overdue: z.number(), retrying: z.number(), irrevocable: z.number() }),
     root_credential: z.object({ rotated_at: z.string(), age_seconds: z.number(), rotation_period: z.number(), rotation_due: z.boolean() }),
+    issuers: z
+      .array(
+        z.object({
+          id: z.string(),
+          kind: z.string(),
+          issuer: z.string(),
+          keys: z.enum(['pinned', 'discovered']),
+          ca_pem: z.boolean(),
+          status: z.enum(['ok', 'failing', 'pinned']),
+          last_key_fetch_at: z.string().nullable(),
+          last_failure_at: z.string().nullable(),
+          last_failure: z
+            .object({
+              stage: z.enum(['discovery', 'jwks']),
+              url: z.string(),
+              status: z.number().optional(),
+              tls_code: z.string().optional(),
+              error_code: z.string().optional(),
+              reason: z.string(),
+            })
+            .nullable(),
+          hint: z.string().nullable(),
+        }),
+      )
+      .openapi({ description: "Each trusted issuer, tried now: when its keys were last fetched, and the last failure's reason" }),
   })
   .openapi('Health');
 

@@ -15,7 +15,7 @@ import type { Deps } from '../context.js';
 import { createVerifierPool } from '../crypto/verifier-pool.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
-import { bearerToken, peekIssuer } from '../identity/index.js';
+import { bearerToken, fetchFailureOf, peekIssuer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import { createLeaseRole } from '../targets/creators.js';
@@ -229,7 +229,15 @@ export async function recordRefusal(deps: Deps, req: { databaseId: string; reque
       subject: workload?.subject ?? who.subject ?? null,
       issuer: workload?.issuer.issuer ?? who.issuer ?? null,
       pod: workload?.podName ?? who.pod ?? null,
-      detail: err instanceof PgmintError ? err.extra : {},
+      detail: refusalDetail(err),
     })
     .catch(() => {});
+}
+
+/** The audit detail of a refusal: the error's safe extras, and for an unavailable issuer what failed. */
+function refusalDetail(err: unknown): Record<string, unknown> {
+  if (!(err instanceof PgmintError)) return {};
+  if (err.code !== 'issuer_unavailable') return err.extra;
+  const failure = fetchFailureOf(err);
+  return { ...err.extra, reason: err.message, ...(failure ? { fetch_failure: failure } : {}) };
 }

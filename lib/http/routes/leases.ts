@@ -114,6 +114,7 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         databaseId: db,
         state: q.state,
         subject: q.subject,
+        issuer: q.issuer,
         roleName: q.role,
         prefix: q.prefix,
         after: q.after,
@@ -135,13 +136,16 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const { db: id } = c.req.valid('param');
-      const { subject, prefix } = c.req.valid('query');
+      const { subject, issuer, prefix } = c.req.valid('query');
       if ((subject === undefined) === (prefix === undefined)) {
         throw new PgmintError('invalid_request', 'give exactly one of subject or prefix', { extra: { field: 'subject' } });
       }
+      if (issuer !== undefined && subject === undefined) {
+        throw new PgmintError('invalid_request', 'issuer narrows a subject; give subject too', { extra: { field: 'issuer' } });
+      }
       const db = await deps.store.databases.get(id);
       if (!db) throw new PgmintError('database_not_found', 'no such database');
-      const result = await revokeMatching(deps, db, subject !== undefined ? { subject } : { prefix }, {
+      const result = await revokeMatching(deps, db, subject !== undefined ? { subject, issuer } : { prefix }, {
         reason: 'bulk',
         by: `admin:${c.get('admin').name}`,
         requestId: c.get('requestId'),

@@ -10,7 +10,7 @@ import { defineRole } from '../../registry/roles.js';
 import { requireScope } from '../admin.js';
 import type { AppEnv } from '../env.js';
 import { presentDatabase, presentIssuer, presentRole } from '../present.js';
-import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, Role, RoleInput, RoleParams } from '../schemas.js';
+import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, RegisteredIssuer, Role, RoleInput, RoleParams } from '../schemas.js';
 import { adminErrorsWith404, adminSecurity, json, jsonBody, } from './describe.js';
 
 const adminErrors = adminErrorsWith404;
@@ -123,12 +123,12 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       security,
       middleware: [requireScope(deps, 'issuers:write')] as const,
       request: { params: DatabaseParams, ...body(IssuerInput) },
-      responses: { 201: json(Issuer, 'Issuer trusted'), ...adminErrors },
+      responses: { 201: json(RegisteredIssuer, 'Issuer trusted, with what discovery found'), ...adminErrors },
     }),
     async (c) => {
       const { db } = c.req.valid('param');
       const b = c.req.valid('json');
-      const issuer = await trustIssuer(deps, db, {
+      const { issuer, discovery } = await trustIssuer(deps, db, {
         kind: b.kind,
         issuer: b.issuer,
         audiences: b.audiences ?? [deps.settings.audience],
@@ -140,9 +140,20 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         pinnedJwks: (b.jwks as { keys: JsonWebKey[] } | undefined) ?? null,
         pinnedPems: b.pem_keys ?? null,
         maxLeasesPerWorkload: b.max_leases_per_workload,
+        maxTokenLifetimeSec: b.max_token_lifetime,
+        requireBoundPod: b.require_bound_pod,
+        caPem: b.ca_pem ?? null,
       });
-      await deps.store.audit.append({ action: 'issuer.trust', outcome: 'success', databaseId: db, issuer: issuer.issuer, requestId: c.get('requestId'), subject: c.get('admin').name });
-      return c.json(presentIssuer(issuer), 201);
+      await deps.store.audit.append({
+        action: 'issuer.trust',
+        outcome: 'success',
+        databaseId: db,
+        issuer: issuer.issuer,
+        requestId: c.get('requestId'),
+        subject: c.get('admin').name,
+        detail: discovery ? { discovery } : {},
+      });
+      return c.json({ ...presentIssuer(issuer), discovery }, 201);
     },
   );
 
