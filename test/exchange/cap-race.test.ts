@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { serverUrl, withSuperuser } from '../support/postgres.js';
 
 describe('the lease cap under concurrent requests from one pod', () => {
@@ -25,7 +25,14 @@ describe('the lease cap under concurrent requests from one pod', () => {
     const { rows } = await b.deps.sql.query("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active'");
     expect(rows[0]).toEqual({ n: 3 });
     // A role made alongside a refused pending row is dropped before the 429 is sent.
-    const roles = await withSuperuser(b.pg, b.targetDb, (c) => c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_prod\\_api\\_%'"));
+    // Roles are cluster-wide: count only this broker's group's members.
+    const roles = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query(
+        `SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid
+         WHERE g.rolname = $1 AND starts_with(r.rolname, 'pgm_prod_api_')`,
+        [groupsOf(b).ro],
+      ),
+    );
     expect(roles.rows[0]).toEqual({ n: 3 });
   });
 
