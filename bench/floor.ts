@@ -1,11 +1,12 @@
 /**
  * The floor: what an exchange cannot avoid, sent straight to Postgres with the
  * broker's own driver (lib/db/pg.ts) — insert the pending lease under the
- * per-pod cap (the same locked call), create the
+ * per-pod cap (the same locked call) and, at the same time, create the
  * login role with exactly the SQL an exchange sends (SCRAM verifier, VALID
  * UNTIL, IN ROLE, the role's ALTER ROLE … SET lines, through the same creator
  * role's function on PostgreSQL 16+), then activate the lease with its audit
- * row. Each role gets a fresh SCRAM verifier from a verifier pool like the
+ * row. `sequential` runs the first two one after the other, as exchanges did
+ * before they overlapped. Each role gets a fresh SCRAM verifier from a verifier pool like the
  * exchange's: deriving it (4,096 PBKDF2 iterations) is part of setting a
  * password, whoever does it — the server would, given the plaintext — and
  * both sides may do it ahead of time while idle.
@@ -22,7 +23,7 @@ import { createLeaseRole, probeCreators } from '../lib/targets/creators.js';
 import { closedLoopRaw, type RawLoad } from './load.js';
 import { DATABASE_ID, type Stack } from './stack.js';
 
-export async function measureFloor(stack: Stack, o: { concurrency: number; total: number; warmup?: number }): Promise<RawLoad> {
+export async function measureFloor(stack: Stack, o: { concurrency: number; total: number; warmup?: number; sequential?: boolean }): Promise<RawLoad> {
   const control = connectPg({ ...hostOf(stack), database: stack.controlDb, user: stack.pg.superuser, password: stack.pg.password, max: o.concurrency });
   const target = connectPg({ ...hostOf(stack), database: stack.targetDb, user: stack.brokerUser, password: stack.brokerPassword, max: o.concurrency });
   try {
@@ -41,7 +42,7 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
       const id = crypto.randomUUID();
       // A pod of its own per operation: slices restart `i`, and the lease cap counts per pod.
       const pod = `floor-${id.slice(0, 8)}`;
-      const within = await store.insertPendingWithinCap({
+      const lease = {
         id,
         databaseId: DATABASE_ID,
         roleName: role.name,
@@ -54,8 +55,7 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
         podUid: null,
         expiresAt,
         maxExpiresAt: new Date(issuedAt.getTime() + role.maxTtl * 1000),
-      }, 10);
-      if (!within) throw new Error('lease cap reached');
+      };
       const statements = createLoginRoleSql({
         name: username,
         verifier: (await passwords.take()).verifier,
@@ -64,7 +64,17 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
         searchPath: role.searchPath ?? undefined,
         readOnly: role.readOnly,
       });
-      await createLeaseRole(target, creators, { name: username, statements, groups: role.memberOf });
+      const reserve = async () => {
+        if (!(await store.insertPendingWithinCap(lease, 10))) throw new Error('lease cap reached');
+      };
+      const create = () => createLeaseRole(target, creators, { name: username, statements, groups: role.memberOf });
+      // As the exchange does (lib/leases/issue.ts): both at once when an untracked role would be found as an orphan.
+      if (o.sequential || (creators.mode !== 'creators' && role.memberOf.length === 0)) {
+        await reserve();
+        await create();
+      } else {
+        await Promise.all([reserve(), create()]);
+      }
       await store.activate(id, {
         action: 'credentials.issue',
         outcome: 'success',

@@ -40,6 +40,8 @@ export interface ProxyCell {
   /** Per peer: TPS of each slice, and pgbench's average latency (ms) of each slice. */
   tps: Partial<Record<PeerName, number[]>>;
   latencyMs: Partial<Record<PeerName, number[]>>;
+  /** The relay process's CPU time (user + system) per transaction, µs, each slice: robust where TPS is noisy. */
+  cpuUsPerTx: Partial<Record<PeerName, number[]>>;
 }
 
 export interface ProxyResult {
@@ -63,6 +65,12 @@ export const median = (xs: number[] = []) => {
 async function rssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function pgbench(peer: Peer, args: string[]): Promise<string> {
@@ -109,7 +117,11 @@ async function prepareBenchRole(stack: Stack): Promise<void> {
 async function holdConnections(peer: Peer, n: number): Promise<pg.Client[]> {
   const clients: pg.Client[] = [];
   for (let i = 0; i < n; i += 20) {
-    const batch = Array.from({ length: Math.min(20, n - i) }, () => new pg.Client({ host: '127.0.0.1', port: peer.port, user: peer.user, password: peer.password ?? '', database: peer.database }));
+    const batch = Array.from({ length: Math.min(20, n - i) }, () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: peer.port, user: peer.user, password: peer.password ?? '', database: peer.database });
+      c.on('error', (err) => process.stderr.write(`[bench] a connection through ${peer.name} failed: ${err.message}\n`));
+      return c;
+    });
     await Promise.all(batch.map((c) => c.connect()));
     clients.push(...batch);
   }
@@ -119,7 +131,7 @@ async function holdConnections(peer: Peer, n: number): Promise<pg.Client[]> {
 
 export async function proxyScenario(
   server: BenchPostgres,
-  o: { slices: number; seconds: number; levels: number[]; env?: Record<string, string>; log: (line: string) => void },
+  o: { slices: number; seconds: number; levels: number[]; modes?: Array<'S' | 'N'>; env?: Record<string, string>; log: (line: string) => void },
 ): Promise<ProxyResult> {
   const result: ProxyResult = { available: true, seconds: o.seconds, slices: o.slices, peers: [], cells: [], connectMs: {}, memory: [] };
   const stack = await startStack(server, { env: o.env });
@@ -154,14 +166,17 @@ export async function proxyScenario(
     // Every peer once, briefly, so no slice pays for a first connection or a cold cache.
     for (const peer of peers) await pgbench(peer, ['-S', '-c', '2', '-j', '2', '-T', '1']);
 
-    for (const mode of ['S', 'N'] as const) {
+    for (const mode of o.modes ?? (['S', 'N'] as const)) {
       for (const clients of o.levels) {
-        const cell: ProxyCell = { mode, clients, tps: {}, latencyMs: {} };
+        const cell: ProxyCell = { mode, clients, tps: {}, latencyMs: {}, cpuUsPerTx: {} };
         for (let slice = 0; slice < o.slices; slice++) {
           // Rotate the order, so no peer always runs first or last.
           const order = peers.map((_, i) => peers[(i + slice) % peers.length]!);
           for (const peer of order) {
+            const cpuBefore = peer.pid === null ? 0 : await cpuSeconds(peer.pid);
             const out = await pgbench(peer, [`-${mode}`, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(o.seconds)]);
+            const transactions = number(out, /number of transactions actually processed: (\d+)/);
+            if (peer.pid !== null) (cell.cpuUsPerTx[peer.name] ??= []).push((((await cpuSeconds(peer.pid)) - cpuBefore) * 1e6) / transactions);
             (cell.tps[peer.name] ??= []).push(number(out, /tps = ([\d.]+) \(without initial connection time\)/));
             (cell.latencyMs[peer.name] ??= []).push(number(out, /latency average = ([\d.]+) ms/));
           }
@@ -179,12 +194,16 @@ export async function proxyScenario(
     }
     o.log(`new connection: ${peers.map((p) => `${p.name} ${median(result.connectMs[p.name]).toFixed(2)} ms`).join(', ')}`);
 
-    for (const peer of peers) {
+    // PgBouncer keeps its server connections after the clients leave, so it goes last: 200 of them
+    // and 200 of another relay's would not fit in max_connections.
+    const byMemoryOrder = [...peers].sort((a, b) => Number(a.name === 'pgbouncer') - Number(b.name === 'pgbouncer'));
+    for (const peer of byMemoryOrder) {
       if (peer.pid === null) continue;
       const idleMiB = await rssMiB(peer.pid);
       const clients = await holdConnections(peer, 200);
       const with200MiB = await rssMiB(peer.pid);
-      await Promise.all(clients.map((c) => c.end()));
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
+      await new Promise((r) => setTimeout(r, 1000));
       result.memory.push({ peer: peer.name, idleMiB, with200MiB });
       o.log(`${peer.name}: ${idleMiB.toFixed(0)} MiB idle, ${with200MiB.toFixed(0)} MiB with 200 connections`);
     }

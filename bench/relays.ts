@@ -12,7 +12,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmod, chown, mkdtemp, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { buildCli } from '../infra/build-cli.js';
 import { freePort } from '../functions/local/embedded-postgres.js';
 
 export interface Relay {
@@ -120,12 +121,13 @@ export async function startPgBouncer(bin: string, upstream: { host: string; port
   return { port, pid: child.pid!, stop: stopper(child) };
 }
 
-/** `pgmint proxy` from this checkout, as a workload would run it. */
+/** `pgmint proxy` from the bundle images run (dist/cli/pgmint.mjs, built here). BENCH_PROXY_PROFILE=<dir> writes a V8 CPU profile there when it stops. */
 export async function startPgmintProxy(o: { brokerUrl: string; database: string; tokenFile: string; role: string }): Promise<Relay> {
+  const bin = await buildCli();
   const [port, adminPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [resolve('cli/bin.mjs'), 'proxy', o.database, '--url', o.brokerUrl, '--token-file', o.tokenFile, '--role', o.role, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`],
+    [...(process.env.BENCH_PROXY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROXY_PROFILE}`] : []), bin, 'proxy', o.database, '--url', o.brokerUrl, '--token-file', o.tokenFile, '--role', o.role, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
@@ -136,5 +138,8 @@ export async function startPgmintProxy(o: { brokerUrl: string; database: string;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`pgmint proxy got no lease: ${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  child.once('exit', (code, signal) => {
+    if (signal !== 'SIGTERM') process.stderr.write(`[bench] pgmint proxy exited (${code ?? signal}):\n${log.slice(-4000)}\n`);
+  });
   return { port, pid: child.pid!, stop: stopper(child) };
 }

@@ -5,6 +5,7 @@
  * @example
  *   process.stdout.write(formatReport(results));
  */
+import type { DrainResult } from './drain.js';
 import { median, type PeerName, type ProxyResult } from './proxy.js';
 import type { BenchResults } from './run.js';
 
@@ -21,7 +22,7 @@ export function formatReport(r: BenchResults): string {
   out.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (embedded, fsync off). ${r.startedAt}`);
   if (r.latency) {
     out.push(
-      '\nExchange vs floor (floor = insert pending lease + CREATE ROLE + activate/audit, same driver, no HTTP)\n',
+      '\nExchange vs floor (floor = insert pending lease while CREATE ROLE runs, then activate/audit; same driver, no HTTP)\n',
       table(
         ['clients', 'floor p50 / p99 ms', 'floor /s', 'exchange p50 / p99 ms', 'exchange /s', 'errors', 'p50 ratio', 'throughput ratio'],
         r.latency.map((l) => [
@@ -37,6 +38,8 @@ export function formatReport(r: BenchResults): string {
       ),
     );
   }
+  const sequential = r.latency?.find((l) => l.sequentialFloor)?.sequentialFloor;
+  if (sequential) out.push(`\nFloor at 1 client with the pending row written before the role (as before): p50 ${ms(sequential.p50Ms)} ms, p99 ${ms(sequential.p99Ms)} ms, ${n0(sequential.perSec)}/s`);
   if (r.burst) {
     out.push(
       '\nBurst (every pod asks at once, one connection each, fresh broker)\n',
@@ -64,6 +67,23 @@ export function formatReport(r: BenchResults): string {
           r.sweep.rows.map((s) => [s.creatorRoles ?? '-', s.leases, s.revoked, (s.ms / 1000).toFixed(1), s.msPerRole.toFixed(2), s.finished ? 'yes' : 'no (time budget)']),
         ),
       );
+  }
+  if (r.drain) {
+    const d = r.drain;
+    out.push(`\nSweep with draining leases (${d.leases} expired, ${d.sessions} of them with an open session)\n`);
+    out.push(
+      table(
+        ['run', 'time s', 'revoked', 'draining'],
+        [
+          ['first (drops the idle, marks the rest draining)', d.first],
+          ['repeat (sessions still open)', d.repeat],
+          ['after the sessions closed', d.afterClose],
+        ].map(([name, s]) => {
+          const run = s as DrainResult['first'];
+          return [name as string, (run.ms / 1000).toFixed(2), run.revoked, run.draining];
+        }),
+      ),
+    );
   }
   if (r.coldStart) {
     out.push('\nCold start (fresh Node process → first handled invocation; median)\n');
@@ -94,6 +114,22 @@ export function formatReport(r: BenchResults): string {
     );
   }
   if (r.proxy) out.push(formatProxy(r.proxy));
+  if (r.history) {
+    const h = r.history;
+    out.push(
+      `\nHistory (one client; empty control plane vs ${h.leaseRows.toLocaleString('en')} lease rows and ${h.auditRows.toLocaleString('en')} audit rows, ${(h.loadedBytes / 2 ** 30).toFixed(1)} GiB, loaded in ${h.loadSec.toFixed(0)} s; sweep = ${h.sweepExpired} expired leases)\n`,
+      table(
+        ['operation', 'empty p50 / p99 ms', 'loaded p50 / p99 ms', 'p50 ratio', 'errors'],
+        h.rows.map((row) => [
+          row.operation,
+          `${ms(row.empty.p50Ms)} / ${ms(row.empty.p99Ms)}`,
+          `${ms(row.loaded.p50Ms)} / ${ms(row.loaded.p99Ms)}`,
+          row.p50Ratio.toFixed(2),
+          row.empty.errors + row.loaded.errors,
+        ]),
+      ),
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -110,6 +146,11 @@ function formatProxy(p: ProxyResult): string {
         return [`-${c.mode}`, c.clients, n0(d), cell('bare pipe'), cell('pgbouncer'), cell('pgmint proxy'), ratio(median(c.tps['pgmint proxy']), median(c.tps['bare pipe']))];
       }),
     ),
+  );
+  const relays = p.peers.filter((n) => n !== 'direct');
+  out.push(
+    '\nRelay CPU per transaction (user + system time of the relay process / transactions; median of the slices)\n',
+    table(['mode', 'clients', ...relays], p.cells.map((c) => [`-${c.mode}`, c.clients, ...relays.map((n) => `${n0(median(c.cpuUsPerTx?.[n]))} µs`)])),
   );
   const one = p.cells.find((c) => c.mode === 'S' && c.clients === 1);
   if (one) {

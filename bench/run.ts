@@ -1,11 +1,12 @@
 /**
  * `npm run bench [scenario …]`: starts its own Postgres, issuer and broker,
- * runs the scenarios (default all: latency burst jwks cold-start sweep),
+ * runs the scenarios (default all: latency burst jwks cold-start sweep drain proxy),
  * prints a table and writes bench/results/latest.json.
  *
  * @example
  *   npm run bench                 # everything, ~11 minutes on 2 cores
  *   npm run bench -- latency      # floor and exchange only
+ *   npm run bench -- history      # 1,000,000 leases and 10,000,000 audit rows vs an empty control plane
  *   BENCH_QUICK=1 npm run bench   # smaller counts, for a smoke run
  *   BENCH_SWEEP_SIZES=50000 PGMINT_CREATOR_ROLES=1000 npm run bench -- sweep   # one sweep, other settings
  */
@@ -15,6 +16,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BurstResult, burstScenario } from './burst.js';
 import { type ColdStartResult, coldStartScenario } from './cold-start.js';
+import { type DrainResult, drainScenario } from './drain.js';
+import { type HistoryResult, historyScenario } from './history.js';
 import { type JwksResult, jwksScenario } from './jwks.js';
 import { type LatencyRow, latencyScenario } from './latency.js';
 import { type ProxyResult, proxyScenario } from './proxy.js';
@@ -22,8 +25,10 @@ import { formatReport } from './report.js';
 import { startPostgres, startStack } from './stack.js';
 import { type SweepResult, sweepScenario } from './sweep.js';
 
-const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'proxy'] as const;
+const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'drain', 'proxy', 'history'] as const;
 type Scenario = (typeof ALL)[number];
+/** Without arguments: all but `history`, whose load alone takes about 20 minutes. */
+const DEFAULT: readonly Scenario[] = ALL.filter((s) => s !== 'history');
 
 export interface BenchResults {
   startedAt: string;
@@ -33,16 +38,18 @@ export interface BenchResults {
   latency?: LatencyRow[];
   burst?: BurstResult[];
   sweep?: SweepResult;
+  drain?: DrainResult;
   coldStart?: ColdStartResult;
   jwks?: JwksResult;
   proxy?: ProxyResult;
+  history?: HistoryResult;
 }
 
 const quick = process.env.BENCH_QUICK === '1';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function main(argv: string[]) {
-  const wanted = (argv.length ? argv : [...ALL]) as Scenario[];
+  const wanted = (argv.length ? argv : [...DEFAULT]) as Scenario[];
   for (const w of wanted) if (!ALL.includes(w)) throw new Error(`unknown scenario ${w}; one of ${ALL.join(', ')}`);
   const brokerEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PGMINT_') && !!e[1]));
   const results: BenchResults = {
@@ -120,9 +127,34 @@ async function main(argv: string[]) {
       results.sweep = sweeps.available && direct.available ? { available: true, rows: [...sweeps.rows, ...direct.rows] } : sweeps;
       await save();
     }
+    if (wanted.includes('drain')) {
+      log('drain');
+      results.drain = await drainScenario(pg, { leases: quick ? 1000 : 10000, sessions: quick ? 50 : 200, env: brokerEnv, log });
+      await save();
+    }
     if (wanted.includes('proxy')) {
       log('proxy: direct, bare pipe, pgbouncer, pgmint proxy');
-      results.proxy = await proxyScenario(pg, { slices: quick ? 1 : 3, seconds: quick ? 3 : 5, levels: [1, 8, 32], env: brokerEnv, log });
+      results.proxy = await proxyScenario(pg, {
+        slices: quick ? 1 : 3,
+        seconds: quick ? 3 : 5,
+        levels: process.env.BENCH_PROXY_LEVELS ? process.env.BENCH_PROXY_LEVELS.split(',').map(Number) : [1, 8, 32],
+        modes: process.env.BENCH_PROXY_MODES ? (process.env.BENCH_PROXY_MODES.split(',') as Array<'S' | 'N'>) : ['S', 'N'],
+        env: brokerEnv,
+        log,
+      });
+      await save();
+    }
+    if (wanted.includes('history')) {
+      log('history: empty vs loaded control plane');
+      results.history = await historyScenario(pg, {
+        leases: quick ? 50_000 : 1_000_000,
+        audit: quick ? 500_000 : 10_000_000,
+        slices: quick ? 2 : 4,
+        perSlice: quick ? 30 : 100,
+        sweepExpired: quick ? 50 : 200,
+        env: brokerEnv,
+        log,
+      });
       await save();
     }
   } finally {

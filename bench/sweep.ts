@@ -79,7 +79,7 @@ export async function sweepScenario(
 }
 
 /** `n` login roles past VALID UNTIL, each administered by `adminOf(name)`, each with an active lease row that expired an hour ago. */
-async function makeExpired(server: BenchPostgres, targetDb: string, controlDb: string, adminOf: (name: string) => string, group: string, n: number): Promise<void> {
+export async function makeExpired(server: BenchPostgres, targetDb: string, controlDb: string, adminOf: (name: string) => string, group: string, n: number): Promise<void> {
   const batch = `s${Math.random().toString(36).slice(2, 8)}`;
   const names = Array.from({ length: n }, (_, i) => `pgm_prod_sweep_${batch}${String(i + 1).padStart(8, '0')}`);
   // In chunks: one transaction holding tens of thousands of role locks runs out of lock table.

@@ -22,6 +22,14 @@ const EnvSchema = z.object({
   PGMINT_DRIVER: z.enum(['pg', 'neon']).default('pg'),
   PGMINT_ALLOW_INSECURE_ISSUERS: flag,
   PGMINT_SWEEP_GRACE: z.coerce.number().int().min(0).default(60),
+  PGMINT_LEASE_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  PGMINT_AUDIT_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(36_500)
+    .default(400)
+    .refine((d) => d === 0 || d >= 30, 'must be 0 (keep forever) or at least 30 days'),
   PGMINT_NEON_WS_PROXY: z.string().optional(),
   PGMINT_TARGET_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   PGMINT_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
@@ -41,6 +49,10 @@ export interface Config {
   driver: 'pg' | 'neon';
   allowInsecureIssuers: boolean;
   sweepGraceSec: number;
+  /** Days finished leases are kept (PGMINT_LEASE_RETENTION_DAYS). */
+  leaseRetentionDays: number;
+  /** Days after its month ends before an audit partition is dropped (PGMINT_AUDIT_RETENTION_DAYS); 0 = never. */
+  auditRetentionDays: number;
   neonWsProxy: string | undefined;
   targetConcurrency: number;
   poolSize: number;
@@ -76,6 +88,8 @@ export function readConfig(env: Env): Config {
     driver: e.PGMINT_DRIVER,
     allowInsecureIssuers: e.PGMINT_ALLOW_INSECURE_ISSUERS,
     sweepGraceSec: e.PGMINT_SWEEP_GRACE,
+    leaseRetentionDays: e.PGMINT_LEASE_RETENTION_DAYS,
+    auditRetentionDays: e.PGMINT_AUDIT_RETENTION_DAYS,
     neonWsProxy: e.PGMINT_NEON_WS_PROXY,
     targetConcurrency: e.PGMINT_TARGET_CONCURRENCY,
     poolSize: e.PGMINT_POOL_SIZE,

@@ -16,6 +16,10 @@ export interface Settings {
   allowInsecureIssuers: boolean;
   /** Grace after expiry before the sweeper revokes a lease. */
   sweepGraceSec: number;
+  /** Days a finished lease row is kept before the sweep deletes it. */
+  leaseRetentionDays: number;
+  /** Days after a month ends before its audit partition is dropped; 0 keeps every month. */
+  auditRetentionDays: number;
   /** How long an exchange waits for a slot on a busy target before answering 503 with Retry-After. */
   queueTimeoutMs: number;
 }

@@ -46,6 +46,8 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
       adminToken: config.adminToken,
       allowInsecureIssuers: config.allowInsecureIssuers,
       sweepGraceSec: config.sweepGraceSec,
+      leaseRetentionDays: config.leaseRetentionDays,
+      auditRetentionDays: config.auditRetentionDays,
       queueTimeoutMs: config.queueTimeoutSec * 1000,
     },
     now,

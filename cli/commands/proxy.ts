@@ -40,10 +40,10 @@ export function parseDelay(value: string, flag: string): number {
 }
 
 const EXAMPLES = `
-Three lines in a pod (a native sidecar; infra/kubernetes/ has the whole Deployment):
-  pgmint proxy orders --url https://pgmint.internal \\
-    --token-file /var/run/secrets/db-token/token      # projected token, audience pgmint
-  DATABASE_URL=postgresql://app@127.0.0.1:5432/orders  # the application: no password
+Three lines in a pod (infra/kubernetes/proxy-sidecar.yaml is the whole Deployment, the proxy a native sidecar):
+  volume       serviceAccountToken: { audience: pgmint, path: token }  mounted at /var/run/secrets/db-token
+  sidecar      pgmint proxy orders --url https://pgmint.internal --token-file /var/run/secrets/db-token/token
+  application  DATABASE_URL=postgresql://app@127.0.0.1:5432/orders   (no password)
 
 Admin port: GET /startup /liveness /readiness /metrics, POST /quitquitquit (from loopback).
 Logs are JSON lines on stderr and never carry a secret.`;

@@ -128,6 +128,11 @@ export async function serveSession(raw: Socket, ctx: SessionContext): Promise<vo
     }
     ctx.metrics.upstreamLogin((performance.now() - started) / 1000);
     const pending = reader.release();
+    if (app.destroyed) {
+      // The application left during the upstream login: nobody is there to relay for.
+      up.socket.destroy();
+      return;
+    }
     const key = up.backendKey;
     if (key) ctx.cancels.add(key, endpoint);
     ctx.metrics.connectionOpened();

@@ -169,6 +169,11 @@ export const SweepResult = z
     draining: z.number().openapi({ description: 'Expired leases kept because their role still has sessions' }),
     remaining: z.number(),
     errors: z.array(z.object({ database: z.string(), code: z.string() })),
+    retention: z.object({
+      leases_deleted: z.number(),
+      audit_partitions_created: z.number(),
+      audit_partitions_retired: z.array(z.string()),
+    }),
     duration_ms: z.number(),
   })
   .openapi('SweepResult');

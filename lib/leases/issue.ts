@@ -1,10 +1,12 @@
 /**
  * The exchange: a verified workload token in, a fresh login role out.
  *
- * Order matters for crash safety: the lease row is written `pending` before
- * the role exists, the role is created in one all-or-nothing round trip, and
- * only then is the lease marked `active` together with its audit row. A crash
- * anywhere leaves at worst a pending lease the sweeper revokes.
+ * Order matters for crash safety: the lease row is written `pending` while
+ * (or, for custom creation statements, before) the role is created in one
+ * all-or-nothing round trip, and only once both are done is the lease marked
+ * `active` together with its audit row. A crash anywhere leaves at worst a
+ * pending lease the sweeper revokes, or a role no row tracks that the orphan
+ * sweep drops once its VALID UNTIL has passed.
  *
  * @example
  *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', authorization: `Bearer ${token}` });
@@ -18,9 +20,10 @@ import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql
 import { renderTemplate } from '../sql/template.js';
 import { createLeaseRole } from '../targets/creators.js';
 import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.js';
-import type { IssuerKind, RoleRecord } from '../store/types.js';
+import type { DatabaseRecord, IssuerKind, RoleRecord } from '../store/types.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
 import { type Credentials, credentialDocument } from './credentials.js';
+import { dropLeaseRoles } from './drop-roles.js';
 import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 
 export interface IssueRequest {
@@ -53,6 +56,22 @@ function creationSql(role: RoleRecord, name: string, verifier: string, expiresAt
     searchPath: role.searchPath ?? undefined,
     readOnly: role.readOnly,
   });
+}
+
+/**
+ * Whether the orphan sweep would find this lease's role if no lease row ever
+ * tracked it: made by a creator role (PostgreSQL 16+ records its ADMIN
+ * OPTION) or a member of the database's groups, by pgmint's own statement.
+ * Custom creation statements may make anything, so their roles are created
+ * only after their pending row commits.
+ */
+function findableAsOrphan(role: RoleRecord, mode: 'direct' | 'creators'): boolean {
+  return !role.creationStatements && (mode === 'creators' || role.memberOf.length > 0);
+}
+
+/** Drops a role created alongside a pending row that was then refused; a failure leaves it to the orphan sweep. */
+async function dropUnreserved(deps: Deps, db: DatabaseRecord, username: string, reassignTo: string | null): Promise<void> {
+  await dropLeaseRoles(deps, db, [{ name: username, reassignTo, statements: null }]).catch(() => {});
 }
 
 /** Precomputed password/verifier pairs for this process (see crypto/verifier-pool.ts). */
@@ -135,25 +154,42 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     const cap = who.issuer.maxLeasesPerWorkload;
 
     const target = await deps.targets.open(db);
+    // A role made alongside a pending row that was refused; dropped once out of the queue below.
+    let unreserved = false;
     // The whole write sequence waits its turn per target, so a burst queues here
     // (in memory, up to PGMINT_QUEUE_TIMEOUT) instead of in the connection pools.
     await inTurn(deps, target.limiter, async () => {
-      if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
-        throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
-          headers: { 'Retry-After': '60' },
-          extra: { limit: cap },
-        });
-      }
-      try {
-        const statements = creationSql(role, username, verifier, expiresAt);
-        // Custom statements run as the broker, with its privileges; the default goes through a creator role.
-        const creators = role.creationStatements ? ({ mode: 'direct' } as const) : await target.creators();
-        await createLeaseRole(target.sql, creators, { name: username, statements, groups: role.memberOf });
-      } catch (err) {
+      const statements = creationSql(role, username, verifier, expiresAt);
+      // Custom statements run as the broker, with its privileges; the default goes through a creator role.
+      const creators = role.creationStatements ? ({ mode: 'direct' } as const) : await target.creators();
+      const reserve = async () => {
+        if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
+          throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
+            headers: { 'Retry-After': '60' },
+            extra: { limit: cap },
+          });
+        }
+      };
+      const create = () => createLeaseRole(target.sql, creators, { name: username, statements, groups: role.memberOf });
+      const createdFailed = async (err: unknown): Promise<never> => {
         const cause = sanitizeDatabaseError(err);
         // The statement is all-or-nothing, so no role exists; the lease is closed as failed.
         await deps.store.leases.setState(lease.id, 'failed', cause.message);
         throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
+      };
+      if (findableAsOrphan(role, creators.mode)) {
+        // The pending row and the role are written at once. Should the broker stop before the
+        // row commits, the role carries the lease prefix, a past VALID UNTIL by the next
+        // sweeps, and its creator's or group's grant: the orphan sweep drops it.
+        const [reserved, created] = await Promise.allSettled([reserve(), create()]);
+        if (reserved.status === 'rejected') {
+          unreserved = created.status === 'fulfilled';
+          throw reserved.reason;
+        }
+        if (created.status === 'rejected') await createdFailed(created.reason);
+      } else {
+        await reserve();
+        await create().catch(createdFailed);
       }
       await deps.store.leases.activate(lease.id, {
         action,
@@ -168,6 +204,9 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
         username,
         detail: { ttl, expires_at: expiresAt.toISOString() },
       });
+    }).finally(async () => {
+      // Outside the queue: dropping takes a slot of its own.
+      if (unreserved) await dropUnreserved(deps, db, username, lease.reassignTo);
     });
     return credentialDocument(db, { id: lease.id, username, issuedAt, expiresAt }, password, role.name);
   } catch (err) {

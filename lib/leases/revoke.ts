@@ -198,9 +198,5 @@ export async function revokeMatching(
     });
     if (claimed < batchSize) break;
   }
-  const { rows } = await deps.sql.query<{ n: string }>(
-    `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining') AND revoke_requested_at IS NOT NULL`,
-    [db.id],
-  );
-  return { matched, revoked: tally.revoked, failed: tally.failed, irrevocable: tally.irrevocable, remaining: Number(rows[0]?.n ?? 0) };
+  return { matched, revoked: tally.revoked, failed: tally.failed, irrevocable: tally.irrevocable, remaining: await deps.store.leases.countRequested(db.id) };
 }

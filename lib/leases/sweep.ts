@@ -17,6 +17,7 @@ import type { Deps } from '../context.js';
 import { isPgmintError } from '../errors.js';
 import { leases } from '../store/leases.js';
 import { sweepOrphans } from './orphans.js';
+import { type RetentionResult, retainHistory } from './retention.js';
 import { addTally, emptyTally, revocationRules, revokeClaimed } from './revoke.js';
 
 export interface SweepOptions {
@@ -37,8 +38,10 @@ export interface SweepResult {
   draining: number;
   /** Leases due but not revoked when the run ended (a later run takes them). */
   remaining: number;
-  /** Databases the run could not work on, with the error code. */
+  /** Databases the run could not work on, with the error code (`control-plane` for the retention step). */
   errors: Array<{ database: string; code: string }>;
+  /** Finished leases deleted and audit partitions made or retired (lib/leases/retention.ts). */
+  retention: RetentionResult;
   duration_ms: number;
 }
 
@@ -48,7 +51,17 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   const batchSize = options.batchSize ?? 200;
   const ctx = { reason: 'sweep' as const, by: 'sweeper', requestId: options.requestId };
   const tally = emptyTally();
-  const result: SweepResult = { revoked: 0, orphans_dropped: 0, failed: 0, irrevocable: 0, draining: 0, remaining: 0, errors: [], duration_ms: 0 };
+  const result: SweepResult = {
+    revoked: 0,
+    orphans_dropped: 0,
+    failed: 0,
+    irrevocable: 0,
+    draining: 0,
+    remaining: 0,
+    errors: [],
+    retention: { leases_deleted: 0, audit_partitions_created: 0, audit_partitions_retired: [] },
+    duration_ms: 0,
+  };
   const dbs = await deps.store.databases.list();
 
   for (const db of dbs) {
@@ -73,6 +86,11 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
     } catch (err) {
       result.errors.push({ database: db.id, code: isPgmintError(err) ? err.code : 'target_unavailable' });
     }
+  }
+  try {
+    result.retention = await retainHistory(deps, { deadline, requestId: options.requestId });
+  } catch (err) {
+    result.errors.push({ database: 'control-plane', code: isPgmintError(err) ? err.code : 'internal' });
   }
   for (const db of dbs) result.remaining += await deps.store.leases.countDue(db.id, deps.now(), deps.settings.sweepGraceSec);
   result.revoked = tally.revoked;

@@ -69,14 +69,20 @@ export function audit(sql: Queryable) {
         Array.from({ length: 12 }, (_, i) => entries.map((e) => auditValues(e)[i])),
       );
     },
+    /**
+     * Newest first. Each filter has an index on (filter, at, id) and the table
+     * is partitioned by month on `at`, so a page costs the same at any size;
+     * the cursor continues from the (at, id) of the entry it names.
+     */
     async query(q: AuditQuery): Promise<AuditRecord[]> {
       const { rows } = await sql.query(
         `SELECT id, at, ${AUDIT_COLUMNS} FROM pgmint.audit_log
          WHERE ($1::text IS NULL OR database_id = $1) AND ($2::text IS NULL OR action = $2)
            AND ($3::text IS NULL OR outcome = $3) AND ($4::text IS NULL OR subject = $4)
            AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
-           AND ($7::bigint IS NULL OR id < $7) AND ($9::text IS NULL OR issuer = $9)
-         ORDER BY id DESC LIMIT $8`,
+           AND ($7::bigint IS NULL OR (at, id) < (SELECT c.at, c.id FROM pgmint.audit_log c WHERE c.id = $7))
+           AND ($9::text IS NULL OR issuer = $9)
+         ORDER BY at DESC, id DESC LIMIT $8`,
         [
           q.databaseId ?? null,
           q.action ?? null,
@@ -90,6 +96,23 @@ export function audit(sql: Queryable) {
         ],
       );
       return rows.map(toAudit);
+    },
+    /** Makes the monthly partitions from `from` through `through` that are missing (migration 0007); returns how many. */
+    async ensurePartitions(from: Date, through: Date): Promise<number> {
+      const { rows } = await sql.query<{ made: number }>('SELECT pgmint.ensure_audit_partitions($1, $2) AS made', [from.toISOString(), through.toISOString()]);
+      return Number(rows[0]?.made ?? 0);
+    },
+    /**
+     * Detaches and drops the monthly partitions that ended more than
+     * `retentionDays` ago, each audited in the same transaction (migration
+     * 0007 refuses under 30 days). Returns the partitions' names.
+     */
+    async retirePartitions(retentionDays: number, requestId: string | null = null): Promise<string[]> {
+      const { rows } = await sql.query<{ partition_name: string }>(
+        'SELECT partition_name FROM pgmint.retire_audit_partitions(make_interval(days => $1), $2)',
+        [retentionDays, requestId],
+      );
+      return rows.map((r) => r.partition_name);
     },
   };
 }

@@ -6,6 +6,7 @@
  *   await leases(sql).insertPending({ ...lease });
  */
 import type { Queryable } from '../db/port.js';
+import { PgmintError } from '../errors.js';
 import { AUDIT_COLUMNS, auditValues } from './audit.js';
 import { toLease } from './rows.js';
 import type { AuditEntry, LeaseRecord, LeaseState } from './types.js';
@@ -36,6 +37,23 @@ export interface LeaseQuery {
   /** Lease id to continue after (ordered by issued_at, id). */
   after?: string;
   limit?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Lease ids are compared as uuid, so the primary key serves every lookup; a
+ * string that is not one would make Postgres fail the cast, so it is refused
+ * here with a domain code instead.
+ */
+export function leaseId(id: string): string {
+  if (!UUID.test(id)) throw new PgmintError('invalid_request', 'lease id must be a UUID', { extra: { field: 'id' } });
+  return id;
+}
+
+/** A LIKE pattern matching names that start with `prefix`, so the username pattern index serves it (migration 0007). */
+function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 function newLeaseValues(l: NewLease): unknown[] {
@@ -96,7 +114,7 @@ export function leases(sql: Queryable) {
       );
     },
     async get(id: string): Promise<LeaseRecord | null> {
-      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id::text = $1', [id]);
+      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id = $1::uuid', [leaseId(id)]);
       return rows[0] ? toLease(rows[0]) : null;
     },
     /** Live leases of one workload: (issuer, workload key), as the cap counts them. */
@@ -111,7 +129,7 @@ export function leases(sql: Queryable) {
     },
     /** Locks one lease for a change (renew, revoke); waits for a sweep holding it. */
     async lock(id: string): Promise<LeaseRecord | null> {
-      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id::text = $1 FOR UPDATE', [id]);
+      const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id = $1::uuid FOR UPDATE', [leaseId(id)]);
       return rows[0] ? toLease(rows[0]) : null;
     },
     /**
@@ -159,6 +177,14 @@ export function leases(sql: Queryable) {
       );
       return Number(rows[0]?.n ?? 0);
     },
+    /** Live leases of a database asked to end and not revoked yet (what a bulk revoke left to the sweeper). */
+    async countRequested(databaseId: string): Promise<number> {
+      const { rows } = await sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining') AND revoke_requested_at IS NOT NULL`,
+        [databaseId],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
     /**
      * Marks leases matching a subject or username prefix (or all of a
      * database's) as asked to end, so the sweeper finishes what a request
@@ -173,8 +199,8 @@ export function leases(sql: Queryable) {
         `UPDATE pgmint.leases SET revoke_requested_at = coalesce(revoke_requested_at, $2), next_attempt_at = NULL,
            state = CASE WHEN state = 'irrevocable' THEN 'active' ELSE state END
          WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')
-           AND ($3::boolean OR (subject = $4 AND ($7::text IS NULL OR issuer = $7)) OR starts_with(username, $5) OR id::text = $6)`,
-        [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id ?? null, match.issuer ?? null],
+           AND ($3::boolean OR (subject = $4 AND ($7::text IS NULL OR issuer = $7)) OR starts_with(username, $5) OR id = $6::uuid)`,
+        [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id === undefined ? null : leaseId(match.id), match.issuer ?? null],
       );
       return rowCount;
     },
@@ -197,7 +223,23 @@ export function leases(sql: Queryable) {
       );
     },
     async renew(id: string, expiresAt: Date, now: Date): Promise<void> {
-      await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1', [id, expiresAt.toISOString(), now.toISOString()]);
+      await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1::uuid', [leaseId(id), expiresAt.toISOString(), now.toISOString()]);
+    },
+    /**
+     * Deletes up to `limit` finished leases (revoked, or failed at issue) that
+     * ended before `before`, oldest first; returns how many. Live, draining
+     * and irrevocable leases are never finished here. Rows another sweep
+     * holds are skipped.
+     */
+    async deleteFinished(before: Date, limit: number): Promise<number> {
+      const { rowCount } = await sql.query(
+        `DELETE FROM pgmint.leases WHERE id = ANY (ARRAY(
+           SELECT id FROM pgmint.leases
+           WHERE state IN ('revoked', 'failed') AND coalesce(revoked_at, issued_at) < $1
+           ORDER BY coalesce(revoked_at, issued_at) LIMIT $2 FOR UPDATE SKIP LOCKED))`,
+        [before.toISOString(), limit],
+      );
+      return rowCount;
     },
     /** Usernames among `names` that a lease still tracks (live, draining, or kept as irrevocable). */
     async tracked(names: string[]): Promise<Set<string>> {
@@ -226,11 +268,11 @@ export function leases(sql: Queryable) {
       const { rows } = await sql.query(
         `SELECT * FROM pgmint.leases
          WHERE database_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR subject = $3)
-           AND ($4::text IS NULL OR role_name = $4) AND ($5::text IS NULL OR starts_with(username, $5))
+           AND ($4::text IS NULL OR role_name = $4) AND ($5::text IS NULL OR username LIKE $5 ESCAPE '\\')
            AND ($6::uuid IS NULL OR (issued_at, id) > (SELECT issued_at, id FROM pgmint.leases WHERE id = $6))
            AND ($8::text IS NULL OR issuer = $8)
          ORDER BY issued_at, id LIMIT $7`,
-        [q.databaseId, q.state ?? null, q.subject ?? null, q.roleName ?? null, q.prefix ?? null, q.after ?? null, Math.min(q.limit ?? 100, 1000), q.issuer ?? null],
+        [q.databaseId, q.state ?? null, q.subject ?? null, q.roleName ?? null, q.prefix === undefined ? null : likePrefix(q.prefix), q.after === undefined ? null : leaseId(q.after), Math.min(q.limit ?? 100, 1000), q.issuer ?? null],
       );
       return rows.map(toLease);
     },

@@ -90,7 +90,7 @@ describe('pgmint shell and dump on PostgreSQL 15', () => {
       const user = await waitFor(async () => /Temporary login (\S+)/.exec(stderr)?.[1], 'the login line');
       const psql = await childWithLogin('psql', user);
       const password = psql.env.PGPASSWORD!;
-      expect(password).toMatch(/^pgm_/);
+      expect(password).toMatch(/^pgm-/);
       expect(psql.env).toMatchObject({ PGUSER: user, PGDATABASE: b.targetDb, PGHOST: b.pg.host, PGPORT: String(b.pg.port), PGSSLMODE: 'disable' });
       const everyCommandLine = (await processes()).map((p) => p.argv.join(' ')).join('\n');
       expect(everyCommandLine).toContain('SELECT count(*) FROM app.orders');
@@ -129,7 +129,7 @@ describe('pgmint shell and dump on PostgreSQL 15', () => {
       const dump = await waitFor(async () => (await processes()).find((p) => programName(p) === 'pg_dump' && p.argv.includes(`--file=${out}`)), 'pg_dump');
       expect(dump.argv).toEqual(expect.arrayContaining([`--schema=${tenant}`, '--no-owner', '--no-acl', '--schema-only']));
       const password = dump.env.PGPASSWORD!;
-      expect(password).toMatch(/^pgm_/);
+      expect(password).toMatch(/^pgm-/);
       expect((await processes()).map((p) => p.argv.join(' ')).join('\n')).not.toContain(password);
       await release();
       expect(await closed).toBe(0);

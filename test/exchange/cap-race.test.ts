@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
-import { serverUrl } from '../support/postgres.js';
+import { serverUrl, withSuperuser } from '../support/postgres.js';
 
 describe('the lease cap under concurrent requests from one pod', () => {
   let b: TestBroker;
@@ -24,6 +24,9 @@ describe('the lease cap under concurrent requests from one pod', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(9);
     const { rows } = await b.deps.sql.query("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active'");
     expect(rows[0]).toEqual({ n: 3 });
+    // A role made alongside a refused pending row is dropped before the 429 is sent.
+    const roles = await withSuperuser(b.pg, b.targetDb, (c) => c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_prod\\_api\\_%'"));
+    expect(roles.rows[0]).toEqual({ n: 3 });
   });
 
   it('makes a second writer wait for the first to commit before counting', async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweep } from '../../lib/leases/sweep.js';
 import { expireLeaseIn, groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, withSuperuser } from '../support/postgres.js';
-import { call, mint, roleExists, sessionsOf, untilNoSessions, workloadToken } from './helpers.js';
+import { asBroker, call, mint, roleExists, sessionsOf, untilNoSessions, workloadToken } from './helpers.js';
 
 /** Moves a lease's expiry into the past, on the target and in the control plane: `secondsAgo` of time pass at once. */
 async function expiredAgo(b: TestBroker, lease: { lease_id: string; user: string }, secondsAgo: number): Promise<void> {
@@ -158,6 +158,35 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
     expect(await tooLong.json()).toMatchObject({ code: 'invalid_request', field: 'max_session' });
     const role = await (await b.admin('GET', '/api/v1/databases/main/roles/readonly')).json();
     expect(role.max_session).toBe(600);
+  });
+
+  it('the orphan sweep leaves an untracked expired role alone while it has a session, and drops it after', async () => {
+    const name = `pgm_prod_api_orphan${Math.random().toString(36).slice(2, 8)}`;
+    await asBroker(b, (c) => c.query(`CREATE ROLE "${name}" LOGIN PASSWORD 'orphan-pw' VALID UNTIL '2999-01-01' IN ROLE "${groupsOf(b).ro}"`));
+    const client = new pg.Client({ host: b.pg.host, port: b.pg.port, database: b.targetDb, user: name, password: 'orphan-pw' });
+    await client.connect();
+    // Expired two minutes ago: past the sweep's grace, well within the 24 hours an orphan's sessions are given.
+    const expired = new Date(Date.now() - 120_000).toISOString();
+    await withSuperuser(b.pg, b.targetDb, (c) => c.query(`ALTER ROLE "${name}" VALID UNTIL '${expired}'`));
+    await sweep(b.deps);
+    expect(await roleExists(b, name)).toBe(true);
+    expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(name);
+    await client.end();
+    await untilNoSessions(b, name);
+    expect((await sweep(b.deps)).orphans_dropped).toBeGreaterThanOrEqual(1);
+    expect(await roleExists(b, name)).toBe(false);
+
+    // Expired more than 24 hours ago: its sessions are ended with it.
+    const old = `${name}_old`;
+    await asBroker(b, (c) => c.query(`CREATE ROLE "${old}" LOGIN PASSWORD 'orphan-pw' VALID UNTIL '2999-01-01' IN ROLE "${groupsOf(b).ro}"`));
+    const stale = new pg.Client({ host: b.pg.host, port: b.pg.port, database: b.targetDb, user: old, password: 'orphan-pw' });
+    const ended = new Promise<{ code?: string }>((resolve) => stale.on('error', (err) => resolve(err as { code?: string })));
+    await stale.connect();
+    await withSuperuser(b.pg, b.targetDb, (c) => c.query(`ALTER ROLE "${old}" VALID UNTIL '2000-01-01T00:00:00Z'`));
+    await sweep(b.deps);
+    expect(await ended).toMatchObject({ code: '57P01' });
+    await stale.end().catch(() => {});
+    expect(await roleExists(b, old)).toBe(false);
   });
 
   it("removing the database with force=true ends a draining lease's sessions at once", async () => {

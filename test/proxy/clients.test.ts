@@ -1,7 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli } from '../../infra/build-cli.js';
+import { ROOT } from '../../infra/build.js';
 import { tempDir, tokenFile } from '../cli/support.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { needClient, run, startProxy, type TestProxy } from './support.js';
@@ -14,15 +16,20 @@ describe('pgmint proxy with unmodified clients', () => {
   let proxy: TestProxy;
   const leaseUser = /^pgm_prod_api_/;
 
+  // The proxy runs from the bundle images ship (npm run build), not the checkout's TypeScript.
+  const bundleDir = join(ROOT, 'dist', `proxy-test-${process.pid}`);
+
   beforeAll(async () => {
-    b = await startTestBroker();
+    const [broker, bin] = await Promise.all([startTestBroker(), buildCli(bundleDir)]);
+    b = broker;
     await b.setupDefault();
     const file = await tokenFile(await tempDir(), await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }));
-    proxy = await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: file });
+    proxy = await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: file, bin });
   });
   afterAll(async () => {
     await proxy?.kill();
     await b?.close();
+    await rm(bundleDir, { recursive: true, force: true });
   });
 
   it('psql: no credential, a lease user, the role grants and no more', async () => {

@@ -34,6 +34,8 @@ export interface ProxyStart {
   tokenFile: string;
   args?: string[];
   env?: Record<string, string>;
+  /** The program to run (default cli/bin.mjs, the checkout's TypeScript; or the built bundle). */
+  bin?: string;
   /** Wait for the first lease (default) or only for the listener. */
   waitFor?: 'lease' | 'listening';
 }
@@ -42,7 +44,7 @@ export async function startProxy(o: ProxyStart): Promise<TestProxy> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [BIN, 'proxy', o.database, '--url', o.brokerUrl, '--token-file', o.tokenFile, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, ...(o.args ?? [])],
+    [o.bin ?? BIN, 'proxy', o.database, '--url', o.brokerUrl, '--token-file', o.tokenFile, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, ...(o.args ?? [])],
     { env: cleanEnv({ PGMINT_PROXY_BACKOFF_MS: '200', ...o.env }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -89,6 +89,15 @@ describe('pgmint proxy: upstream TLS with verify-full', () => {
     expect(ssl).toBe('t');
   });
 
+  it('answers an application that asks for TLS when given a certificate', async () => {
+    const proxy = await startProxy({ brokerUrl: b.url, database: 'orders', tokenFile: file, args: ['--ca-file', certs.ca, '--tls-cert', certs.cert, '--tls-key', certs.key] });
+    proxies.push(proxy);
+    const res = await run('psql', [`host=localhost port=${proxy.port} user=app dbname=orders sslmode=verify-full sslrootcert=${certs.ca}`, '-XAt', '-c', 'SELECT current_user']);
+    expect(res.stdout.trim(), res.stderr).toMatch(/^pgm_prod_api_/);
+    // The same proxy still serves an application that does not ask for TLS.
+    expect((await run('psql', [proxy.url(), '-XAt', '-c', 'SELECT 1'])).stdout.trim()).toBe('1');
+  });
+
   it('refuses a server whose certificate another CA signed, and says so to the application', async () => {
     const proxy = await startProxy({ brokerUrl: b.url, database: 'orders', tokenFile: file, args: ['--ca-file', certs.otherCa] });
     proxies.push(proxy);

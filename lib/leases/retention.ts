@@ -1,0 +1,56 @@
+/**
+ * History retention, run at the end of every sweep: finished leases older
+ * than PGMINT_LEASE_RETENTION_DAYS are deleted in bounded batches, the audit
+ * log's monthly partitions are kept three months ahead, and partitions whose
+ * month ended more than PGMINT_AUDIT_RETENTION_DAYS ago are detached and
+ * dropped (each retirement audited in its own transaction; 0 keeps them all).
+ * So the control plane stays the same size however long pgmint runs.
+ *
+ * @example
+ *   const { leases_deleted } = await retainHistory(deps, { deadline: Date.now() + 10_000 });
+ */
+import type { Deps } from '../context.js';
+
+export interface RetentionOptions {
+  deadline: number;
+  /** Finished leases deleted per statement (default 1,000). */
+  batchSize?: number;
+  requestId?: string;
+}
+
+export interface RetentionResult {
+  leases_deleted: number;
+  audit_partitions_created: number;
+  audit_partitions_retired: string[];
+}
+
+const DAY_MS = 86_400_000;
+/** Months of audit partitions kept ready ahead of now. */
+const MONTHS_AHEAD = 3;
+
+export async function retainHistory(deps: Deps, options: RetentionOptions): Promise<RetentionResult> {
+  const batchSize = options.batchSize ?? 1000;
+  const now = deps.now();
+  const result: RetentionResult = { leases_deleted: 0, audit_partitions_created: 0, audit_partitions_retired: [] };
+  const ahead = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + MONTHS_AHEAD, 1));
+  result.audit_partitions_created = await deps.store.audit.ensurePartitions(now, ahead);
+  if (deps.settings.auditRetentionDays > 0) {
+    result.audit_partitions_retired = await deps.store.audit.retirePartitions(deps.settings.auditRetentionDays, options.requestId ?? null);
+  }
+  const before = new Date(now.getTime() - deps.settings.leaseRetentionDays * DAY_MS);
+  // One batch even past the deadline, so a sweep that spent its time revoking still makes progress.
+  for (;;) {
+    const deleted = await deps.store.leases.deleteFinished(before, batchSize);
+    result.leases_deleted += deleted;
+    if (deleted < batchSize || Date.now() >= options.deadline) break;
+  }
+  if (result.leases_deleted > 0) {
+    await deps.store.audit.append({
+      action: 'lease.retire',
+      outcome: 'success',
+      requestId: options.requestId ?? null,
+      detail: { deleted: result.leases_deleted, finished_before: before.toISOString(), retention_days: deps.settings.leaseRetentionDays },
+    });
+  }
+  return result;
+}
