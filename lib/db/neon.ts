@@ -5,7 +5,7 @@
  */
 import { neonConfig, Pool } from '@neondatabase/serverless';
 import { adaptPool, type PgLikePool } from './pool-adapter.js';
-import { CONNECT_TIMEOUT_MS, type ConnectionConfig, STATEMENT_TIMEOUT_MS, type Sql } from './port.js';
+import { CONNECT_TIMEOUT_MS, type ConnectionConfig, type Sql } from './port.js';
 
 export interface NeonOptions {
   /** e.g. `127.0.0.1:6543/v1` → `ws://127.0.0.1:6543/v1?address=host:port` */
@@ -47,8 +47,7 @@ export function connectNeon(config: ConnectionConfig): Sql {
     max: config.max ?? 4,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    // Client-side: a server that stopped answering (SIGSTOP, a dead link) cannot enforce statement_timeout.
-    query_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: config.statementTimeoutMs,
     application_name: config.applicationName ?? 'pgmint',
   } as never);
   return adaptPool(pool as unknown as PgLikePool);

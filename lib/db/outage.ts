@@ -21,6 +21,9 @@ export type DatabaseRole = 'control_plane' | 'target';
 /** Seconds a caller is told to wait (Retry-After) when a database is away. */
 export const RETRY_AFTER_SEC = 5;
 
+/** node-postgres's pool (and Neon's) when no pooled connection freed up within the connect timeout. */
+const POOL_BUSY = /timeout exceeded when trying to connect/i;
+
 export class Unavailable extends DatabaseError {
   constructor(
     readonly database: DatabaseRole,
@@ -47,6 +50,8 @@ export function guardOutage(sql: Sql, database: DatabaseRole, options: { holdMs?
   const classify = (err: unknown): unknown => {
     if (err instanceof Unavailable) return err;
     if (!(err instanceof DatabaseError) || !err.unreachable) return err;
+    // Waiting too long for a pooled connection is a busy pool, not a server away: no hold.
+    if (POOL_BUSY.test(err.message)) return new Unavailable(database, err);
     lastError = err;
     awayUntil = now() + holdMs;
     return new Unavailable(database, err);

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { adaptPool } from './pool-adapter.js';
-import { CONNECT_TIMEOUT_MS, type ConnectionConfig, STATEMENT_TIMEOUT_MS, type Sql } from './port.js';
+import { CONNECT_TIMEOUT_MS, type ConnectionConfig, type Sql } from './port.js';
 
 export function connectPg(config: ConnectionConfig): Sql {
   const ssl =
@@ -23,8 +23,7 @@ export function connectPg(config: ConnectionConfig): Sql {
     max: config.max ?? 4,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    // Client-side: a server that stopped answering (SIGSTOP, a dead link) cannot enforce statement_timeout.
-    query_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: config.statementTimeoutMs,
     application_name: config.applicationName ?? 'pgmint',
   });
   return adaptPool(pool);

@@ -25,10 +25,11 @@ export interface Sql extends Queryable {
 }
 
 /**
- * How long a driver waits before a database counts as away: to open a
- * connection (or get one from a full pool) and for a statement's answer. A
- * stopped or unreachable server is thus reported within ~10 s (db/outage.ts),
- * never left hanging; a statement that legitimately runs longer is split.
+ * How long the broker waits before a database counts as away: to open a
+ * connection (or get one from a full pool) and, on the connections that serve
+ * requests (`statementTimeoutMs`), for a statement's answer. A stopped or
+ * unreachable server is thus reported within ~10 s (db/outage.ts), never left
+ * hanging. Other connections (migrations, tools) wait for their statements.
  */
 export const CONNECT_TIMEOUT_MS = 4_000;
 export const STATEMENT_TIMEOUT_MS = 6_000;
@@ -45,6 +46,8 @@ export interface ConnectionConfig {
   /** Pool size; serverless functions keep it small. */
   max?: number;
   applicationName?: string;
+  /** Client-side bound on a statement's answer (a server that stopped cannot enforce statement_timeout); unset waits. */
+  statementTimeoutMs?: number;
 }
 
 export type Connect = (config: ConnectionConfig) => Sql;

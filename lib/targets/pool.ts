@@ -16,7 +16,7 @@
  */
 import { unseal } from '../crypto/seal.js';
 import { guardOutage } from '../db/outage.js';
-import type { Connect, Queryable, Sql, SslMode } from '../db/port.js';
+import { type Connect, type Queryable, type Sql, type SslMode, STATEMENT_TIMEOUT_MS } from '../db/port.js';
 import type { DatabaseRecord } from '../store/types.js';
 import { type Creators, probeCreators } from './creators.js';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -84,6 +84,7 @@ export function createTargetPool(options: TargetPoolOptions) {
       sslmode: db.sslmode as SslMode,
       max: options.poolSize ?? 4,
       applicationName: 'pgmint',
+      statementTimeoutMs: STATEMENT_TIMEOUT_MS,
     });
 
   /** Points the entry at a new pool; the old one drains, its open sessions finish their statements. */

@@ -46,6 +46,14 @@ describe('guardOutage', () => {
     expect(d.calls()).toBe(2);
   });
 
+  it('answers a busy pool as unavailable without holding the database as away', async () => {
+    const d = scripted();
+    const sql = guardOutage(d.sql, 'control_plane', { holdMs: 60_000 });
+    d.script.push(new Error('timeout exceeded when trying to connect'));
+    expect(isUnavailable(await sql.query('SELECT 1').catch((e: unknown) => e))).toBe(true);
+    await expect(sql.query('SELECT 1')).resolves.toBeDefined();
+  });
+
   it('passes other errors through unchanged and does not hold for them', async () => {
     const d = scripted();
     const sql = guardOutage(d.sql, 'control_plane');
