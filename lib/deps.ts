@@ -8,6 +8,7 @@
  */
 import { type Config, ConfigError, loadSealKey } from './config.js';
 import type { Deps } from './context.js';
+import { guardOutage } from './db/outage.js';
 import { type Connect, parseDatabaseUrl } from './db/port.js';
 import { TokenVerifier } from './identity/index.js';
 import { resolveRefusedRoot } from './rotation/refusal.js';
@@ -24,7 +25,7 @@ export interface DepsOptions {
 export async function buildDeps(config: Config, connect: Connect, options: DepsOptions = {}): Promise<Deps> {
   if (!config.databaseUrl) throw new ConfigError('PGMINT_DATABASE_URL is required');
   const sealKey = await loadSealKey(config);
-  const sql = connect({ ...parseDatabaseUrl(config.databaseUrl), max: config.poolSize, applicationName: 'pgmint-control' });
+  const sql = guardOutage(connect({ ...parseDatabaseUrl(config.databaseUrl), max: config.poolSize, applicationName: 'pgmint-control' }), 'control_plane');
   const store = createStore(sql, { contextCacheMs: config.contextCacheMs });
   const now = options.now ?? (() => new Date());
   const deps: Deps = {

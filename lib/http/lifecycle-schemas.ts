@@ -4,13 +4,27 @@
  * objects validate requests and generate /openapi.json.
  */
 import { z } from '@hono/zod-openapi';
+import { instantProblem } from '../db/storable.js';
 import { MIN_TTL_SEC } from '../leases/ttl.js';
 import { SCOPES } from './admin.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -, at most 63 characters');
 const query = (name: string) => ({ param: { name, in: 'query' as const } });
 const limit = z.coerce.number().int().min(1).max(1000);
-const instant = z.string().datetime({ offset: true, message: 'an RFC 3339 date-time such as 2026-04-12T16:30:00Z' });
+/** RFC 3339, any offset Date understands; handed on in UTC so Postgres never sees an offset it refuses (beyond ±15:59). */
+const instant = z
+  .string()
+  .datetime({ offset: true, message: 'an RFC 3339 date-time such as 2026-04-12T16:30:00Z' })
+  .transform((v, ctx) => {
+    const ms = Date.parse(v);
+    const problem = instantProblem(ms);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return new Date(ms).toISOString();
+  })
+  .openapi({ type: 'string', format: 'date-time', description: 'RFC 3339, years 0001 to 9999 once in UTC' });
 
 export const LeaseIdParams = z.object({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) });
 export const TokenIdParams = LeaseIdParams;

@@ -13,17 +13,26 @@ const slug = z
 /** Postgres role names as pgmint accepts them from configuration. */
 const roleName = z.string().min(1).max(63).regex(/^[^\0]+$/, 'must not contain NUL');
 
+/** Ten years: longer than any lease or rotation period, and within Postgres's integer. */
+const MAX_DURATION_SEC = 315_360_000;
+
 const duration = z
-  .union([z.number().int().positive(), z.string()])
+  .union([z.number().int().positive().max(MAX_DURATION_SEC), z.string().max(16)])
   .transform((v, ctx) => {
     const seconds = typeof v === 'number' ? v : parseDuration(v);
-    if (seconds === null || seconds < 1) {
-      ctx.addIssue({ code: 'custom', message: 'a number of seconds or a duration such as 15m or 1h' });
+    if (seconds === null || seconds < 1 || seconds > MAX_DURATION_SEC) {
+      ctx.addIssue({ code: 'custom', message: `a number of seconds (1 to ${MAX_DURATION_SEC}) or a duration such as 15m or 1h` });
       return z.NEVER;
     }
     return seconds;
   })
-  .openapi({ type: 'string', example: '1h' });
+  .openapi({
+    oneOf: [
+      { type: 'integer', minimum: 1, maximum: MAX_DURATION_SEC },
+      { type: 'string', pattern: '^(?:\\d{1,6}|(?:\\d{1,3}h)?(?:\\d{1,4}m)?(?:\\d{1,6}s)?)$', maxLength: 16 },
+    ],
+    example: '1h',
+  });
 
 /** Longest token lifetime: seconds or a duration; 0 means no limit. */
 const MAX_LIFETIME_SEC = 10 * 365 * 86_400;

@@ -30,7 +30,7 @@ export {
   type K8sIdentity,
 } from './k8s-claims.js';
 export { peekIssuer } from './peek.js';
-export { pemsToJwks, pinnedKeyResolver, validatePinnedJwks, type KeyResolver } from './pinned.js';
+export { pemsToJwks, PinnedKeyError, pinnedKeyResolver, validatePinnedJwks, type KeyResolver } from './pinned.js';
 export { checkTokenTimes } from './token-policy.js';
 export { DEFAULT_MAX_TOKEN_LIFETIME_SEC, type IssuerKeys, type JwksStore, type VerifiedToken, type VerifierOptions } from './types.js';
 export { ALLOWED_ALGORITHMS, TokenVerifier } from './verify.js';

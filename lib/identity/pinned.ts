@@ -73,15 +73,27 @@ function defaultAlgorithm(k: Record<string, unknown>): string | null {
   return null;
 }
 
+/** A pinned JWK that can never verify; `index` is its place in `keys`. */
+export class PinnedKeyError extends TypeError {
+  constructor(
+    readonly index: number,
+    why: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`key ${index}: ${why}`, options);
+    this.name = 'PinnedKeyError';
+  }
+}
+
 /**
  * Checks every pinned JWK the way verification will use it: a public key
  * of a type pgmint accepts, importable with jose for an allowed algorithm,
- * RSA of at least 2048 bits. Throws a TypeError naming the key's index.
+ * RSA of at least 2048 bits. Throws a PinnedKeyError naming the key's index.
  */
 export async function validatePinnedJwks(jwks: { keys: unknown[] }, allowed: readonly string[]): Promise<void> {
   if (!Array.isArray(jwks?.keys)) throw new TypeError('pinned JWKS must have a keys array');
   for (const [i, key] of jwks.keys.entries()) {
-    const bad = (why: string) => new TypeError(`key ${i}: ${why}`);
+    const bad = (why: string) => new PinnedKeyError(i, why);
     if (typeof key !== 'object' || key === null || Array.isArray(key)) throw bad('must be a JSON object');
     const k = key as Record<string, unknown>;
     if (typeof k.kty !== 'string') throw bad('has no kty');
@@ -93,7 +105,7 @@ export async function validatePinnedJwks(jwks: { keys: unknown[] }, allowed: rea
     try {
       await importJWK(k as JWK, alg);
     } catch (cause) {
-      throw new TypeError(`key ${i}: does not import as a ${alg} public key`, { cause });
+      throw new PinnedKeyError(i, `does not import as a ${alg} public key`, { cause });
     }
     if (k.kty === 'RSA' && typeof k.n === 'string' && k.n.replace(/=+$/, '').length * 6 < 2040) {
       throw bad('RSA keys must be at least 2048 bits');

@@ -15,6 +15,7 @@ import {
   ALLOWED_ALGORITHMS,
   type FetchFailure,
   fetchFailureHint,
+  PinnedKeyError,
   pinnedKeyResolver,
   validateIssuerUrl,
   validatePinnedJwks,
@@ -57,8 +58,8 @@ export async function trustIssuer(
       try {
         await validatePinnedJwks(i.pinnedJwks, ALLOWED_ALGORITHMS);
       } catch (err) {
-        const index = /^key (\d+):/.exec(err instanceof Error ? err.message : '')?.[1];
-        throw badConfig(index === undefined ? 'jwks' : `jwks.keys.${index}`, `pinned JWKS ${err instanceof Error ? err.message : 'is not valid'}`);
+        const field = err instanceof PinnedKeyError ? `jwks.keys.${err.index}` : 'jwks';
+        throw badConfig(field, `pinned JWKS ${err instanceof Error ? err.message : 'is not valid'}`);
       }
     }
     try {

@@ -8,10 +8,11 @@ import { registerDatabase } from '../../registry/databases.js';
 import { trustIssuer } from '../../registry/issuers.js';
 import { defineRole } from '../../registry/roles.js';
 import { requireScope } from '../admin.js';
+import { jsonOnly } from '../media-type.js';
 import type { AppEnv } from '../env.js';
 import { presentDatabase, presentIssuer, presentRole } from '../present.js';
 import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, RegisteredIssuer, Role, RoleInput, RoleParams } from '../schemas.js';
-import { adminErrorsWith404, adminSecurity, json, jsonBody, } from './describe.js';
+import { adminErrorsWith404, adminSecurity, bodyErrors, json, jsonBody } from './describe.js';
 
 const adminErrors = adminErrorsWith404;
 const security = adminSecurity;
@@ -27,9 +28,9 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases',
       summary: 'Register a target database (the connection and CREATEROLE are tested)',
       security,
-      middleware: [requireScope(deps, 'databases:write')] as const,
+      middleware: [requireScope(deps, 'databases:write'), jsonOnly] as const,
       request: body(DatabaseInput),
-      responses: { 201: json(Database, 'Registered'), ...adminErrors },
+      responses: { 201: json(Database, 'Registered'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const b = c.req.valid('json');
@@ -72,9 +73,9 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases/{db}/roles/{name}',
       summary: 'Define or replace a role that leases are minted from',
       security,
-      middleware: [requireScope(deps, 'roles:write')] as const,
+      middleware: [requireScope(deps, 'roles:write'), jsonOnly] as const,
       request: { params: RoleParams, ...body(RoleInput) },
-      responses: { 200: json(Role, 'Role saved'), ...adminErrors },
+      responses: { 200: json(Role, 'Role saved'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const { db, name } = c.req.valid('param');
@@ -121,9 +122,9 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases/{db}/issuers',
       summary: 'Trust a token issuer for this database',
       security,
-      middleware: [requireScope(deps, 'issuers:write')] as const,
+      middleware: [requireScope(deps, 'issuers:write'), jsonOnly] as const,
       request: { params: DatabaseParams, ...body(IssuerInput) },
-      responses: { 201: json(RegisteredIssuer, 'Issuer trusted, with what discovery found'), ...adminErrors },
+      responses: { 201: json(RegisteredIssuer, 'Issuer trusted, with what discovery found'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const { db } = c.req.valid('param');
