@@ -191,6 +191,8 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
       await l.list({ databaseId: DB, subject: 'system:serviceaccount:prod:sa3' });
       at('list: by issuer');
       await l.list({ databaseId: DB, issuer: 'https://issuer.example' });
+      at('list: by subject of one issuer');
+      await l.list({ databaseId: DB, subject: 'system:serviceaccount:prod:sa3', issuer: 'https://issuer.example' });
       at('list: by prefix');
       await l.list({ databaseId: DB, prefix: 'pgm_prod_api_77' });
       // The audit route.
