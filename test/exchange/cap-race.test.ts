@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { serverUrl, withSuperuser } from '../support/postgres.js';
 
 describe('the lease cap under concurrent requests from one pod', () => {
@@ -25,7 +25,14 @@ describe('the lease cap under concurrent requests from one pod', () => {
     const { rows } = await b.deps.sql.query("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active'");
     expect(rows[0]).toEqual({ n: 3 });
     // A role made alongside a refused pending row is dropped before the 429 is sent.
-    const roles = await withSuperuser(b.pg, b.targetDb, (c) => c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_prod\\_api\\_%'"));
+    // Roles are cluster-wide and other test files mint prod/api leases too: count this broker's, by its group.
+    const roles = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query(
+        `SELECT count(*)::int AS n FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles g ON g.oid = m.roleid
+         WHERE g.rolname = $1 AND r.rolname LIKE 'pgm\\_prod\\_api\\_%'`,
+        [groupsOf(b).ro],
+      ),
+    );
     expect(roles.rows[0]).toEqual({ n: 3 });
   });
 
