@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.pgmint/', 'scratch/', 'bench/results/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', '.pgmint/', 'scratch/', 'bench/results/', 'coverage/', '.ci/.venv/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,53 +1,29 @@
 /**
- * The `pgmint` command. Each verb lives in cli/commands/; this file only
- * assembles them.
+ * The `pgmint` entry point: runs the command line and prints errors as the
+ * CLI does. `pgmint proxy` loads its own command alone: a sidecar that runs
+ * for the pod's lifetime should not hold every other verb's libraries in
+ * memory (about 9 MiB of resident memory).
+ *
+ * @example
+ *   await main(['node', 'pgmint', 'proxy', 'orders']);
  */
 import { Command } from 'commander';
-import { registerAudit } from './commands/audit.js';
-import { registerBootstrapSql } from './commands/bootstrap-sql.js';
-import { registerCreds } from './commands/creds.js';
-import { registerDb } from './commands/db.js';
-import { registerDevCommands } from './commands/dev.js';
-import { registerDump } from './commands/dump.js';
-import { registerGuiConfig } from './commands/gui-config.js';
-import { registerInvoke } from './commands/invoke.js';
-import { registerIssuer } from './commands/issuer.js';
-import { registerLeases } from './commands/leases.js';
-import { registerMigrate } from './commands/migrate.js';
-import { registerOperations } from './commands/operations.js';
-import { registerProxy } from './commands/proxy.js';
-import { registerRole } from './commands/role.js';
-import { registerShell } from './commands/shell.js';
-import { registerTunnel } from './commands/tunnel.js';
 import { exitCodeOf, formatError } from './lib/errors.js';
 
-export function buildProgram(): Command {
-  const program = new Command('pgmint')
-    .description('Short-lived PostgreSQL logins for workloads and people')
-    .showHelpAfterError()
-    .configureOutput({ outputError: (s, write) => write(s) });
-  registerCreds(program);
-  registerShell(program);
-  registerGuiConfig(program);
-  registerDump(program);
-  registerTunnel(program);
-  registerProxy(program);
-  registerDb(program);
-  registerIssuer(program);
-  registerRole(program);
-  registerLeases(program);
-  registerAudit(program);
-  registerOperations(program);
-  registerDevCommands(program);
-  registerMigrate(program);
-  registerBootstrapSql(program);
-  registerInvoke(program);
-  return program;
+async function programFor(argv: string[]): Promise<Command> {
+  if (argv[2] === 'proxy') {
+    const { registerProxy } = await import('./commands/proxy.js');
+    const program = new Command('pgmint').showHelpAfterError().configureOutput({ outputError: (s, write) => write(s) });
+    registerProxy(program);
+    return program;
+  }
+  const { buildProgram } = await import('./program.js');
+  return buildProgram();
 }
 
 export async function main(argv = process.argv): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await programFor(argv)).parseAsync(argv);
   } catch (err) {
     process.stderr.write(formatError(err));
     process.exitCode = exitCodeOf(err);

@@ -16,10 +16,15 @@ import { build } from 'esbuild';
 import { ROOT } from './build.js';
 
 export async function buildCli(outdir = join(ROOT, 'dist', 'cli')): Promise<string> {
-  const outfile = join(outdir, 'pgmint.mjs');
   await build({
     stdin: { contents: "import { main } from './cli/main.ts';\nawait main();\n", resolveDir: ROOT, sourcefile: 'pgmint.ts', loader: 'ts' },
-    outfile,
+    outdir,
+    entryNames: 'pgmint',
+    // Chunks beside the entry: modules that find files relative to themselves (infra/migrations) stay two folders deep.
+    chunkNames: '[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+    // Verbs load on demand (cli/main.ts), so `pgmint proxy` never evaluates the others' modules.
+    splitting: true,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -29,7 +34,7 @@ export async function buildCli(outdir = join(ROOT, 'dist', 'cli')): Promise<stri
     logLevel: 'warning',
     absWorkingDir: ROOT,
   });
-  return outfile;
+  return join(outdir, 'pgmint.mjs');
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

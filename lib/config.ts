@@ -36,6 +36,7 @@ const EnvSchema = z.object({
   PGMINT_CREATOR_ROLES: z.coerce.number().int().min(0).max(4096).default(1000),
   PGMINT_QUEUE_TIMEOUT: z.coerce.number().min(0.1).max(900).default(20),
   PGMINT_CONTEXT_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  PGMINT_JWKS_COOLDOWN: z.coerce.number().min(0).max(3600).default(30),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -61,6 +62,8 @@ export interface Config {
   queueTimeoutSec: number;
   /** Milliseconds an exchange's control-plane context is kept in memory (store/exchange-context.ts); 0 reads it every time. */
   contextCacheMs: number;
+  /** Seconds between refetches of an issuer's keys for an unknown `kid` (jose's cooldownDuration). */
+  jwksCooldownSec: number;
 }
 
 export class ConfigError extends TypeError {
@@ -93,6 +96,7 @@ export function readConfig(env: Env): Config {
     creatorRoles: e.PGMINT_CREATOR_ROLES,
     queueTimeoutSec: e.PGMINT_QUEUE_TIMEOUT,
     contextCacheMs: e.PGMINT_CONTEXT_CACHE_MS,
+    jwksCooldownSec: e.PGMINT_JWKS_COOLDOWN,
   };
 }
 

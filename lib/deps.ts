@@ -8,16 +8,24 @@
  */
 import { type Config, ConfigError, loadSealKey } from './config.js';
 import type { Deps } from './context.js';
+import { guardOutage } from './db/outage.js';
 import { type Connect, parseDatabaseUrl } from './db/port.js';
 import { TokenVerifier } from './identity/index.js';
 import { resolveRefusedRoot } from './rotation/refusal.js';
 import { createStore } from './store/index.js';
 import { createTargetPool } from './targets/pool.js';
 
-export async function buildDeps(config: Config, connect: Connect, options: { now?: () => Date; fetch?: typeof fetch } = {}): Promise<Deps> {
+export interface DepsOptions {
+  now?: () => Date;
+  fetch?: typeof fetch;
+  /** A fetch trusting one issuer's own CA (`ca_pem`); runtimes without one refuse such issuers. */
+  fetchForCa?: (caPem: string) => typeof fetch;
+}
+
+export async function buildDeps(config: Config, connect: Connect, options: DepsOptions = {}): Promise<Deps> {
   if (!config.databaseUrl) throw new ConfigError('PGMINT_DATABASE_URL is required');
   const sealKey = await loadSealKey(config);
-  const sql = connect({ ...parseDatabaseUrl(config.databaseUrl), max: config.poolSize, applicationName: 'pgmint-control' });
+  const sql = guardOutage(connect({ ...parseDatabaseUrl(config.databaseUrl), max: config.poolSize, applicationName: 'pgmint-control' }), 'control_plane');
   const store = createStore(sql, { contextCacheMs: config.contextCacheMs });
   const now = options.now ?? (() => new Date());
   const deps: Deps = {
@@ -28,8 +36,10 @@ export async function buildDeps(config: Config, connect: Connect, options: { now
     verifier: new TokenVerifier({
       now,
       fetch: options.fetch,
+      fetchForCa: options.fetchForCa,
       allowInsecureIssuers: config.allowInsecureIssuers,
       jwksStore: store.jwksCache,
+      cooldownMs: config.jwksCooldownSec * 1000,
     }),
     sealKey,
     settings: {

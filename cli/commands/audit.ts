@@ -34,6 +34,7 @@ interface AuditOptions extends AdminOptions {
   action?: string;
   outcome?: string;
   subject?: string;
+  issuer?: string;
   since?: string;
   limit?: string;
   cursor?: string;
@@ -49,13 +50,14 @@ export function registerAudit(program: Command): void {
         .option('--action <action>', 'only this action, e.g. credentials.issue')
         .option('--outcome <outcome>', 'success, denied or error')
         .option('--subject <subject>', 'only this identity')
+        .option('--issuer <issuer>', 'only identities of this issuer')
         .option('--since <time>', 'only entries after this time (ISO 8601) or duration ago (e.g. 1h)')
         .option('--limit <n>', 'at most this many', '50')
         .option('--cursor <cursor>', 'continue from a previous page'),
     ),
   ).action(async (o: AuditOptions) => {
     const answer = await adminCall<{ entries: Entry[]; next_cursor: string | null }>(o, 'GET', '/api/v1/audit', {
-      query: { database: o.database, action: o.action, outcome: o.outcome, subject: o.subject, since: sinceParam(o.since), limit: o.limit, cursor: o.cursor },
+      query: { database: o.database, action: o.action, outcome: o.outcome, subject: o.subject, issuer: o.issuer, since: sinceParam(o.since), limit: o.limit, cursor: o.cursor },
     });
     if (o.json) return printJson(answer);
     process.stdout.write(

@@ -23,8 +23,22 @@ interface Issuer {
   allowed_roles: string[];
   pinned_keys: boolean;
   max_leases_per_workload: number;
+  max_token_lifetime: number;
+  require_bound_pod: boolean;
+  ca_pem: boolean;
   created_at: string;
 }
+
+interface FetchFailure {
+  stage: string;
+  url: string;
+  status?: number;
+  tls_code?: string;
+  error_code?: string;
+  reason: string;
+}
+
+type DiscoveryCheck = { ok: true; keys: number } | { ok: false; failure: FetchFailure; hint: string } | null;
 
 interface AddOptions extends AdminOptions {
   issuer: string;
@@ -37,7 +51,10 @@ interface AddOptions extends AdminOptions {
   allowedRole?: string[];
   jwksFile?: string;
   pemFile?: string[];
+  caFile?: string;
   maxLeases?: number;
+  maxTokenLifetime?: string;
+  requireBoundPod?: boolean;
 }
 
 /** `groups=dba` twice with `groups=ops` becomes `{ groups: ['dba', 'ops'] }`. */
@@ -61,6 +78,14 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new CliError('invalid_request', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+}
+
 function showIssuer(i: Issuer): string {
   return fields([
     ['id', i.id],
@@ -75,7 +100,26 @@ function showIssuer(i: Issuer): string {
     ['allowed roles', i.allowed_roles],
     ['pinned keys', i.pinned_keys ? 'yes' : 'no'],
     ['max leases', i.max_leases_per_workload],
+    ['max token lifetime', i.max_token_lifetime === 0 ? 'no limit' : `${i.max_token_lifetime}s`],
+    ['require bound pod', i.require_bound_pod ? 'yes' : 'no'],
+    ['own CA', i.ca_pem ? 'yes' : 'no'],
   ]);
+}
+
+/** What trying the issuer at registration found, and for a failure what to do about it. */
+export function showDiscovery(d: DiscoveryCheck): string {
+  if (!d) return 'discovery: not needed (pinned keys)\n';
+  if (d.ok) return `discovery: ok (${d.keys} key${d.keys === 1 ? '' : 's'} fetched)\n`;
+  const f = d.failure;
+  const what = [f.status !== undefined ? `HTTP ${f.status}` : null, f.tls_code ?? null, f.error_code ?? null]
+    .filter((w): w is string => w !== null && !f.reason.includes(w))
+    .join(', ');
+  return (
+    `discovery failed: ${f.reason}${what ? ` (${what})` : ''}\n` +
+    `  url: ${f.url}\n` +
+    `  fix: ${d.hint}\n` +
+    '  The issuer is registered; exchanges answer 503 issuer_unavailable until its keys can be fetched.\n'
+  );
 }
 
 export function registerIssuer(program: Command): void {
@@ -95,7 +139,10 @@ export function registerIssuer(program: Command): void {
       .option('--allowed-role <role>', 'another role this issuer may ask for with --role (repeatable)', collect)
       .option('--jwks-file <file>', 'pin the issuer keys from a JWKS file (private clusters)')
       .option('--pem-file <file>', 'pin a PEM public key (repeatable)', collect)
-      .option('--max-leases <n>', 'live leases per workload', (v) => Number.parseInt(v, 10)),
+      .option('--ca-file <file>', "PEM CA that signed the issuer's certificate (discovery and key fetches)")
+      .option('--max-leases <n>', 'live leases per workload', (v) => Number.parseInt(v, 10))
+      .option('--max-token-lifetime <duration>', 'longest token accepted, exp - iat (default 48h; 0 = no limit)')
+      .option('--require-bound-pod', 'refuse k8s tokens not bound to a pod'),
   ).action(async (db: string, o: AddOptions) => {
     const allowed = o.allowedRole ? [...new Set([o.defaultRole, ...o.allowedRole])] : undefined;
     const body = {
@@ -110,9 +157,18 @@ export function registerIssuer(program: Command): void {
       jwks: o.jwksFile ? await readJson(o.jwksFile) : undefined,
       pem_keys: o.pemFile ? await Promise.all(o.pemFile.map((f) => readFile(f, 'utf8'))) : undefined,
       max_leases_per_workload: o.maxLeases,
+      max_token_lifetime: o.maxTokenLifetime === undefined ? undefined : /^\d+$/.test(o.maxTokenLifetime) ? Number(o.maxTokenLifetime) : o.maxTokenLifetime,
+      require_bound_pod: o.requireBoundPod,
+      ca_pem: o.caFile ? await readText(o.caFile) : undefined,
     };
-    const created = await adminCall<Issuer>(o, 'POST', `/api/v1/databases/${seg(db)}/issuers`, { body, label: 'trusting issuer' });
+    const created = await adminCall<Issuer & { discovery: DiscoveryCheck }>(o, 'POST', `/api/v1/databases/${seg(db)}/issuers`, {
+      body,
+      label: 'trusting issuer',
+    });
     process.stdout.write(showIssuer(created));
+    const discovery = showDiscovery(created.discovery);
+    if (created.discovery && !created.discovery.ok) process.stderr.write(discovery);
+    else process.stdout.write(discovery);
   });
 
   jsonOption(adminOptions(issuer.command('list <db>').description('List the issuers <db> trusts'))).action(

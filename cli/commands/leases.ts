@@ -15,6 +15,7 @@ interface Lease {
   user: string;
   state: string;
   subject: string;
+  issuer: string | null;
   pod_name: string | null;
   expires_at: string;
   last_error: string | null;
@@ -32,6 +33,7 @@ interface ListOptions extends AdminOptions {
   json?: boolean;
   state?: string;
   subject?: string;
+  issuer?: string;
   role?: string;
   prefix?: string;
   after?: string;
@@ -48,6 +50,7 @@ export function registerLeases(program: Command): void {
         .description('List leases of <db>, newest first')
         .option('--state <state>', 'pending, active, draining, revoked, failed or irrevocable')
         .option('--subject <subject>', 'only this workload, e.g. system:serviceaccount:prod:api')
+        .option('--issuer <issuer>', "only this issuer's workloads (two clusters may share a subject)")
         .option('--role <role>', 'only this role')
         .option('--prefix <prefix>', 'only login names starting with this')
         .option('--after <cursor>', 'continue after this lease (from the previous page)')
@@ -55,7 +58,7 @@ export function registerLeases(program: Command): void {
     ),
   ).action(async (db: string, o: ListOptions) => {
     const answer = await adminCall<{ leases: Lease[]; next_after: string | null }>(o, 'GET', `/api/v1/databases/${seg(db)}/leases`, {
-      query: { state: o.state, subject: o.subject, role: o.role, prefix: o.prefix, after: o.after, limit: o.limit },
+      query: { state: o.state, subject: o.subject, issuer: o.issuer, role: o.role, prefix: o.prefix, after: o.after, limit: o.limit },
     });
     if (o.json) return printJson(answer);
     process.stdout.write(
@@ -65,6 +68,7 @@ export function registerLeases(program: Command): void {
         { title: 'ROLE', value: (l) => l.role },
         { title: 'STATE', value: (l) => l.state },
         { title: 'SUBJECT', value: (l) => l.subject, max: 48 },
+        { title: 'ISSUER', value: (l) => l.issuer, max: 48 },
         { title: 'POD', value: (l) => l.pod_name },
         { title: 'EXPIRES', value: (l) => (l.state === 'active' ? timeLeft(l.expires_at) : l.expires_at) },
       ]),
@@ -78,8 +82,9 @@ export function registerLeases(program: Command): void {
       .description('Revoke one lease, or with --db all leases of a --subject or --prefix')
       .option('--db <db>', 'database for a bulk revoke')
       .option('--subject <subject>', 'revoke every live lease of this subject')
+      .option('--issuer <issuer>', "with --subject: only this issuer's workload")
       .option('--prefix <prefix>', 'revoke every live lease whose login starts with this'),
-  ).action(async (leaseId: string | undefined, o: AdminOptions & { db?: string; subject?: string; prefix?: string }) => {
+  ).action(async (leaseId: string | undefined, o: AdminOptions & { db?: string; subject?: string; issuer?: string; prefix?: string }) => {
     if (leaseId) {
       if (o.db || o.subject || o.prefix) throw new CliError('invalid_request', 'give either a lease id or --db with --subject/--prefix, not both');
       const lease = await adminCall<Lease>(o, 'DELETE', `/api/v1/leases/${seg(leaseId)}`, { label: 'revoking' });
@@ -91,7 +96,7 @@ export function registerLeases(program: Command): void {
       throw new CliError('invalid_request', 'nothing to revoke', { hint: 'pass a lease id, or --db <db> with --subject <subject> or --prefix <prefix>' });
     }
     const r = await adminCall<BulkRevokeResult>(o, 'DELETE', `/api/v1/databases/${seg(o.db)}/leases`, {
-      query: { subject: o.subject, prefix: o.prefix },
+      query: { subject: o.subject, issuer: o.issuer, prefix: o.prefix },
       label: 'revoking',
     });
     process.stdout.write(`revoked ${r.revoked} of ${r.matched} live lease(s) on ${o.db}\n`);

@@ -60,7 +60,10 @@ const HINTS: Record<string, string> = {
   too_many_leases:
     'you already hold the maximum number of live leases for this database: wait for some to expire, or revoke them (`pgmint leases revoke <lease-id>`)',
   target_unavailable: 'the broker cannot reach the database right now; try again shortly, or ask an operator to check it (`pgmint db list`)',
+  control_plane_unavailable: "the broker cannot reach its own database right now; try again shortly, or ask an operator to check the broker's PGMINT_DATABASE_URL",
   issuer_unavailable: "the broker cannot reach your token's issuer to verify it; try again shortly",
+  unsupported_media_type: 'the broker expects a JSON body; this pgmint command may be newer or older than the broker',
+  method_not_allowed: 'the broker does not offer this; it may be older than this pgmint command',
   internal: 'the broker failed; give the request id to an operator, it leads to the details in its logs',
   broker_unreachable: 'is the broker running there? pass --url or set PGMINT_URL',
 };

@@ -4,6 +4,8 @@
  * set up with the same bootstrap SQL operators run on real targets.
  */
 import pg from 'pg';
+import { scramSha256Verifier } from '../../lib/crypto/scram.js';
+import { ident, literal } from '../../lib/sql/quote.js';
 import { bootstrapSql } from '../../lib/targets/bootstrap.js';
 
 export interface DemoTarget {
@@ -45,8 +47,9 @@ export async function prepareDemoTarget(superuserUrl: (db?: string) => string, b
       await c.query('COMMIT');
     }
     await c.query(SAMPLE_DATA);
-    // The broker's password is new on every start; pgmint stores it sealed.
-    await c.query(`ALTER ROLE ${brokerUser} PASSWORD '${brokerPassword.replaceAll("'", "''")}'`);
+    // The broker's password is new on every start; pgmint stores it sealed. Postgres gets only
+    // its SCRAM verifier, so the password never reaches a statement log.
+    await c.query(`ALTER ROLE ${ident(brokerUser)} PASSWORD ${literal(await scramSha256Verifier(brokerPassword))}`);
   });
   return { database, brokerUser, brokerPassword };
 }

@@ -12,6 +12,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { dirname } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -50,6 +51,11 @@ export interface DevIssuer {
   rotateKey(): Promise<void>;
   /** How many times the JWKS was served. */
   jwksRequests(): number;
+  /**
+   * Answers discovery with 403 for anonymous clients, as a kube-apiserver does
+   * until system:service-account-issuer-discovery is bound to system:unauthenticated.
+   */
+  forbidDiscovery(forbidden: boolean): void;
   stop(): Promise<void>;
   /** The current default private key, to persist. */
   privateJwk(): JsonWebKey;
@@ -62,6 +68,8 @@ export interface StartDevIssuerOptions {
   keyFile?: string;
   /** Loopback address to listen on (default 127.0.0.1). */
   host?: string;
+  /** Serve over HTTPS with this certificate (PEM), as a cluster's API server does; the URL becomes https://. */
+  tls?: { key: string; cert: string };
 }
 
 interface SigningKey {
@@ -178,8 +186,8 @@ async function signToken(key: SigningKey, issuerUrl: string, claims: DevTokenCla
     .sign(key.privateKey);
 }
 
-function issuerUrlFor(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function issuerUrlFor(host: string, port: number, tls: boolean): string {
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export async function startDevIssuer(opts: StartDevIssuerOptions = {}): Promise<DevIssuer> {
@@ -188,10 +196,25 @@ export async function startDevIssuer(opts: StartDevIssuerOptions = {}): Promise<
   const secondary = await generateKey(primary.alg === 'RS256' ? 'ES256' : 'RS256');
   const retired: SigningKey[] = [];
   let jwksCount = 0;
+  let discoveryForbidden = false;
   let url = '';
 
   const app = new Hono();
   app.get('/.well-known/openid-configuration', (c) => {
+    if (discoveryForbidden) {
+      // kube-apiserver's answer to an anonymous client without the discovery binding.
+      return c.json(
+        {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          message: 'forbidden: User "system:anonymous" cannot get path "/.well-known/openid-configuration"',
+          reason: 'Forbidden',
+          code: 403,
+        },
+        403,
+      );
+    }
     c.header('Cache-Control', 'public, max-age=3600');
     return c.json({
       issuer: url,
@@ -211,12 +234,13 @@ export async function startDevIssuer(opts: StartDevIssuerOptions = {}): Promise<
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, () => resolve(s as Server)) as Server;
+    const tls = opts.tls ? { createServer: createHttpsServer, serverOptions: { key: opts.tls.key, cert: opts.tls.cert } } : {};
+    const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host, ...tls }, () => resolve(s as Server)) as Server;
     s.once('error', reject);
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 0);
-  url = issuerUrlFor(host, port);
+  url = issuerUrlFor(host, port, Boolean(opts.tls));
   let stopping: Promise<void> | undefined;
 
   const keyFor = (alg: string | undefined): SigningKey => {
@@ -237,6 +261,9 @@ export async function startDevIssuer(opts: StartDevIssuerOptions = {}): Promise<
       primary = next;
     },
     jwksRequests: () => jwksCount,
+    forbidDiscovery(forbidden) {
+      discoveryForbidden = forbidden;
+    },
     privateJwk: () => ({ ...primary.privateJwk }) as JsonWebKey,
     stop() {
       stopping ??= new Promise<void>((resolve, reject) => {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Deps } from '../../lib/context.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SEC } from '../../lib/identity/index.js';
 import { registerDatabase } from '../../lib/registry/databases.js';
 import { trustIssuer } from '../../lib/registry/issuers.js';
 import { defineRole } from '../../lib/registry/roles.js';
@@ -134,6 +135,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           pinnedJwks: null,
           pinnedPems: null,
           maxLeasesPerWorkload: 10,
+          maxTokenLifetimeSec: DEFAULT_MAX_TOKEN_LIFETIME_SEC,
+          requireBoundPod: false,
+          caPem: null,
         });
       }
     }

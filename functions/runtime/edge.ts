@@ -2,7 +2,8 @@
  * Edge wiring (Cloudflare Workers and other workerd hosts): settings come
  * from the Worker's `env` binding and every query travels over WebSocket
  * through `@neondatabase/serverless`, since edge runtimes open no TCP sockets
- * for the `pg` driver.
+ * for the `pg` driver. Edge fetch cannot trust a CA per request, so no
+ * `fetchForCa` is given and issuers with `ca_pem` are refused at registration.
  *
  * Workers tie a socket to the request that opened it, so pools cannot outlive
  * a request: `withEdgeDeps` builds Deps for one request or scheduled run and

@@ -6,8 +6,10 @@
  * @example
  *   const server = await serveNode(createApp(deps).fetch, { port: 8787, hostname: '0.0.0.0' });
  */
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { PgmintError } from '../../lib/errors.js';
+import { problemBody } from '../../lib/http/problem.js';
 
 /**
  * Node's default 16 KiB header limit would answer an oversized token with a
@@ -23,9 +25,22 @@ export const NODE_SERVER_OPTIONS = { maxHeaderSize: 64 * 1024 };
  */
 export const LISTEN_BACKLOG = 65_535;
 
+/**
+ * Methods the Fetch API cannot carry (a `Request` refuses them), so they never
+ * reach the app: answered here with the app's 405 problem instead of an error.
+ */
+const UNFETCHABLE_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
 /** Serves `fetch` (a Hono app's) over HTTP the way every Node entry point of pgmint does. */
 export function serveNode(fetch: (request: Request) => Response | Promise<Response>, o: { port: number; hostname: string }): Promise<Server> {
-  const server = createAdaptorServer({ fetch, serverOptions: NODE_SERVER_OPTIONS }) as Server;
+  const listener = getRequestListener(fetch);
+  const server = createServer(NODE_SERVER_OPTIONS, (req, res) => {
+    if (!UNFETCHABLE_METHODS.has(req.method ?? '')) return void listener(req, res);
+    const requestId = crypto.randomUUID();
+    const error = new PgmintError('method_not_allowed', `${req.method} is not allowed here`);
+    res.writeHead(405, { 'content-type': 'application/problem+json', 'cache-control': 'no-store', 'x-request-id': requestId });
+    res.end(JSON.stringify(problemBody(error, requestId)));
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: o.port, host: o.hostname, backlog: LISTEN_BACKLOG }, () => {

@@ -5,7 +5,7 @@
  */
 import { neonConfig, Pool } from '@neondatabase/serverless';
 import { adaptPool, type PgLikePool } from './pool-adapter.js';
-import type { ConnectionConfig, Sql } from './port.js';
+import { CONNECT_TIMEOUT_MS, type ConnectionConfig, STATEMENT_TIMEOUT_MS, type Sql } from './port.js';
 
 export interface NeonOptions {
   /** e.g. `127.0.0.1:6543/v1` → `ws://127.0.0.1:6543/v1?address=host:port` */
@@ -46,7 +46,9 @@ export function connectNeon(config: ConnectionConfig): Sql {
     ssl: config.sslmode !== 'disable' && neonConfig.useSecureWebSocket,
     max: config.max ?? 4,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // Client-side: a server that stopped answering (SIGSTOP, a dead link) cannot enforce statement_timeout.
+    query_timeout: STATEMENT_TIMEOUT_MS,
     application_name: config.applicationName ?? 'pgmint',
   } as never);
   return adaptPool(pool as unknown as PgLikePool);

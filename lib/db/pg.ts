@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { adaptPool } from './pool-adapter.js';
-import type { ConnectionConfig, Sql } from './port.js';
+import { CONNECT_TIMEOUT_MS, type ConnectionConfig, STATEMENT_TIMEOUT_MS, type Sql } from './port.js';
 
 export function connectPg(config: ConnectionConfig): Sql {
   const ssl =
@@ -22,7 +22,9 @@ export function connectPg(config: ConnectionConfig): Sql {
     ssl,
     max: config.max ?? 4,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // Client-side: a server that stopped answering (SIGSTOP, a dead link) cannot enforce statement_timeout.
+    query_timeout: STATEMENT_TIMEOUT_MS,
     application_name: config.applicationName ?? 'pgmint',
   });
   return adaptPool(pool);

@@ -3,7 +3,7 @@
  * to the Sql port, and passes every driver error through the one sanitizer.
  */
 import type { Queryable, QueryResult, Sql } from './port.js';
-import { sanitizeDatabaseError } from './sanitize.js';
+import { DatabaseError, sanitizeDatabaseError } from './sanitize.js';
 
 interface PgLikeClient {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
@@ -46,8 +46,16 @@ export function adaptPool(pool: PgLikePool): Sql {
         client.release();
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        client.release();
+        // A connection that timed out or broke is discarded, not rolled back (which would wait
+        // out another timeout) and never handed to the next caller mid-transaction.
+        if (err instanceof DatabaseError && err.unreachable) {
+          client.release(err);
+          throw err;
+        }
+        await client.query('ROLLBACK').then(
+          () => client.release(),
+          (rollbackError: Error) => client.release(rollbackError),
+        );
         throw err;
       }
     },

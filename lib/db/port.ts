@@ -24,6 +24,15 @@ export interface Sql extends Queryable {
   end(): Promise<void>;
 }
 
+/**
+ * How long a driver waits before a database counts as away: to open a
+ * connection (or get one from a full pool) and for a statement's answer. A
+ * stopped or unreachable server is thus reported within ~10 s (db/outage.ts),
+ * never left hanging; a statement that legitimately runs longer is split.
+ */
+export const CONNECT_TIMEOUT_MS = 4_000;
+export const STATEMENT_TIMEOUT_MS = 6_000;
+
 export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-full';
 
 export interface ConnectionConfig {

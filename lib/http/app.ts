@@ -9,6 +9,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { findUnstorable } from '../db/storable.js';
 import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
 import type { AppEnv } from './env.js';
@@ -21,14 +23,38 @@ import { registryRoutes } from './routes/registry.js';
 import { removalRoutes } from './routes/removals.js';
 import { rotationRoutes } from './routes/rotation.js';
 
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** The methods routed for `path`, for a 405's Allow header. */
+function allowedMethods(routes: ReadonlyArray<{ method: string; path: string }>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const r of routes) {
+    if (r.method === 'ALL' || r.path.includes('*')) continue;
+    const pattern = new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`);
+    if (pattern.test(path)) methods.add(r.method);
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}
+
+/** Hono's own refusals (a body that is not JSON) as problems with a code. */
+function fromHttpException(err: HTTPException): PgmintError {
+  if (err.status === 413) return new PgmintError('payload_too_large', 'request body is larger than 256 KiB');
+  if (err.status === 415) return new PgmintError('unsupported_media_type', err.message);
+  if (err.status < 500) return new PgmintError('invalid_request', `body: ${err.message || 'not valid'}`, { extra: { field: 'body' } });
+  return toPgmintError(err);
+}
+
 export type RouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
 
 /** Names the first offending field, e.g. `allowed_service_accounts.0`. */
-function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>, target: string): PgmintError {
+function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; keys?: string[] }>, target: string): PgmintError {
+  // An unknown key is named by the key itself, not by the object holding it.
+  const fieldOf = (i: (typeof issues)[number]) => [...i.path.map(String), ...(i.keys?.[0] !== undefined ? [i.keys[0].replace(/[\u0000\uD800-\uDFFF]/g, '\uFFFD')] : [])].join('.') || target;
   const first = issues[0];
-  const field = first && first.path.length > 0 ? first.path.map(String).join('.') : target;
+  const field = first ? fieldOf(first) : target;
   return new PgmintError('invalid_request', `${field}: ${first?.message ?? 'invalid'}`, {
-    extra: { field, errors: issues.slice(0, 10).map((i) => ({ field: i.path.map(String).join('.') || target, message: i.message })) },
+    extra: { field, errors: issues.slice(0, 10).map((i) => ({ field: fieldOf(i), message: i.message })) },
   });
 }
 
@@ -37,6 +63,11 @@ export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
     defaultHook: (result, c) => {
       if (!result.success) {
         return problemResponse(validationError(result.error.issues, result.target), c.get('requestId'));
+      }
+      // Every value a route accepts passes this one check before any of it reaches SQL.
+      const unstorable = findUnstorable(result.data);
+      if (unstorable) {
+        return problemResponse(validationError([{ path: unstorable.path ? unstorable.path.split('.') : [], message: unstorable.reason }], result.target), c.get('requestId'));
       }
     },
   });
@@ -57,11 +88,22 @@ export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
   );
 
   app.onError((err, c) => {
-    const error = toPgmintError(err);
+    const error = err instanceof HTTPException ? fromHttpException(err) : toPgmintError(err);
     if (error.code === 'internal') console.error(JSON.stringify({ level: 'error', request_id: c.get('requestId'), error: String(err) }));
     return problemResponse(error, c.get('requestId') ?? crypto.randomUUID());
   });
-  app.notFound((c) => problemResponse(new PgmintError('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), c.get('requestId')));
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(app.routes, path);
+    if (allowed.length > 0 || !KNOWN_METHODS.has(c.req.method)) {
+      const error = new PgmintError('method_not_allowed', `${c.req.method} is not allowed here`, {
+        headers: allowed.length > 0 ? { allow: allowed.join(', ') } : {},
+        extra: { allow: allowed },
+      });
+      return problemResponse(error, c.get('requestId'));
+    }
+    return problemResponse(new PgmintError('not_found', `no route for ${c.req.method} ${path}`), c.get('requestId'));
+  });
 
   app.get('/healthz', async (c) => {
     await deps.sql.query('SELECT 1');

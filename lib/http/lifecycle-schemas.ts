@@ -4,13 +4,27 @@
  * objects validate requests and generate /openapi.json.
  */
 import { z } from '@hono/zod-openapi';
+import { instantProblem } from '../db/storable.js';
 import { MIN_TTL_SEC } from '../leases/ttl.js';
 import { SCOPES } from './admin.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -, at most 63 characters');
 const query = (name: string) => ({ param: { name, in: 'query' as const } });
 const limit = z.coerce.number().int().min(1).max(1000);
-const instant = z.string().datetime({ offset: true, message: 'an RFC 3339 date-time such as 2026-04-12T16:30:00Z' });
+/** RFC 3339, any offset Date understands; handed on in UTC so Postgres never sees an offset it refuses (beyond ±15:59). */
+const instant = z
+  .string()
+  .datetime({ offset: true, message: 'an RFC 3339 date-time such as 2026-04-12T16:30:00Z' })
+  .transform((v, ctx) => {
+    const ms = Date.parse(v);
+    const problem = instantProblem(ms);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
+    return new Date(ms).toISOString();
+  })
+  .openapi({ type: 'string', format: 'date-time', description: 'RFC 3339, years 0001 to 9999 once in UTC' });
 
 export const LeaseIdParams = z.object({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) });
 export const TokenIdParams = LeaseIdParams;
@@ -22,6 +36,7 @@ export const LeaseState = z.enum(['pending', 'active', 'draining', 'revoked', 'f
 export const LeaseListQuery = z.object({
   state: LeaseState.optional().openapi(query('state')),
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi({ ...query('issuer'), description: 'Only leases minted for tokens of this issuer (a workload is issuer and subject)' }),
   role: slug.optional().openapi(query('role')),
   prefix: z.string().min(1).max(63).optional().openapi(query('prefix')),
   after: z.string().uuid().optional().openapi(query('after')),
@@ -30,6 +45,7 @@ export const LeaseListQuery = z.object({
 
 export const BulkRevokeQuery = z.object({
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi({ ...query('issuer'), description: "With subject: only that issuer's workload" }),
   prefix: z.string().min(3).max(63).optional().openapi(query('prefix')),
 });
 
@@ -86,6 +102,7 @@ export const AuditQuery = z.object({
   action: z.string().min(1).max(64).optional().openapi(query('action')),
   outcome: z.enum(['success', 'denied', 'error']).optional().openapi(query('outcome')),
   subject: z.string().min(1).max(512).optional().openapi(query('subject')),
+  issuer: z.string().min(1).max(2048).optional().openapi(query('issuer')),
   since: instant.optional().openapi(query('since')),
   until: instant.optional().openapi(query('until')),
   cursor: z.string().regex(/^[0-9]{1,18}$/, 'a next_cursor value from a previous page').optional().openapi(query('cursor')),
@@ -125,6 +142,31 @@ export const Health = z
     error: z.string().nullable(),
     leases: z.object({ active: z.number(), pending: z.number(), draining: z.number(), overdue: z.number(), retrying: z.number(), irrevocable: z.number() }),
     root_credential: z.object({ rotated_at: z.string(), age_seconds: z.number(), rotation_period: z.number(), rotation_due: z.boolean() }),
+    issuers: z
+      .array(
+        z.object({
+          id: z.string(),
+          kind: z.string(),
+          issuer: z.string(),
+          keys: z.enum(['pinned', 'discovered']),
+          ca_pem: z.boolean(),
+          status: z.enum(['ok', 'failing', 'pinned']),
+          last_key_fetch_at: z.string().nullable(),
+          last_failure_at: z.string().nullable(),
+          last_failure: z
+            .object({
+              stage: z.enum(['discovery', 'jwks']),
+              url: z.string(),
+              status: z.number().optional(),
+              tls_code: z.string().optional(),
+              error_code: z.string().optional(),
+              reason: z.string(),
+            })
+            .nullable(),
+          hint: z.string().nullable(),
+        }),
+      )
+      .openapi({ description: "Each trusted issuer, tried now: when its keys were last fetched, and the last failure's reason" }),
   })
   .openapi('Health');
 

@@ -47,5 +47,8 @@ export const presentIssuer = (i: IssuerRecord) => ({
   allowed_roles: i.allowedRoles,
   pinned_keys: Boolean(i.pinnedJwks || i.pinnedPems),
   max_leases_per_workload: i.maxLeasesPerWorkload,
+  max_token_lifetime: i.maxTokenLifetimeSec,
+  require_bound_pod: i.requireBoundPod,
+  ca_pem: i.caPem !== null,
   created_at: i.createdAt,
 });

@@ -6,7 +6,10 @@
  * @example
  *   return problemResponse(new PgmintError('not_found', 'no such role'), requestId);
  */
-import { isPgmintError, PgmintError } from '../errors.js';
+import { RETRY_AFTER_SEC } from '../db/outage.js';
+import type { PgmintError } from '../errors.js';
+
+export { toPgmintError } from '../errors.js';
 
 const TITLES: Record<string, string> = {
   invalid_request: 'Invalid request',
@@ -20,8 +23,11 @@ const TITLES: Record<string, string> = {
   lease_not_found: 'Lease not found',
   conflict: 'Conflict',
   payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  method_not_allowed: 'Method not allowed',
   too_many_leases: 'Too many leases',
   target_unavailable: 'Target database unavailable',
+  control_plane_unavailable: 'Control plane unavailable',
   issuer_unavailable: 'Token issuer unavailable',
   internal: 'Internal error',
 };
@@ -33,10 +39,6 @@ const OPAQUE_DETAIL: Record<string, string> = {
   not_allowed: 'This identity is not allowed to do that.',
   internal: 'Something went wrong; the request id leads to the details in the logs.',
 };
-
-export function toPgmintError(err: unknown): PgmintError {
-  return isPgmintError(err) ? err : new PgmintError('internal', 'internal error', { cause: err });
-}
 
 export function problemBody(err: PgmintError, requestId: string) {
   const detail = OPAQUE.has(err.code) ? OPAQUE_DETAIL[err.code] : err.message;
@@ -52,14 +54,14 @@ export function problemBody(err: PgmintError, requestId: string) {
 }
 
 export function problemResponse(err: PgmintError, requestId: string): Response {
-  return new Response(JSON.stringify(problemBody(err, requestId)), {
-    status: err.status,
-    headers: {
-      'content-type': 'application/problem+json',
-      'cache-control': 'no-store',
-      'x-request-id': requestId,
-      ...(err.code === 'unauthorized' || err.code === 'invalid_token' ? { 'www-authenticate': 'Bearer' } : {}),
-      ...err.headers,
-    },
+  const headers = new Headers({
+    'content-type': 'application/problem+json',
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
   });
+  if (err.code === 'unauthorized' || err.code === 'invalid_token') headers.set('www-authenticate', 'Bearer');
+  if (err.status === 503) headers.set('retry-after', String(RETRY_AFTER_SEC));
+  // set, not append: a code's own Retry-After replaces the default instead of joining it.
+  for (const [name, value] of Object.entries(err.headers)) headers.set(name, value);
+  return new Response(JSON.stringify(problemBody(err, requestId)), { status: err.status, headers });
 }

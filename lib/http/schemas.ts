@@ -13,17 +13,40 @@ const slug = z
 /** Postgres role names as pgmint accepts them from configuration. */
 const roleName = z.string().min(1).max(63).regex(/^[^\0]+$/, 'must not contain NUL');
 
+/** Ten years: longer than any lease or rotation period, and within Postgres's integer. */
+const MAX_DURATION_SEC = 315_360_000;
+
 const duration = z
-  .union([z.number().int().positive(), z.string()])
+  .union([z.number().int().positive().max(MAX_DURATION_SEC), z.string().max(16)])
   .transform((v, ctx) => {
     const seconds = typeof v === 'number' ? v : parseDuration(v);
-    if (seconds === null || seconds < 1) {
-      ctx.addIssue({ code: 'custom', message: 'a number of seconds or a duration such as 15m or 1h' });
+    if (seconds === null || seconds < 1 || seconds > MAX_DURATION_SEC) {
+      ctx.addIssue({ code: 'custom', message: `a number of seconds (1 to ${MAX_DURATION_SEC}) or a duration such as 15m or 1h` });
       return z.NEVER;
     }
     return seconds;
   })
-  .openapi({ type: 'string', example: '1h' });
+  .openapi({
+    oneOf: [
+      { type: 'integer', minimum: 1, maximum: MAX_DURATION_SEC },
+      { type: 'string', pattern: '^(?:\\d{1,6}|(?:\\d{1,3}h)?(?:\\d{1,4}m)?(?:\\d{1,6}s)?)$', maxLength: 16 },
+    ],
+    example: '1h',
+  });
+
+/** Longest token lifetime: seconds or a duration; 0 means no limit. */
+const MAX_LIFETIME_SEC = 10 * 365 * 86_400;
+const lifetime = z
+  .union([z.number().int().min(0).max(MAX_LIFETIME_SEC), z.string().max(16)])
+  .transform((v, ctx) => {
+    const seconds = v === '0' ? 0 : typeof v === 'number' ? v : parseDuration(v);
+    if (seconds === null || seconds < 0 || seconds > MAX_LIFETIME_SEC) {
+      ctx.addIssue({ code: 'custom', message: 'a number of seconds or a duration such as 48h; 0 for no limit' });
+      return z.NEVER;
+    }
+    return seconds;
+  })
+  .openapi({ type: 'string', example: '48h' });
 
 export const DatabaseParams = z.object({ db: slug.openapi({ param: { name: 'db', in: 'path' } }) });
 export const RoleParams = DatabaseParams.extend({ name: slug.openapi({ param: { name: 'name', in: 'path' } }) });
@@ -126,9 +149,38 @@ export const IssuerInput = z
     jwks: z.object({ keys: z.array(jwk).min(1).max(64) }).optional(),
     pem_keys: z.array(z.string().min(1).max(16384)).min(1).max(16).optional(),
     max_leases_per_workload: z.number().int().min(1).max(10000).default(10),
+    max_token_lifetime: lifetime
+      .default(172_800)
+      .openapi({ description: 'Longest token accepted (exp - iat); default 48h, 0 = no limit (legacy tokens)' }),
+    require_bound_pod: z
+      .boolean()
+      .default(false)
+      .openapi({ description: 'k8s: refuse tokens not bound to a pod (kubectl create token has none)' }),
+    ca_pem: z
+      .string()
+      .min(1)
+      .max(65_536)
+      .optional()
+      .openapi({ description: "PEM CA certificates trusted for this issuer's discovery and key fetches (Node and Lambda only)" }),
   })
   .strict()
   .openapi('IssuerInput');
+
+const FetchFailure = z
+  .object({
+    stage: z.enum(['discovery', 'jwks']),
+    url: z.string(),
+    status: z.number().optional(),
+    tls_code: z.string().optional(),
+    error_code: z.string().optional(),
+    reason: z.string(),
+  })
+  .openapi('FetchFailure');
+
+export const DiscoveryCheck = z
+  .object({ ok: z.boolean(), keys: z.number().optional(), failure: FetchFailure.optional(), hint: z.string().optional() })
+  .nullable()
+  .openapi('DiscoveryCheck');
 
 export const Issuer = z
   .object({
@@ -144,9 +196,16 @@ export const Issuer = z
     allowed_roles: z.array(z.string()),
     pinned_keys: z.boolean(),
     max_leases_per_workload: z.number(),
+    max_token_lifetime: z.number(),
+    require_bound_pod: z.boolean(),
+    ca_pem: z.boolean().openapi({ description: 'Whether the issuer has its own CA' }),
     created_at: z.string(),
   })
   .openapi('Issuer');
+
+export const RegisteredIssuer = Issuer.extend({
+  discovery: DiscoveryCheck.openapi({ description: 'What discovery and a key fetch found at registration (null for pinned keys)' }),
+}).openapi('RegisteredIssuer');
 
 export const ExchangeQuery = z.object({
   role: slug.optional().openapi({ param: { name: 'role', in: 'query' } }),

@@ -8,6 +8,7 @@
  *   // 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABC/keys'
  */
 import { PgmintError } from '../errors.js';
+import { describeFetchError, documentFailure, IssuerFetchError, issuerUnavailable, statusFailure } from './fetch-failure.js';
 import { assertIssuerUrl, validateIssuerUrl } from './issuer-url.js';
 
 export interface DiscoveryOptions {
@@ -58,12 +59,18 @@ export function parseDiscovery(
   return { issuer, jwks_uri };
 }
 
+/**
+ * Every refusal is `issuer_unavailable` whose cause is an IssuerFetchError
+ * saying what failed (status, TLS code, network error, unusable document).
+ */
 export async function discover(issuerUrl: string, opts: DiscoveryOptions = {}): Promise<DiscoveryDocument> {
   assertIssuerUrl(issuerUrl, { allowInsecure: opts.allowInsecureIssuers });
   const fetchImpl = opts.fetch ?? globalThis.fetch;
+  const url = discoveryUrl(issuerUrl);
+  const fail = (failure: ReturnType<typeof statusFailure>) => issuerUnavailable(failure.reason, new IssuerFetchError(failure));
   let body: string;
   try {
-    const res = await fetchImpl(discoveryUrl(issuerUrl), {
+    const res = await fetchImpl(url, {
       method: 'GET',
       headers: { accept: 'application/json' },
       redirect: 'manual',
@@ -71,21 +78,24 @@ export async function discover(issuerUrl: string, opts: DiscoveryOptions = {}): 
     });
     if (res.status !== 200) {
       await res.body?.cancel();
-      throw new PgmintError('issuer_unavailable', `discovery answered HTTP ${res.status}`);
+      throw fail(statusFailure('discovery', url, res.status));
     }
     body = await res.text();
   } catch (cause) {
     if (cause instanceof PgmintError) throw cause;
-    throw new PgmintError('issuer_unavailable', 'discovery request failed', { cause });
+    throw fail(describeFetchError(cause, url, 'discovery'));
   }
-  if (body.length > MAX_DOCUMENT_BYTES) {
-    throw new PgmintError('issuer_unavailable', 'discovery document too large');
-  }
+  if (body.length > MAX_DOCUMENT_BYTES) throw fail(documentFailure('discovery', url, 'discovery document too large'));
   let doc: unknown;
   try {
     doc = JSON.parse(body);
-  } catch (cause) {
-    throw new PgmintError('issuer_unavailable', 'discovery document is not JSON', { cause });
+  } catch {
+    throw fail(documentFailure('discovery', url, 'discovery document is not JSON'));
   }
-  return parseDiscovery(doc, issuerUrl, opts);
+  try {
+    return parseDiscovery(doc, issuerUrl, opts);
+  } catch (err) {
+    if (err instanceof PgmintError) throw fail(documentFailure('discovery', url, err.message));
+    throw err;
+  }
 }

@@ -10,8 +10,16 @@
  */
 export { bearerToken } from './bearer.js';
 export { discover, discoveryUrl, parseDiscovery, type DiscoveryDocument, type DiscoveryOptions } from './discovery.js';
+export {
+  describeFetchError,
+  type FetchFailure,
+  fetchFailureHint,
+  fetchFailureOf,
+  IssuerFetchError,
+  urlWithoutQuery,
+} from './fetch-failure.js';
 export { isLoopbackHost, validateIssuerUrl } from './issuer-url.js';
-export type { RemoteKeyStats } from './jwks.js';
+export type { ProbeResult, RemoteKeyStats } from './jwks.js';
 export {
   isNamespaceName,
   isServiceAccountName,
@@ -22,6 +30,7 @@ export {
   type K8sIdentity,
 } from './k8s-claims.js';
 export { peekIssuer } from './peek.js';
-export { pemsToJwks, pinnedKeyResolver, type KeyResolver } from './pinned.js';
-export type { IssuerKeys, JwksStore, VerifiedToken, VerifierOptions } from './types.js';
+export { pemsToJwks, PinnedKeyError, pinnedKeyResolver, validatePinnedJwks, type KeyResolver } from './pinned.js';
+export { checkTokenTimes } from './token-policy.js';
+export { DEFAULT_MAX_TOKEN_LIFETIME_SEC, type IssuerKeys, type JwksStore, type VerifiedToken, type VerifierOptions } from './types.js';
 export { ALLOWED_ALGORITHMS, TokenVerifier } from './verify.js';

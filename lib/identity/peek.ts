@@ -6,6 +6,7 @@
  *   const iss = peekIssuer(bearer); // 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABC'
  */
 import { decodeJwt } from 'jose';
+import { findUnstorable } from '../db/storable.js';
 import { PgmintError } from '../errors.js';
 import { DEFAULT_MAX_TOKEN_BYTES } from './types.js';
 
@@ -31,12 +32,16 @@ export function assertCompactJws(token: unknown, maxBytes: number = DEFAULT_MAX_
 
 export function peekIssuer(token: string, maxBytes: number = DEFAULT_MAX_TOKEN_BYTES): string {
   assertCompactJws(token, maxBytes);
-  let iss: unknown;
+  let payload: ReturnType<typeof decodeJwt>;
   try {
-    iss = decodeJwt(token).iss;
+    payload = decodeJwt(token);
   } catch (cause) {
     throw new PgmintError('invalid_token', 'token payload is not a JSON object', { cause });
   }
+  // Claims reach the control plane (issuer look-up, audit rows) before the signature is checked.
+  const unstorable = findUnstorable(payload);
+  if (unstorable) throw new PgmintError('invalid_token', `token claim ${unstorable.path || '(payload)'} ${unstorable.reason}`);
+  const iss = payload.iss;
   if (typeof iss !== 'string' || iss.length === 0) {
     throw new PgmintError('invalid_token', 'token has no issuer');
   }

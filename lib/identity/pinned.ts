@@ -14,6 +14,7 @@ import {
   type JSONWebKeySet,
   type JWK,
   type JWSHeaderParameters,
+  importJWK,
   importSPKI,
   importX509,
 } from 'jose';
@@ -62,6 +63,54 @@ async function pemBlockToJwk(block: string, label: string): Promise<JWK> {
     }
   }
   throw new TypeError('pinned PEM holds no RSA, EC or Ed25519 public key');
+}
+
+/** The algorithm a pinned JWK is imported with when it names none: one per key type and curve. */
+function defaultAlgorithm(k: Record<string, unknown>): string | null {
+  if (k.kty === 'RSA') return 'RS256';
+  if (k.kty === 'EC') return ({ 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' } as Record<string, string>)[String(k.crv)] ?? null;
+  if (k.kty === 'OKP' && k.crv === 'Ed25519') return 'EdDSA';
+  return null;
+}
+
+/** A pinned JWK that can never verify; `index` is its place in `keys`. */
+export class PinnedKeyError extends TypeError {
+  constructor(
+    readonly index: number,
+    why: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`key ${index}: ${why}`, options);
+    this.name = 'PinnedKeyError';
+  }
+}
+
+/**
+ * Checks every pinned JWK the way verification will use it: a public key
+ * of a type pgmint accepts, importable with jose for an allowed algorithm,
+ * RSA of at least 2048 bits. Throws a PinnedKeyError naming the key's index.
+ */
+export async function validatePinnedJwks(jwks: { keys: unknown[] }, allowed: readonly string[]): Promise<void> {
+  if (!Array.isArray(jwks?.keys)) throw new TypeError('pinned JWKS must have a keys array');
+  for (const [i, key] of jwks.keys.entries()) {
+    const bad = (why: string) => new PinnedKeyError(i, why);
+    if (typeof key !== 'object' || key === null || Array.isArray(key)) throw bad('must be a JSON object');
+    const k = key as Record<string, unknown>;
+    if (typeof k.kty !== 'string') throw bad('has no kty');
+    if (k.kty === 'oct' || 'd' in k) throw bad('must be a public key');
+    if (k.use !== undefined && k.use !== 'sig') throw bad(`use "${String(k.use)}" is not "sig"`);
+    if (k.alg !== undefined && (typeof k.alg !== 'string' || !allowed.includes(k.alg))) throw bad(`alg ${String(k.alg)} is not allowed`);
+    const alg = (k.alg as string | undefined) ?? defaultAlgorithm(k);
+    if (!alg) throw bad(`kty ${k.kty}${k.crv ? ` (${String(k.crv)})` : ''} is not an RSA, EC or Ed25519 signing key`);
+    try {
+      await importJWK(k as JWK, alg);
+    } catch (cause) {
+      throw new PinnedKeyError(i, `does not import as a ${alg} public key`, { cause });
+    }
+    if (k.kty === 'RSA' && typeof k.n === 'string' && k.n.replace(/=+$/, '').length * 6 < 2040) {
+      throw bad('RSA keys must be at least 2048 bits');
+    }
+  }
 }
 
 function assertPublicJwks(jwks: { keys: unknown[] }): asserts jwks is JSONWebKeySet {

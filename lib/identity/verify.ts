@@ -1,7 +1,8 @@
 /**
  * Verifies a workload's token against one registered issuer: asymmetric
  * signature first (pinned keys, or the issuer's discovered JWKS), then exact
- * `iss`, an allowed `aud`, a required `exp`, with 60 s leeway.
+ * `iss`, an allowed `aud`, a required `exp`, with 60 s leeway, then the
+ * issuer's token policy (no future `iat`, a longest lifetime).
  *
  * @example
  *   const verifier = new TokenVerifier({ jwksStore });
@@ -17,10 +18,17 @@ import {
 } from 'jose/errors';
 import { PgmintError } from '../errors.js';
 import { assertIssuerUrl } from './issuer-url.js';
-import { RemoteKeySets, type RemoteKeyStats } from './jwks.js';
+import { type ProbeResult, RemoteKeySets, type RemoteKeyStats } from './jwks.js';
 import { assertCompactJws } from './peek.js';
 import { hasPinnedKeys, type KeyResolver, pinnedKeyResolver } from './pinned.js';
-import { DEFAULT_MAX_TOKEN_BYTES, type IssuerKeys, type VerifiedToken, type VerifierOptions } from './types.js';
+import { checkTokenTimes } from './token-policy.js';
+import {
+  DEFAULT_MAX_TOKEN_BYTES,
+  DEFAULT_MAX_TOKEN_LIFETIME_SEC,
+  type IssuerKeys,
+  type VerifiedToken,
+  type VerifierOptions,
+} from './types.js';
 
 /** Public-key signatures only: never `none`, never HS* (whose "secret" could be the issuer's public key). */
 export const ALLOWED_ALGORITHMS: readonly string[] = Object.freeze([
@@ -125,6 +133,8 @@ export class TokenVerifier {
     if (!Number.isInteger(timeoutMs)) throw new TypeError('timeoutMs must be an integer');
     this.#remote = new RemoteKeySets({
       fetch: options.fetch,
+      fetchForCa: options.fetchForCa,
+      onFetchFailure: options.onFetchFailure,
       allowInsecureIssuers: this.#allowInsecure,
       jwksStore: options.jwksStore,
       cooldownMs: nonNegative('cooldownMs', options.cooldownMs, 30_000),
@@ -136,6 +146,17 @@ export class TokenVerifier {
   /** `jwksFetches` counts network JWKS requests; one per issuer while its cache is fresh. */
   stats(): RemoteKeyStats {
     return this.#remote.stats();
+  }
+
+  /** Whether issuers may carry their own CA (`caPem`): only when the runtime gave `fetchForCa`. */
+  get supportsCaPem(): boolean {
+    return this.#remote.supportsCaPem;
+  }
+
+  /** Discovery and a key fetch now, for a registration or a health check; pinned issuers need neither. */
+  probe(issuer: Pick<IssuerKeys, 'issuer' | 'caPem'>): Promise<ProbeResult> {
+    assertIssuerUrl(issuer.issuer, { allowInsecure: this.#allowInsecure });
+    return this.#remote.probe(issuer.issuer, issuer.caPem);
   }
 
   async verify(token: string, issuer: IssuerKeys): Promise<VerifiedToken> {
@@ -155,7 +176,9 @@ export class TokenVerifier {
       throw new PgmintError('invalid_token', 'token algorithm not allowed', { cause: new JOSEAlgNotAllowed() });
     }
 
-    const getKey = pinned ? await this.#pinnedResolver(issuer) : this.#remote.resolver(issuer.issuer);
+    const getKey = pinned ? await this.#pinnedResolver(issuer) : this.#remote.resolver(issuer.issuer, issuer.caPem);
+    const now = this.#now();
+    const maxLifetimeSec = nonNegative('maxTokenLifetimeSec', issuer.maxTokenLifetimeSec, DEFAULT_MAX_TOKEN_LIFETIME_SEC);
     try {
       const { payload, protectedHeader } = await jwtVerifyAny(token, getKey, {
         algorithms: [...ALLOWED_ALGORITHMS],
@@ -163,7 +186,12 @@ export class TokenVerifier {
         audience: issuer.audiences,
         requiredClaims: REQUIRED_CLAIMS,
         clockTolerance: this.#clockTolerance,
-        currentDate: this.#now(),
+        currentDate: now,
+      });
+      checkTokenTimes(payload, {
+        nowSec: Math.floor(now.getTime() / 1000),
+        toleranceSec: this.#clockTolerance,
+        maxLifetimeSec,
       });
       return { payload, protectedHeader };
     } catch (err) {

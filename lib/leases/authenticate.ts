@@ -17,7 +17,7 @@ export interface Workload {
   subject: string;
   podName: string | null;
   podUid: string | null;
-  /** What the lease cap counts by: the pod when the token names one, else the subject. */
+  /** What the lease cap counts by, within the issuer: the pod when the token names one, else the subject. */
   workloadKey: string;
   /** Readable parts for the lease user's name. */
   nameParts: { namespace: string; name: string };
@@ -64,6 +64,13 @@ function k8sWorkload(issuer: IssuerRecord, payload: JWTPayload, iss: string): Wo
   } catch (err) {
     if (err instanceof PgmintError) return new WorkloadDenied(err, { issuer: iss });
     throw err;
+  }
+  // Tokens from `kubectl create token` name no pod; an issuer may insist on one.
+  if (issuer.requireBoundPod && !id.podUid) {
+    return new WorkloadDenied(new PgmintError('invalid_token', 'token is not bound to a pod (require_bound_pod)'), {
+      subject: id.subject,
+      issuer: iss,
+    });
   }
   if (!matchServiceAccount(issuer.allowedServiceAccounts, id.namespace, id.serviceAccount)) {
     return new WorkloadDenied(new PgmintError('not_allowed', 'service account is not allowed for this database'), {
@@ -116,9 +123,12 @@ export async function authenticateWorkload(
         audiences: issuer.audiences,
         pinnedJwks: issuer.pinnedJwks,
         pinnedPems: issuer.pinnedPems,
+        caPem: issuer.caPem,
+        maxTokenLifetimeSec: issuer.maxTokenLifetimeSec,
       }));
     } catch (err) {
-      lastError = err;
+      // Keys not fetched yet say more than another registration's refusal: the token may well be good.
+      if (!(lastError instanceof PgmintError && lastError.code === 'issuer_unavailable')) lastError = err;
       continue;
     }
     const outcome = kind === 'k8s' ? k8sWorkload(issuer, payload, iss) : oidcWorkload(issuer, payload, iss);

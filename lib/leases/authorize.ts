@@ -20,7 +20,8 @@ export type LeaseCaller = { kind: 'admin'; name: string } | { kind: 'workload'; 
 /** The audit `by` of a caller. */
 export const callerName = (c: LeaseCaller): string => (c.kind === 'admin' ? `admin:${c.name}` : c.subject);
 
-async function asAdmin(deps: Deps, header: string | undefined): Promise<LeaseCaller | null> {
+/** The caller as an admin with `leases:revoke`, or null when the bearer is not an admin token. */
+export async function asAdmin(deps: Deps, header: string | undefined): Promise<LeaseCaller | null> {
   try {
     const admin = await authenticateAdmin(deps, header);
     if (!hasScope(admin, 'leases:revoke')) {

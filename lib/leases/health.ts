@@ -1,7 +1,9 @@
 /**
  * A database's health as operators see it: can the broker reach the target,
  * does it still hold CREATEROLE (and not more), how many leases are active,
- * draining (expired, sessions still open), overdue for the sweeper, or irrevocable, and how old the root credential is.
+ * draining (expired, sessions still open), overdue for the sweeper, or
+ * irrevocable, how old the root credential is, and whether each trusted
+ * issuer's keys can be fetched.
  *
  * @example
  *   const report = await databaseHealth(deps, 'orders'); // report.status: 'ok' | 'degraded' | 'down'
@@ -9,6 +11,7 @@
 import type { Deps } from '../context.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
+import { type IssuerHealth, issuerHealth } from '../registry/issuer-health.js';
 
 export interface HealthReport {
   database: string;
@@ -22,6 +25,7 @@ export interface HealthReport {
   error: string | null;
   leases: { active: number; pending: number; draining: number; overdue: number; retrying: number; irrevocable: number };
   root_credential: { rotated_at: string; age_seconds: number; rotation_period: number; rotation_due: boolean };
+  issuers: IssuerHealth[];
 }
 
 export async function databaseHealth(deps: Deps, databaseId: string): Promise<HealthReport> {
@@ -48,10 +52,14 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
   } catch (err) {
     error = sanitizeDatabaseError(err).message;
   }
-  const counts = await deps.store.leases.countByState(db.id, now, deps.settings.sweepGraceSec);
+  const [counts, issuers] = await Promise.all([
+    deps.store.leases.countByState(db.id, now, deps.settings.sweepGraceSec),
+    issuerHealth(deps, db.id),
+  ]);
   const ageSec = Math.max(0, Math.floor((now.getTime() - Date.parse(db.rootRotatedAt)) / 1000));
   const rotationDue = ageSec > db.rotationPeriodSec;
-  const degraded = !createrole || Boolean(superuser) || counts.overdue! > 0 || counts.irrevocable! > 0 || rotationDue;
+  const issuerFailing = issuers.some((i) => i.status === 'failing');
+  const degraded = !createrole || Boolean(superuser) || counts.overdue! > 0 || counts.irrevocable! > 0 || rotationDue || issuerFailing;
   return {
     database: db.id,
     status: !reachable ? 'down' : degraded ? 'degraded' : 'ok',
@@ -70,5 +78,6 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
       irrevocable: counts.irrevocable!,
     },
     root_credential: { rotated_at: db.rootRotatedAt, age_seconds: ageSec, rotation_period: db.rotationPeriodSec, rotation_due: rotationDue },
+    issuers,
   };
 }

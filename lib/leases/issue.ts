@@ -14,13 +14,14 @@
 import type { Deps } from '../context.js';
 import { createVerifierPool } from '../crypto/verifier-pool.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
-import { PgmintError } from '../errors.js';
-import { bearerToken, peekIssuer } from '../identity/index.js';
+import { PgmintError, toPgmintError } from '../errors.js';
+import { bearerToken, fetchFailureOf, peekIssuer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import { createLeaseRole } from '../targets/creators.js';
 import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.js';
 import type { DatabaseRecord, IssuerKind, RoleRecord } from '../store/types.js';
+import { appendOrDefer, flushDeferredAudit } from './audit-backlog.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
 import { type Credentials, credentialDocument } from './credentials.js';
 import { dropLeaseRoles } from './drop-roles.js';
@@ -97,7 +98,7 @@ async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): 
   }
 }
 
-/** The token's `iss`, or the error its header deserves (raised only once the database is known to exist). */
+/** The token's `iss`, or the error its header deserves. */
 function readToken(authorization: string | undefined): { token: string; iss: string } | { error: unknown } {
   try {
     const token = bearerToken(authorization);
@@ -111,13 +112,15 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   const action = 'credentials.issue';
   let workload: Workload | undefined;
   try {
+    // A token that cannot even be read is refused before any control-plane query.
     const bearer = readToken(req.authorization);
+    if ('error' in bearer) throw bearer.error;
     // The database, the token's issuers and the roles: from memory when read recently, else
     // one round trip that waits for a read slot (store/exchange-context.ts).
-    const iss = 'iss' in bearer ? bearer.iss : null;
-    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, iss, (read) => inTurn(deps, reads, read));
-    if (!ctx) throw new PgmintError('database_not_found', 'no such database');
-    if ('error' in bearer) throw bearer.error;
+    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) => inTurn(deps, reads, read));
+    // Without a verified token nothing is said about the database: one that does not exist
+    // trusts no issuer, so the token is refused exactly as an untrusted one.
+    if (!ctx) throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: bearer.iss });
     const { db } = ctx;
     workload = await authenticateWorkload(deps, db.id, req.kind, bearer.token, ctx.issuers);
     const roleName = pickRole(workload, req.role);
@@ -173,7 +176,13 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       const create = () => createLeaseRole(target.sql, creators, { name: username, statements, groups: role.memberOf });
       const createdFailed = async (err: unknown): Promise<never> => {
         const cause = sanitizeDatabaseError(err);
-        // The statement is all-or-nothing, so no role exists; the lease is closed as failed.
+        if (cause.unreachable) {
+          // The statement may still commit when the server wakes (it was sent, its answer never
+          // came): the lease stays pending and asked to end, so the sweeper drops the role if it appears.
+          await deps.store.leases.requestRevocation(db.id, { id: lease.id }, deps.now());
+          throw new PgmintError('target_unavailable', 'the target database did not answer; retry shortly', { cause });
+        }
+        // The statement is all-or-nothing and was refused, so no role exists; the lease is closed as failed.
         await deps.store.leases.setState(lease.id, 'failed', cause.message);
         throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
       };
@@ -208,6 +217,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       // Outside the queue: dropping takes a slot of its own.
       if (unreserved) await dropUnreserved(deps, db, username, lease.reassignTo);
     });
+    void flushDeferredAudit(deps);
     return credentialDocument(db, { id: lease.id, username, issuedAt, expiresAt }, password, role.name);
   } catch (err) {
     await recordRefusal(deps, req, action, err, workload);
@@ -215,12 +225,11 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   }
 }
 
-export async function recordRefusal(deps: Deps, req: { databaseId: string; requestId?: string }, action: string, err: unknown, workload?: Workload) {
+export async function recordRefusal(deps: Deps, req: { databaseId: string | null; requestId?: string }, action: string, err: unknown, workload?: Workload) {
   const who = err instanceof WorkloadDenied ? err.who : {};
-  const code = err instanceof PgmintError ? err.code : 'internal';
-  const status = err instanceof PgmintError ? err.status : 500;
-  await deps.store.audit
-    .append({
+  const refusal = toPgmintError(err);
+  const { code, status } = refusal;
+  await appendOrDefer(deps, {
       action,
       outcome: status >= 500 ? 'error' : 'denied',
       code,
@@ -229,7 +238,13 @@ export async function recordRefusal(deps: Deps, req: { databaseId: string; reque
       subject: workload?.subject ?? who.subject ?? null,
       issuer: workload?.issuer.issuer ?? who.issuer ?? null,
       pod: workload?.podName ?? who.pod ?? null,
-      detail: err instanceof PgmintError ? err.extra : {},
-    })
-    .catch(() => {});
+      detail: refusalDetail(refusal),
+  });
+}
+
+/** The audit detail of a refusal: the error's safe extras, and for an unavailable issuer what failed. */
+function refusalDetail(err: PgmintError): Record<string, unknown> {
+  if (err.code !== 'issuer_unavailable') return err.extra;
+  const failure = fetchFailureOf(err);
+  return { ...err.extra, reason: err.message, ...(failure ? { fetch_failure: failure } : {}) };
 }

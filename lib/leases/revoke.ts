@@ -181,7 +181,7 @@ export interface BulkRevokeResult extends Omit<RevokeTally, 'draining'> {
 export async function revokeMatching(
   deps: Deps,
   db: DatabaseRecord,
-  match: { subject?: string; prefix?: string; all?: boolean },
+  match: { subject?: string; issuer?: string; prefix?: string; all?: boolean },
   ctx: RevokeContext,
   options: { maxMs?: number; batchSize?: number } = {},
 ): Promise<BulkRevokeResult> {

@@ -44,6 +44,10 @@ export function adminTokens(sql: Queryable) {
       const { rows } = await sql.query(`SELECT ${COLUMNS} FROM pgmint.admin_tokens ORDER BY created_at, id`);
       return rows.map(toToken);
     },
+    async get(id: string): Promise<AdminTokenRecord | null> {
+      const { rows } = await sql.query(`SELECT ${COLUMNS} FROM pgmint.admin_tokens WHERE id::text = $1`, [id]);
+      return rows[0] ? toToken(rows[0]) : null;
+    },
     /** Null when no such token; a revoked token stays revoked at its first time. */
     async revoke(id: string): Promise<AdminTokenRecord | null> {
       const { rows } = await sql.query(

@@ -14,6 +14,7 @@ export interface AuditQuery {
   action?: string;
   outcome?: string;
   subject?: string;
+  issuer?: string;
   since?: string;
   until?: string;
   /** Return entries with id below this (newest first paging). */
@@ -80,6 +81,7 @@ export function audit(sql: Queryable) {
            AND ($3::text IS NULL OR outcome = $3) AND ($4::text IS NULL OR subject = $4)
            AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
            AND ($7::bigint IS NULL OR (at, id) < (SELECT c.at, c.id FROM pgmint.audit_log c WHERE c.id = $7))
+           AND ($9::text IS NULL OR issuer = $9)
          ORDER BY at DESC, id DESC LIMIT $8`,
         [
           q.databaseId ?? null,
@@ -90,6 +92,7 @@ export function audit(sql: Queryable) {
           q.until ?? null,
           q.before ?? null,
           Math.min(q.limit ?? 100, 1000),
+          q.issuer ?? null,
         ],
       );
       return rows.map(toAudit);

@@ -30,8 +30,9 @@ export function issuers(sql: Queryable) {
     async create(i: IssuerInput): Promise<IssuerRecord> {
       const { rows } = await sql.query(
         `INSERT INTO pgmint.issuers (database_id, kind, issuer, audiences, allowed_service_accounts, allowed_subjects,
-           bound_claims, default_role, allowed_roles, pinned_jwks, pinned_pems, max_leases_per_workload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+           bound_claims, default_role, allowed_roles, pinned_jwks, pinned_pems, max_leases_per_workload,
+           max_token_lifetime, require_bound_pod, ca_pem)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING *`,
         [
           i.databaseId,
           i.kind,
@@ -45,6 +46,9 @@ export function issuers(sql: Queryable) {
           i.pinnedJwks ? JSON.stringify(i.pinnedJwks) : null,
           i.pinnedPems,
           i.maxLeasesPerWorkload,
+          i.maxTokenLifetimeSec,
+          i.requireBoundPod,
+          i.caPem,
         ],
       );
       return toIssuer(rows[0]!);

@@ -30,6 +30,8 @@ export interface LeaseQuery {
   databaseId: string;
   state?: LeaseState;
   subject?: string;
+  /** With `subject`: one cluster's workload of that name, not another's. */
+  issuer?: string;
   roleName?: string;
   prefix?: string;
   /** Lease id to continue after (ordered by issued_at, id). */
@@ -115,11 +117,13 @@ export function leases(sql: Queryable) {
       const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id = $1::uuid', [leaseId(id)]);
       return rows[0] ? toLease(rows[0]) : null;
     },
-    async countLive(databaseId: string, workloadKey: string): Promise<number> {
+    /** Live leases of one workload: (issuer, workload key), as the cap counts them. */
+    async countLive(databaseId: string, issuer: string | null, workloadKey: string): Promise<number> {
       const { rows } = await sql.query<{ n: string }>(
         `SELECT count(*) AS n FROM pgmint.leases
-         WHERE database_id = $1 AND workload_key = $2 AND state IN ('pending', 'active') AND expires_at > now()`,
-        [databaseId, workloadKey],
+         WHERE database_id = $1 AND issuer IS NOT DISTINCT FROM $2 AND workload_key = $3
+           AND state IN ('pending', 'active') AND expires_at > now()`,
+        [databaseId, issuer, workloadKey],
       );
       return Number(rows[0]?.n ?? 0);
     },
@@ -186,13 +190,17 @@ export function leases(sql: Queryable) {
      * database's) as asked to end, so the sweeper finishes what a request
      * could not; an irrevocable lease asked again gets one more attempt.
      */
-    async requestRevocation(databaseId: string, match: { subject?: string; prefix?: string; all?: boolean; id?: string }, now: Date): Promise<number> {
+    async requestRevocation(
+      databaseId: string,
+      match: { subject?: string; issuer?: string; prefix?: string; all?: boolean; id?: string },
+      now: Date,
+    ): Promise<number> {
       const { rowCount } = await sql.query(
         `UPDATE pgmint.leases SET revoke_requested_at = coalesce(revoke_requested_at, $2), next_attempt_at = NULL,
            state = CASE WHEN state = 'irrevocable' THEN 'active' ELSE state END
          WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')
-           AND ($3::boolean OR subject = $4 OR starts_with(username, $5) OR id = $6::uuid)`,
-        [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id === undefined ? null : leaseId(match.id)],
+           AND ($3::boolean OR (subject = $4 AND ($7::text IS NULL OR issuer = $7)) OR starts_with(username, $5) OR id = $6::uuid)`,
+        [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id === undefined ? null : leaseId(match.id), match.issuer ?? null],
       );
       return rowCount;
     },
@@ -262,8 +270,9 @@ export function leases(sql: Queryable) {
          WHERE database_id = $1 AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR subject = $3)
            AND ($4::text IS NULL OR role_name = $4) AND ($5::text IS NULL OR username LIKE $5 ESCAPE '\\')
            AND ($6::uuid IS NULL OR (issued_at, id) > (SELECT issued_at, id FROM pgmint.leases WHERE id = $6))
+           AND ($8::text IS NULL OR issuer = $8)
          ORDER BY issued_at, id LIMIT $7`,
-        [q.databaseId, q.state ?? null, q.subject ?? null, q.roleName ?? null, q.prefix === undefined ? null : likePrefix(q.prefix), q.after === undefined ? null : leaseId(q.after), Math.min(q.limit ?? 100, 1000)],
+        [q.databaseId, q.state ?? null, q.subject ?? null, q.roleName ?? null, q.prefix === undefined ? null : likePrefix(q.prefix), q.after === undefined ? null : leaseId(q.after), Math.min(q.limit ?? 100, 1000), q.issuer ?? null],
       );
       return rows.map(toLease);
     },

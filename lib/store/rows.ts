@@ -63,6 +63,9 @@ export function toIssuer(r: Row): IssuerRecord {
     pinnedJwks: (r.pinned_jwks as IssuerRecord['pinnedJwks']) ?? null,
     pinnedPems: (r.pinned_pems as string[] | null) ?? null,
     maxLeasesPerWorkload: Number(r.max_leases_per_workload),
+    maxTokenLifetimeSec: r.max_token_lifetime == null ? 172_800 : Number(r.max_token_lifetime),
+    requireBoundPod: Boolean(r.require_bound_pod),
+    caPem: (r.ca_pem as string | null) ?? null,
     createdAt: iso(r.created_at),
   };
 }

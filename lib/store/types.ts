@@ -58,6 +58,12 @@ export interface IssuerRecord {
   pinnedJwks: { keys: JsonWebKey[] } | null;
   pinnedPems: string[] | null;
   maxLeasesPerWorkload: number;
+  /** Longest token accepted, `exp - iat` in seconds; 0 = no limit. */
+  maxTokenLifetimeSec: number;
+  /** k8s only: refuse tokens not bound to a pod. */
+  requireBoundPod: boolean;
+  /** PEM certificates trusted for this issuer's discovery and JWKS fetches, instead of the system roots. */
+  caPem: string | null;
   createdAt: string;
 }
 

@@ -15,6 +15,7 @@
  *   await target.sql.query('SELECT 1');
  */
 import { unseal } from '../crypto/seal.js';
+import { guardOutage } from '../db/outage.js';
 import type { Connect, Queryable, Sql, SslMode } from '../db/port.js';
 import type { DatabaseRecord } from '../store/types.js';
 import { type Creators, probeCreators } from './creators.js';
@@ -147,11 +148,15 @@ export function createTargetPool(options: TargetPoolOptions) {
 
   const create = async (db: DatabaseRecord): Promise<Entry> => {
     const entry = { sealed: db.rootSecret.current, rotatedAt: Date.parse(db.rootRotatedAt), sql: await connectAs(db, 'current') } as Entry;
-    const sql: Sql = {
-      query: (text, params) => guarded(db.id, entry, (s) => s.query(text, params)),
-      transaction: <T>(fn: (tx: Queryable) => Promise<T>) => guarded(db.id, entry, (s) => s.transaction(fn)),
-      end: () => entry.sql.end(),
-    };
+    // Fails fast for a moment after the target was found away (db/outage.ts), across pool switches.
+    const sql: Sql = guardOutage(
+      {
+        query: (text, params) => guarded(db.id, entry, (s) => s.query(text, params)),
+        transaction: <T>(fn: (tx: Queryable) => Promise<T>) => guarded(db.id, entry, (s) => s.transaction(fn)),
+        end: () => entry.sql.end(),
+      },
+      'target',
+    );
     let creators: Promise<Creators> | undefined;
     entry.target = {
       limiter: createLimiter(options.concurrency ?? 8),

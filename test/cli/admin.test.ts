@@ -62,12 +62,14 @@ describe('pgmint operator verbs', () => {
   });
 
   it('issuer add, list and rm', async () => {
-    const added = await admin(['issuer', 'add', 'main', '--kind', 'oidc', '--issuer', 'https://token.actions.githubusercontent.com', '--allow-subject', 'repo:acme/api:*', '--bound-claim', 'repository_owner=acme', '--default-role', 'readonly']);
+    // Registration tries discovery at once, so the issuer is one the broker can reach.
+    const added = await admin(['issuer', 'add', 'main', '--kind', 'oidc', '--issuer', b.issuer.url, '--allow-subject', 'repo:acme/api:*', '--bound-claim', 'repository_owner=acme', '--default-role', 'readonly']);
     const id = blockField(added, 'id')!;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(added).toMatch(/^discovery: ok \(\d+ keys? fetched\)$/m);
     const list = await admin(['issuer', 'list', 'main']);
     expect(list).toContain(id);
-    expect(list).toMatch(/oidc\s+https:\/\/token\.actions/);
+    expect(list).toMatch(/oidc\s+http:\/\/127\.0\.0\.1:/);
     const [issuer] = JSON.parse(await admin(['issuer', 'list', 'main', '--json'])).filter((i: { id: string }) => i.id === id);
     expect(issuer).toMatchObject({ allowed_subjects: ['repo:acme/api:*'], bound_claims: { repository_owner: 'acme' } });
     await admin(['issuer', 'rm', 'main', id]);

@@ -25,11 +25,11 @@ describe('the lease cap under concurrent requests from one pod', () => {
     const { rows } = await b.deps.sql.query("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active'");
     expect(rows[0]).toEqual({ n: 3 });
     // A role made alongside a refused pending row is dropped before the 429 is sent.
-    // Roles are cluster-wide and other test files mint prod/api leases too: count this broker's, by its group.
+    // Roles are cluster-wide: count only this broker's group's members.
     const roles = await withSuperuser(b.pg, b.targetDb, (c) =>
       c.query(
-        `SELECT count(*)::int AS n FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid JOIN pg_roles g ON g.oid = m.roleid
-         WHERE g.rolname = $1 AND r.rolname LIKE 'pgm\\_prod\\_api\\_%'`,
+        `SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid
+         WHERE g.rolname = $1 AND starts_with(r.rolname, 'pgm_prod_api_')`,
         [groupsOf(b).ro],
       ),
     );

@@ -86,9 +86,10 @@ describe('exchange context cache (PGMINT_CONTEXT_CACHE_MS=60000)', () => {
 
     // The database itself.
     expect((await b.admin('DELETE', '/api/v1/databases/main?force=true')).status).toBe(204);
+    // A database that is gone trusts no issuer: the token is refused, and nothing is said about the database.
     const gone = await exchange();
-    expect(gone.status).toBe(404);
-    expect((await gone.json()).code).toBe('database_not_found');
+    expect(gone.status).toBe(401);
+    expect((await gone.json()).code).toBe('invalid_token');
   });
 });
 

@@ -96,7 +96,7 @@ describe('hostile exchanges are refused with the right code, audited, and leave 
     { name: '20 KiB token', token: async () => `eyJ${'A'.repeat(20 * 1024)}`, status: 401, code: 'invalid_token' },
     { name: 'garbage', token: async () => 'not-a-jwt', status: 401, code: 'invalid_token' },
     { name: 'token for another database', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 401, code: 'invalid_token', db: 'other' },
-    { name: 'unknown database', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 404, code: 'database_not_found', db: 'nope' },
+    { name: 'unknown database (nothing said about it without a verified token)', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 401, code: 'invalid_token', db: 'nope' },
     {
       name: 'injected role name in the query',
       token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }),

@@ -41,7 +41,8 @@ const es384 = fixture('vault-k8s-SYNTHETIC-jwtECDSASigned-ES384.json');
 const unverifiable = fixture<{ tokens: TokenFixture[] }>('unverifiable-real-tokens.json').tokens;
 
 const pem = (f: TokenFixture) => f.public_key_pem_or_jwks as string;
-const MINIKUBE = { issuer: 'kubernetes/serviceaccount', audiences: ['kubernetes.default.svc'] };
+// Vault's minikube test tokens were minted to live ten years: accepted only with the lifetime limit off.
+const MINIKUBE = { issuer: 'kubernetes/serviceaccount', audiences: ['kubernetes.default.svc'], maxTokenLifetimeSec: 0 };
 
 const cause = (err: PgmintError) => err.cause as { code?: string; claim?: string; reason?: string };
 
@@ -102,6 +103,15 @@ describe('minikube tokens (non-URL issuer kubernetes/serviceaccount) with the PE
     const { payload } = await v.verify(projected.token, { ...MINIKUBE, pinnedPems: [pem(projected)] });
     expect(payload.sub).toBe('system:serviceaccount:default:default');
     expect(peekIssuer(projected.token)).toBe('kubernetes/serviceaccount');
+  });
+
+  it("under the default 48 h max_token_lifetime its ten-year lifetime is refused, though its signature is good", async () => {
+    const v = offlineVerifier(new Date(((projected.iat as number) + 86_400) * 1000));
+    const { maxTokenLifetimeSec: _, ...defaults } = MINIKUBE;
+    const err = await v.verify(projected.token, { ...defaults, pinnedPems: [pem(projected)] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PgmintError);
+    expect((err as PgmintError).code).toBe('invalid_token');
+    expect((err as PgmintError).extra).toMatchObject({ max_token_lifetime: 172_800 });
   });
 
   it('the same key pinned as a JWK verifies too', async () => {

@@ -87,12 +87,12 @@ describe('in-memory JWKS cache', () => {
 
   it('after a key rotation, the unknown kid triggers exactly one refetch and then verifies', async () => {
     const issuer = await issuerUp();
-    const v = verifier({ cooldownMs: 300 });
+    const v = verifier({ cooldownMs: 1_500 });
     const before = await mint(issuer);
     await v.verify(before, reg(issuer));
     expect(v.stats().jwksFetches).toBe(1);
 
-    await sleep(350); // past the cooldown
+    await sleep(1_600); // past the cooldown
     await issuer.rotateKey();
     const after = await mint(issuer, 1);
     await expect(v.verify(after, reg(issuer))).resolves.toBeTruthy();
@@ -103,25 +103,42 @@ describe('in-memory JWKS cache', () => {
     expect(v.stats().jwksFetches).toBe(2);
     expect(issuer.jwksRequests()).toBe(2);
 
-    // An unknown kid inside the cooldown is refused without fetching…
+    // An unknown kid inside the cooldown may be a key not fetched yet: try again later, without fetching…
     const bogus = await mint(issuer, 3, { kid: 'no-such-key' });
-    expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('invalid_token');
-    expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('invalid_token');
+    expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('issuer_unavailable');
+    expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('issuer_unavailable');
     expect(v.stats().jwksFetches).toBe(2);
-    // …and after it, costs one fetch and is still refused.
-    await sleep(350);
+    // …after it, one fetch shows the kid is not the issuer's: refused, and refused again inside the next cooldown.
+    await sleep(1_600);
     expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('invalid_token');
     expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('invalid_token');
     expect(v.stats().jwksFetches).toBe(3);
     expect(issuer.jwksRequests()).toBe(3);
   });
 
-  it('with the default 30 s cooldown a key rotated just after a fetch is not refetched yet', async () => {
+  it('a kid looked for in a fetch made for it stays 401 inside the cooldown that fetch starts', async () => {
+    const issuer = await issuerUp();
+    const v = verifier({ cooldownMs: 1_500 });
+    await v.verify(await mint(issuer), reg(issuer));
+    await sleep(1_600);
+    const bogus = await mint(issuer, 1, { kid: 'never-served' });
+    expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('invalid_token');
+    expect(v.stats().jwksFetches).toBe(2);
+    expect(await codeOf(v.verify(bogus, reg(issuer)))).toBe('invalid_token');
+    expect(v.stats().jwksFetches).toBe(2);
+  });
+
+  it('with the default 30 s cooldown a key rotated just after a fetch is 503 with the cooldown left, not 401', async () => {
     const issuer = await issuerUp();
     const v = verifier();
     await v.verify(await mint(issuer), reg(issuer));
     await issuer.rotateKey();
-    expect(await codeOf(v.verify(await mint(issuer, 1), reg(issuer)))).toBe('invalid_token');
+    const err = await v.verify(await mint(issuer, 1), reg(issuer)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PgmintError);
+    expect((err as PgmintError).code).toBe('issuer_unavailable');
+    const retryAfter = Number((err as PgmintError).headers['Retry-After']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(30);
     expect(v.stats().jwksFetches).toBe(1);
     // A fresh process (no cooldown yet) sees the new key.
     await expect(verifier().verify(await mint(issuer, 1), reg(issuer))).resolves.toBeTruthy();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { buildProgram } from '../../cli/main.js';
+import { buildProgram } from '../../cli/program.js';
 
 interface Container {
   name: string;

@@ -145,7 +145,7 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
       at('exchange: insert pending within cap');
       await l.insertPendingWithinCap(lease, 10);
       at('exchange: count live (the cap function counts the same way)');
-      await l.countLive(DB, lease.workloadKey);
+      await l.countLive(DB, lease.issuer, lease.workloadKey);
       at('exchange: activate with audit row');
       await l.activate(lease.id, { action: 'credentials.issue', outcome: 'success', databaseId: DB, leaseId: lease.id });
       const failed = newLease();

@@ -37,6 +37,10 @@ export interface TestBroker {
 
 export interface TestBrokerOptions {
   server?: ServerName;
+  /** A server of the test's own (one it stops or restarts) for the target, and the control plane unless `controlPg` is given. */
+  pg?: ServerInfo;
+  /** Where the control-plane database lives, when not on the target's server. */
+  controlPg?: ServerInfo;
   env?: Record<string, string>;
   now?: () => Date;
 }
@@ -50,8 +54,9 @@ INSERT INTO secret.payroll VALUES ('ceo', 1);
 `;
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
-  const pg = server(options.server ?? 'pg18');
-  const controlDb = await createDatabase(pg, 'control');
+  const pg = options.pg ?? server(options.server ?? 'pg18');
+  const controlPg = options.controlPg ?? pg;
+  const controlDb = await createDatabase(controlPg, 'control');
   const targetDb = await createDatabase(pg, 'target');
   const suffix = randomBytes(4).toString('hex');
   const brokerUser = `pgmint_broker_${suffix}`;
@@ -69,7 +74,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
   });
   const issuer = await startDevIssuer();
   const env: Record<string, string> = {
-    PGMINT_DATABASE_URL: serverUrl(pg, controlDb),
+    PGMINT_DATABASE_URL: serverUrl(controlPg, controlDb),
     PGMINT_SECRET_KEY: randomBytes(32).toString('base64'),
     PGMINT_ADMIN_TOKEN: ADMIN_TOKEN,
     PGMINT_ALLOW_INSECURE_ISSUERS: '1',

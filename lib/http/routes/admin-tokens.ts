@@ -10,9 +10,10 @@ import { PgmintError } from '../../errors.js';
 import type { AdminTokenRecord } from '../../store/admin-tokens.js';
 import { requireScope, type Scope } from '../admin.js';
 import { tokenHash } from '../auth.js';
+import { jsonOnly } from '../media-type.js';
 import type { AppEnv } from '../env.js';
 import { AdminToken, AdminTokenInput, NewAdminToken, TokenIdParams } from '../lifecycle-schemas.js';
-import { adminErrors, adminSecurity, json, problem } from './describe.js';
+import { adminErrors, adminSecurity, bodyErrors, json, problem } from './describe.js';
 
 /** Recognisable to secret scanners, like lease passwords' `pgm_`. */
 export const ADMIN_TOKEN_PREFIX = 'pgmat_';
@@ -38,9 +39,9 @@ export function adminTokenRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/admin-tokens',
       summary: 'Create an admin token; the secret is in this answer only',
       security,
-      middleware: [write] as const,
+      middleware: [write, jsonOnly] as const,
       request: { body: { content: { 'application/json': { schema: AdminTokenInput } }, required: true } },
-      responses: { 201: json(NewAdminToken, 'Created'), ...errors },
+      responses: { 201: json(NewAdminToken, 'Created'), ...errors, ...bodyErrors },
     }),
     async (c) => {
       const { name, scopes } = c.req.valid('json');
@@ -84,16 +85,34 @@ export function adminTokenRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       security,
       middleware: [write] as const,
       request: { params: TokenIdParams },
-      responses: { 200: json(AdminToken, 'Revoked'), ...errors, 404: problem('No such token') },
+      responses: { 200: json(AdminToken, 'Revoked'), ...errors, 403: problem('Missing scope, or the token holds scopes the caller lacks'), 404: problem('No such token') },
     }),
     async (c) => {
-      const record = await deps.store.adminTokens.revoke(c.req.valid('param').id);
+      const { id } = c.req.valid('param');
+      const admin = c.get('admin');
+      const target = await deps.store.adminTokens.get(id);
+      if (!target) throw new PgmintError('not_found', 'no such admin token');
+      // Like creating, revoking is limited to tokens whose scopes the caller holds.
+      const beyond = target.scopes.filter((s) => !admin.scopes.includes(s as Scope));
+      if (beyond.length > 0) {
+        const refusal = new PgmintError('insufficient_scope', 'a token cannot revoke a token with scopes it does not hold', { extra: { scope: beyond[0] } });
+        await deps.store.audit.append({
+          action: 'admin_token.revoke',
+          outcome: 'denied',
+          code: refusal.code,
+          requestId: c.get('requestId'),
+          subject: admin.name,
+          detail: { token_id: id, scope: beyond[0] },
+        });
+        throw refusal;
+      }
+      const record = await deps.store.adminTokens.revoke(id);
       if (!record) throw new PgmintError('not_found', 'no such admin token');
       await deps.store.audit.append({
         action: 'admin_token.revoke',
         outcome: 'success',
         requestId: c.get('requestId'),
-        subject: c.get('admin').name,
+        subject: admin.name,
         detail: { token_id: record.id, name: record.name },
       });
       return c.json(presentToken(record), 200);

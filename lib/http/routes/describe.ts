@@ -11,7 +11,9 @@ import { Problem } from '../schemas.js';
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 export const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+/** Routes with a JSON body (and the `jsonOnly` middleware) refuse other media types. */
+export const bodyErrors = { 413: problem('Body larger than 256 KiB'), 415: problem('Body is not sent as application/json') };
 
 export const adminSecurity = [{ adminToken: [] }];
-export const adminErrors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope') };
+export const adminErrors = { 400: problem('Invalid input'), 401: problem('No admin token'), 403: problem('Missing scope'), 503: problem('A database is not answering; retry after Retry-After seconds') };
 export const adminErrorsWith404 = { ...adminErrors, 404: problem('Not found') };

@@ -12,8 +12,11 @@ const problems = {
   400: { description: 'Bad query parameter', content: { 'application/problem+json': { schema: Problem } } },
   401: { description: 'Token not accepted', content: { 'application/problem+json': { schema: Problem } } },
   403: { description: 'Identity not allowed', content: { 'application/problem+json': { schema: Problem } } },
-  404: { description: 'No such database', content: { 'application/problem+json': { schema: Problem } } },
   429: { description: 'Lease cap reached for this workload', content: { 'application/problem+json': { schema: Problem } } },
+  503: {
+    description: "The issuer's keys cannot be fetched, or the token's key is not fetched yet (retry after Retry-After); or the target is unavailable",
+    content: { 'application/problem+json': { schema: Problem } },
+  },
 } as const;
 
 const KindParams = DatabaseParams.extend({ kind: z.enum(['k8s', 'oidc']).openapi({ param: { name: 'kind', in: 'path' } }) });

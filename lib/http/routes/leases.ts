@@ -3,10 +3,12 @@
  * admin with `leases:revoke`), list a database's leases, and revoke many by
  * subject or username prefix.
  */
-import { createRoute, type OpenAPIHono, } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import type { Deps } from '../../context.js';
 import { PgmintError } from '../../errors.js';
-import { authorizeLeaseCaller, callerName, type LeaseCaller } from '../../leases/authorize.js';
+import { asAdmin, authorizeLeaseCaller, callerName, type LeaseCaller } from '../../leases/authorize.js';
+import { bearerToken } from '../auth.js';
 import { recordRefusal } from '../../leases/issue.js';
 import { renewLease } from '../../leases/renew.js';
 import { revokeLease, revokeMatching } from '../../leases/revoke.js';
@@ -21,11 +23,18 @@ const errors = {
   400: problem('Invalid input'),
   401: problem('No or unknown token'),
   403: problem('Another workload, or a missing scope'),
-  404: problem('No such lease or database'),
+  404: problem('No such lease (told to admins only) or database'),
+  503: problem('A database is not answering; retry after Retry-After seconds'),
 };
 
 /** The workload holding the lease, or an admin. */
 const holderOrAdmin: Array<Record<string, string[]>> = [{ workloadToken: [] }, { adminToken: [] }];
+
+/** A bearer is required before the lease id is even validated, so nothing is learned without one. */
+const bearerFirst: MiddlewareHandler = async (c, next) => {
+  bearerToken(c.req.header('authorization'));
+  await next();
+};
 
 export const presentLease = (l: LeaseRecord) => ({
   id: l.id,
@@ -52,7 +61,14 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
   /** Finds the lease and checks the caller, auditing a refusal. */
   const authorize = async (id: string, header: string | undefined, action: string, requestId: string): Promise<{ lease: LeaseRecord; caller: LeaseCaller }> => {
     const lease = await deps.store.leases.get(id);
-    if (!lease) throw new PgmintError('lease_not_found', 'no such lease');
+    if (!lease) {
+      // Only an admin learns that a lease does not exist: a workload token is verified against
+      // the issuers of the lease's database, and a lease that does not exist has none.
+      if (await asAdmin(deps, header)) throw new PgmintError('lease_not_found', 'no such lease');
+      const refusal = new PgmintError('invalid_token', 'token not accepted for this lease');
+      await recordRefusal(deps, { databaseId: null, requestId }, action, refusal);
+      throw refusal;
+    }
     try {
       return { lease, caller: await authorizeLeaseCaller(deps, lease, header) };
     } catch (err) {
@@ -67,8 +83,9 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/leases/{id}/renew',
       summary: "Move a lease's expiry forward (never past the role's max_ttl from issue)",
       security: holderOrAdmin,
+      middleware: [bearerFirst] as const,
       request: { params: LeaseIdParams, query: RenewQuery },
-      responses: { 200: json(Renewal, 'Renewed'), ...errors, 409: problem('Lease not active'), 503: problem('Target unavailable') },
+      responses: { 200: json(Renewal, 'Renewed'), ...errors, 409: problem('Lease not active') },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -85,8 +102,9 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/leases/{id}',
       summary: 'Revoke a lease now: end its sessions and drop its role (harmless when already revoked)',
       security: holderOrAdmin,
+      middleware: [bearerFirst] as const,
       request: { params: LeaseIdParams },
-      responses: { 200: json(Lease, 'The lease after revocation'), ...errors, 503: problem('Target unavailable; the sweeper retries') },
+      responses: { 200: json(Lease, 'The lease after revocation'), ...errors },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -114,6 +132,7 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         databaseId: db,
         state: q.state,
         subject: q.subject,
+        issuer: q.issuer,
         roleName: q.role,
         prefix: q.prefix,
         after: q.after,
@@ -135,13 +154,16 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     }),
     async (c) => {
       const { db: id } = c.req.valid('param');
-      const { subject, prefix } = c.req.valid('query');
+      const { subject, issuer, prefix } = c.req.valid('query');
       if ((subject === undefined) === (prefix === undefined)) {
         throw new PgmintError('invalid_request', 'give exactly one of subject or prefix', { extra: { field: 'subject' } });
       }
+      if (issuer !== undefined && subject === undefined) {
+        throw new PgmintError('invalid_request', 'issuer narrows a subject; give subject too', { extra: { field: 'issuer' } });
+      }
       const db = await deps.store.databases.get(id);
       if (!db) throw new PgmintError('database_not_found', 'no such database');
-      const result = await revokeMatching(deps, db, subject !== undefined ? { subject } : { prefix }, {
+      const result = await revokeMatching(deps, db, subject !== undefined ? { subject, issuer } : { prefix }, {
         reason: 'bulk',
         by: `admin:${c.get('admin').name}`,
         requestId: c.get('requestId'),

@@ -51,6 +51,7 @@ export function operationsRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         action: q.action,
         outcome: q.outcome,
         subject: q.subject,
+        issuer: q.issuer,
         since: q.since,
         until: q.until,
         before: q.cursor,
@@ -64,7 +65,7 @@ export function operationsRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
     createRoute({
       method: 'get',
       path: '/api/v1/databases/{db}/health',
-      summary: 'Reachability, CREATEROLE, lease counts (active, overdue, irrevocable) and root credential age',
+      summary: 'Reachability, CREATEROLE, lease counts (active, overdue, irrevocable), root credential age and issuer key fetches',
       security,
       middleware: [requireScope(deps, 'databases:read')] as const,
       request: { params: DatabaseParams },

@@ -8,10 +8,11 @@ import { registerDatabase } from '../../registry/databases.js';
 import { trustIssuer } from '../../registry/issuers.js';
 import { defineRole } from '../../registry/roles.js';
 import { requireScope } from '../admin.js';
+import { jsonOnly } from '../media-type.js';
 import type { AppEnv } from '../env.js';
 import { presentDatabase, presentIssuer, presentRole } from '../present.js';
-import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, Role, RoleInput, RoleParams } from '../schemas.js';
-import { adminErrorsWith404, adminSecurity, json, jsonBody, } from './describe.js';
+import { Database, DatabaseInput, DatabaseParams, Issuer, IssuerInput, IssuerParams, RegisteredIssuer, Role, RoleInput, RoleParams } from '../schemas.js';
+import { adminErrorsWith404, adminSecurity, bodyErrors, json, jsonBody } from './describe.js';
 
 const adminErrors = adminErrorsWith404;
 const security = adminSecurity;
@@ -27,9 +28,9 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases',
       summary: 'Register a target database (the connection and CREATEROLE are tested)',
       security,
-      middleware: [requireScope(deps, 'databases:write')] as const,
+      middleware: [requireScope(deps, 'databases:write'), jsonOnly] as const,
       request: body(DatabaseInput),
-      responses: { 201: json(Database, 'Registered'), ...adminErrors },
+      responses: { 201: json(Database, 'Registered'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const b = c.req.valid('json');
@@ -72,9 +73,9 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases/{db}/roles/{name}',
       summary: 'Define or replace a role that leases are minted from',
       security,
-      middleware: [requireScope(deps, 'roles:write')] as const,
+      middleware: [requireScope(deps, 'roles:write'), jsonOnly] as const,
       request: { params: RoleParams, ...body(RoleInput) },
-      responses: { 200: json(Role, 'Role saved'), ...adminErrors },
+      responses: { 200: json(Role, 'Role saved'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const { db, name } = c.req.valid('param');
@@ -121,14 +122,14 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       path: '/api/v1/databases/{db}/issuers',
       summary: 'Trust a token issuer for this database',
       security,
-      middleware: [requireScope(deps, 'issuers:write')] as const,
+      middleware: [requireScope(deps, 'issuers:write'), jsonOnly] as const,
       request: { params: DatabaseParams, ...body(IssuerInput) },
-      responses: { 201: json(Issuer, 'Issuer trusted'), ...adminErrors },
+      responses: { 201: json(RegisteredIssuer, 'Issuer trusted, with what discovery found'), ...adminErrors, ...bodyErrors },
     }),
     async (c) => {
       const { db } = c.req.valid('param');
       const b = c.req.valid('json');
-      const issuer = await trustIssuer(deps, db, {
+      const { issuer, discovery } = await trustIssuer(deps, db, {
         kind: b.kind,
         issuer: b.issuer,
         audiences: b.audiences ?? [deps.settings.audience],
@@ -140,9 +141,20 @@ export function registryRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
         pinnedJwks: (b.jwks as { keys: JsonWebKey[] } | undefined) ?? null,
         pinnedPems: b.pem_keys ?? null,
         maxLeasesPerWorkload: b.max_leases_per_workload,
+        maxTokenLifetimeSec: b.max_token_lifetime,
+        requireBoundPod: b.require_bound_pod,
+        caPem: b.ca_pem ?? null,
       });
-      await deps.store.audit.append({ action: 'issuer.trust', outcome: 'success', databaseId: db, issuer: issuer.issuer, requestId: c.get('requestId'), subject: c.get('admin').name });
-      return c.json(presentIssuer(issuer), 201);
+      await deps.store.audit.append({
+        action: 'issuer.trust',
+        outcome: 'success',
+        databaseId: db,
+        issuer: issuer.issuer,
+        requestId: c.get('requestId'),
+        subject: c.get('admin').name,
+        detail: discovery ? { discovery } : {},
+      });
+      return c.json({ ...presentIssuer(issuer), discovery }, 201);
     },
   );
 

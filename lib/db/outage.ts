@@ -1,0 +1,69 @@
+/**
+ * Fails fast while a database is away. The first statement that finds the
+ * server unreachable pays the driver's bounded timeouts (port.ts,
+ * `DB_TIMEOUT_MS`); for the next `holdMs` every statement on the same Sql is
+ * refused at once with the same kind of error, so a burst queued behind a
+ * stopped server is answered within the bound instead of waiting its turn to
+ * time out. After the hold, the next statement tries the server again: a
+ * database that came back serves at once, without a restart.
+ *
+ * Errors become `Unavailable` (still a DatabaseError) naming which database
+ * was away, so the HTTP layer answers 503 with Retry-After.
+ *
+ * @example
+ *   const sql = guardOutage(connect(config), 'control_plane');
+ */
+import type { Queryable, Sql } from './port.js';
+import { DatabaseError } from './sanitize.js';
+
+export type DatabaseRole = 'control_plane' | 'target';
+
+/** Seconds a caller is told to wait (Retry-After) when a database is away. */
+export const RETRY_AFTER_SEC = 5;
+
+export class Unavailable extends DatabaseError {
+  constructor(
+    readonly database: DatabaseRole,
+    cause: DatabaseError,
+  ) {
+    super(cause.message, { sqlstate: cause.sqlstate, detail: cause.detail, hint: cause.hint, unreachable: true });
+    this.name = 'Unavailable';
+  }
+}
+
+export function isUnavailable(err: unknown): err is Unavailable {
+  return err instanceof Unavailable;
+}
+
+export function guardOutage(sql: Sql, database: DatabaseRole, options: { holdMs?: number; now?: () => number } = {}): Sql {
+  const holdMs = options.holdMs ?? 1000;
+  const now = options.now ?? Date.now;
+  let awayUntil = 0;
+  let lastError: DatabaseError | null = null;
+
+  const check = () => {
+    if (lastError && now() < awayUntil) throw new Unavailable(database, lastError);
+  };
+  const classify = (err: unknown): unknown => {
+    if (err instanceof Unavailable) return err;
+    if (!(err instanceof DatabaseError) || !err.unreachable) return err;
+    lastError = err;
+    awayUntil = now() + holdMs;
+    return new Unavailable(database, err);
+  };
+  const guarded = async <T>(op: () => Promise<T>): Promise<T> => {
+    check();
+    try {
+      return await op();
+    } catch (err) {
+      throw classify(err);
+    }
+  };
+  const wrapTx = (tx: Queryable): Queryable => ({ query: (text, params) => guarded(() => tx.query(text, params)) });
+
+  return {
+    query: (text, params) => guarded(() => sql.query(text, params)),
+    transaction: (fn) => guarded(() => sql.transaction((tx) => fn(wrapTx(tx)))),
+    end: () => sql.end(),
+  };
+}
