@@ -245,7 +245,7 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
       if (scans.length > 0) offenders.push(`${q.label}: sequential scan of ${scans.join(', ')}`);
     }
     expect(offenders).toEqual([]);
-    expect(new Set(log.map((q) => q.label)).size).toBe(38);
+    expect(new Set(log.map((q) => q.label)).size).toBe(39);
   }, 60_000);
 });
 
