@@ -14,7 +14,7 @@ import { connectPg } from '../../lib/db/pg.js';
 import type { Queryable, Sql } from '../../lib/db/port.js';
 import { audit } from '../../lib/store/audit.js';
 import { leases, type NewLease } from '../../lib/store/leases.js';
-import { createDatabase, type ServerName, server } from '../support/postgres.js';
+import { createDatabase, type ServerName, server, withSuperuser } from '../support/postgres.js';
 
 interface Recorded {
   label: string;
@@ -61,29 +61,32 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
     await migrate(sql);
     // History as months of use leave it: mostly finished leases over 40 days, a few live;
     // audit rows over fourteen months, 500 subjects, three databases, several actions.
-    await sql.query(`SELECT pgmint.ensure_audit_partitions(now() - interval '14 months', now() + interval '3 months')`);
-    await sql.query(
-      `INSERT INTO pgmint.leases (id, database_id, role_name, username, reassign_to, state, subject, issuer, workload_key,
-         pod_name, issued_at, expires_at, max_expires_at, revoked_at, revoke_requested_at)
-       SELECT gen_random_uuid(), (ARRAY['orders', 'billing', 'search'])[1 + i % 3], 'readonly', 'pgm_prod_api_' || i, 'app_ro',
-         CASE WHEN i % 40 = 0 THEN 'active' WHEN i % 997 = 0 THEN 'irrevocable' WHEN i % 101 = 0 THEN 'failed' ELSE 'revoked' END,
-         'system:serviceaccount:prod:sa' || (i % 500), 'https://issuer.example', 'pod:p' || i, 'p' || i,
-         t, t + interval '1 hour', t + interval '8 hours',
-         CASE WHEN i % 40 = 0 OR i % 997 = 0 OR i % 101 = 0 THEN NULL ELSE t + interval '1 hour' END,
-         CASE WHEN i % 400 = 0 THEN now() END
-       FROM generate_series(1, 60000) AS i, LATERAL (SELECT now() - (i % 57600) * interval '1 minute' AS t) AS x`,
-    );
-    await sql.query(
-      `INSERT INTO pgmint.audit_log (at, action, outcome, code, database_id, subject, pod, lease_id, username, detail)
-       SELECT now() - (i * 5) * interval '1 minute',
-         (ARRAY['credentials.issue', 'lease.renew', 'lease.revoke', 'orphan.drop'])[1 + i % 4],
-         CASE WHEN i % 50 = 0 THEN 'denied' ELSE 'success' END, CASE WHEN i % 50 = 0 THEN 'not_allowed' END,
-         (ARRAY['orders', 'billing', 'search'])[1 + i % 3], 'system:serviceaccount:prod:sa' || (i % 500), 'p' || i,
-         gen_random_uuid(), 'pgm_prod_api_' || i, '{}'
-       FROM generate_series(1, 120000) AS i`,
-    );
-    await sql.query('ANALYZE pgmint.leases');
-    await sql.query('ANALYZE pgmint.audit_log');
+    // The bulk load runs on a plain client: the broker's driver bounds each query's time.
+    await withSuperuser(s, database, async (c) => {
+      await c.query(`SELECT pgmint.ensure_audit_partitions(now() - interval '14 months', now() + interval '3 months')`);
+      await c.query(
+        `INSERT INTO pgmint.leases (id, database_id, role_name, username, reassign_to, state, subject, issuer, workload_key,
+           pod_name, issued_at, expires_at, max_expires_at, revoked_at, revoke_requested_at)
+         SELECT gen_random_uuid(), (ARRAY['orders', 'billing', 'search'])[1 + i % 3], 'readonly', 'pgm_prod_api_' || i, 'app_ro',
+           CASE WHEN i % 40 = 0 THEN 'active' WHEN i % 997 = 0 THEN 'irrevocable' WHEN i % 101 = 0 THEN 'failed' ELSE 'revoked' END,
+           'system:serviceaccount:prod:sa' || (i % 500), 'https://issuer.example', 'pod:p' || i, 'p' || i,
+           t, t + interval '1 hour', t + interval '8 hours',
+           CASE WHEN i % 40 = 0 OR i % 997 = 0 OR i % 101 = 0 THEN NULL ELSE t + interval '1 hour' END,
+           CASE WHEN i % 400 = 0 THEN now() END
+         FROM generate_series(1, 60000) AS i, LATERAL (SELECT now() - (i % 57600) * interval '1 minute' AS t) AS x`,
+      );
+      await c.query(
+        `INSERT INTO pgmint.audit_log (at, action, outcome, code, database_id, subject, pod, lease_id, username, detail)
+         SELECT now() - (i * 5) * interval '1 minute',
+           (ARRAY['credentials.issue', 'lease.renew', 'lease.revoke', 'orphan.drop'])[1 + i % 4],
+           CASE WHEN i % 50 = 0 THEN 'denied' ELSE 'success' END, CASE WHEN i % 50 = 0 THEN 'not_allowed' END,
+           (ARRAY['orders', 'billing', 'search'])[1 + i % 3], 'system:serviceaccount:prod:sa' || (i % 500), 'p' || i,
+           gen_random_uuid(), 'pgm_prod_api_' || i, '{}'
+         FROM generate_series(1, 120000) AS i`,
+      );
+      await c.query('ANALYZE pgmint.leases');
+      await c.query('ANALYZE pgmint.audit_log');
+    });
   }, 120_000);
 
   afterAll(async () => {
