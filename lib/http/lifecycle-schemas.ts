@@ -7,6 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { instantProblem } from '../db/storable.js';
 import { MIN_TTL_SEC } from '../leases/ttl.js';
 import { SCOPES } from './admin.js';
+import { FetchFailure } from './schemas.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -, at most 63 characters');
 const query = (name: string) => ({ param: { name, in: 'query' as const } });
@@ -153,16 +154,7 @@ export const Health = z
           status: z.enum(['ok', 'failing', 'pinned']),
           last_key_fetch_at: z.string().nullable(),
           last_failure_at: z.string().nullable(),
-          last_failure: z
-            .object({
-              stage: z.enum(['discovery', 'jwks']),
-              url: z.string(),
-              status: z.number().optional(),
-              tls_code: z.string().optional(),
-              error_code: z.string().optional(),
-              reason: z.string(),
-            })
-            .nullable(),
+          last_failure: FetchFailure.nullable(),
           hint: z.string().nullable(),
         }),
       )

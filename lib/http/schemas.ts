@@ -166,7 +166,7 @@ export const IssuerInput = z
   .strict()
   .openapi('IssuerInput');
 
-const FetchFailure = z
+export const FetchFailure = z
   .object({
     stage: z.enum(['discovery', 'jwks']),
     url: z.string(),
