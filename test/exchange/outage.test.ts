@@ -32,6 +32,26 @@ function clusterPids(dataDir: string): number[] {
   return [postmaster, ...children];
 }
 
+/**
+ * Stops the whole cluster: the postmaster first, so no backend is forked
+ * after the list is read, then every child it has; returns what it stopped.
+ */
+function freezeCluster(dataDir: string): number[] {
+  const [postmaster] = clusterPids(dataDir);
+  process.kill(postmaster!, 'SIGSTOP');
+  const stopped = new Set<number>([postmaster!]);
+  for (const pid of clusterPids(dataDir)) {
+    if (stopped.has(pid)) continue;
+    try {
+      process.kill(pid, 'SIGSTOP');
+      stopped.add(pid);
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return [...stopped];
+}
+
 describe.each([
   { away: 'the whole cluster (control plane and target)', layout: 'together' },
   { away: 'the target, while the control plane answers', layout: 'target-only' },
@@ -131,10 +151,10 @@ describe.each([
   it('answers 503 with Retry-After while the cluster is frozen (SIGSTOP), and serves again after SIGCONT', async () => {
     expect((await exchange()).status).toBe(200);
     const since = new Date();
-    const pids = clusterPids(join(dataDir, 'data'));
     const concurrent = Array.from({ length: 6 }, () => exchange());
     await new Promise((r) => setTimeout(r, 50));
-    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    // Backends the exchanges above opened count too: the list is read at the moment of freezing.
+    const pids = freezeCluster(join(dataDir, 'data'));
     let outcomes: Outcome[];
     try {
       // Exchanges in flight when the cluster froze, and more arriving while it is frozen.
