@@ -1,12 +1,10 @@
 /**
  * The exchange: a verified workload token in, a fresh login role out.
  *
- * Order matters for crash safety: the lease row is written `pending` while
- * (or, for custom creation statements, before) the role is created in one
- * all-or-nothing round trip, and only once both are done is the lease marked
- * `active` together with its audit row. A crash anywhere leaves at worst a
- * pending lease the sweeper revokes, or a role no row tracks that the orphan
- * sweep drops once its VALID UNTIL has passed.
+ * Order matters for crash safety: the lease row is written `pending` before
+ * the role exists, the role is created in one all-or-nothing round trip, and
+ * only then is the lease marked `active` together with its audit row. A crash
+ * or an outage anywhere leaves at worst a pending lease the sweeper revokes.
  *
  * @example
  *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', authorization: `Bearer ${token}` });
@@ -20,11 +18,10 @@ import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql
 import { renderTemplate } from '../sql/template.js';
 import { createLeaseRole } from '../targets/creators.js';
 import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.js';
-import type { DatabaseRecord, IssuerKind, RoleRecord } from '../store/types.js';
+import type { IssuerKind, RoleRecord } from '../store/types.js';
 import { appendOrDefer, flushDeferredAudit } from './audit-backlog.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
 import { type Credentials, credentialDocument } from './credentials.js';
-import { dropLeaseRoles } from './drop-roles.js';
 import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 
 export interface IssueRequest {
@@ -57,22 +54,6 @@ function creationSql(role: RoleRecord, name: string, verifier: string, expiresAt
     searchPath: role.searchPath ?? undefined,
     readOnly: role.readOnly,
   });
-}
-
-/**
- * Whether the orphan sweep would find this lease's role if no lease row ever
- * tracked it: made by a creator role (PostgreSQL 16+ records its ADMIN
- * OPTION) or a member of the database's groups, by pgmint's own statement.
- * Custom creation statements may make anything, so their roles are created
- * only after their pending row commits.
- */
-function findableAsOrphan(role: RoleRecord, mode: 'direct' | 'creators'): boolean {
-  return !role.creationStatements && (mode === 'creators' || role.memberOf.length > 0);
-}
-
-/** Drops a role created alongside a pending row that was then refused; a failure leaves it to the orphan sweep. */
-async function dropUnreserved(deps: Deps, db: DatabaseRecord, username: string, reassignTo: string | null): Promise<void> {
-  await dropLeaseRoles(deps, db, [{ name: username, reassignTo, statements: null }]).catch(() => {});
 }
 
 /** Precomputed password/verifier pairs for this process (see crypto/verifier-pool.ts). */
@@ -157,8 +138,6 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     const cap = who.issuer.maxLeasesPerWorkload;
 
     const target = await deps.targets.open(db);
-    // A role made alongside a pending row that was refused; dropped once out of the queue below.
-    let unreserved = false;
     // The whole write sequence waits its turn per target, so a burst queues here
     // (in memory, up to PGMINT_QUEUE_TIMEOUT) instead of in the connection pools.
     await inTurn(deps, target.limiter, async () => {
@@ -186,20 +165,10 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
         await deps.store.leases.setState(lease.id, 'failed', cause.message);
         throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
       };
-      if (findableAsOrphan(role, creators.mode)) {
-        // The pending row and the role are written at once. Should the broker stop before the
-        // row commits, the role carries the lease prefix, a past VALID UNTIL by the next
-        // sweeps, and its creator's or group's grant: the orphan sweep drops it.
-        const [reserved, created] = await Promise.allSettled([reserve(), create()]);
-        if (reserved.status === 'rejected') {
-          unreserved = created.status === 'fulfilled';
-          throw reserved.reason;
-        }
-        if (created.status === 'rejected') await createdFailed(created.reason);
-      } else {
-        await reserve();
-        await create().catch(createdFailed);
-      }
+      // Sequential on purpose: a role created before its pending row commits would be untracked
+      // whenever the control plane fails in between.
+      await reserve();
+      await create().catch(createdFailed);
       await deps.store.leases.activate(lease.id, {
         action,
         outcome: 'success',
@@ -213,9 +182,6 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
         username,
         detail: { ttl, expires_at: expiresAt.toISOString() },
       });
-    }).finally(async () => {
-      // Outside the queue: dropping takes a slot of its own.
-      if (unreserved) await dropUnreserved(deps, db, username, lease.reassignTo);
     });
     void flushDeferredAudit(deps);
     return credentialDocument(db, { id: lease.id, username, issuedAt, expiresAt }, password, role.name);
