@@ -43,10 +43,11 @@ export async function authorizeLeaseCaller(deps: Deps, lease: LeaseRecord, heade
   // The same issuer may be registered as k8s and as oidc; the holder is whichever accepts it.
   let refusal: unknown = new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: iss });
   for (const kind of ['k8s', 'oidc'] as const satisfies IssuerKind[]) {
-    if ((await deps.store.issuers.findByIssuer(lease.databaseId, kind, iss)).length === 0) continue;
+    const registered = await deps.store.issuers.findByIssuer(lease.databaseId, kind, iss);
+    if (registered.length === 0) continue;
     let workload: Awaited<ReturnType<typeof authenticateWorkload>>;
     try {
-      workload = await authenticateWorkload(deps, lease.databaseId, kind, token);
+      workload = await authenticateWorkload(deps, lease.databaseId, kind, token, registered);
     } catch (err) {
       refusal = err;
       continue;

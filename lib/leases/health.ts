@@ -53,7 +53,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
     error = sanitizeDatabaseError(err).message;
   }
   const [counts, issuers] = await Promise.all([
-    deps.store.leases.countByState(db.id, now, deps.settings.sweepGraceSec),
+    deps.store.leases.countByState({ databaseId: db.id, now, graceSec: deps.settings.sweepGraceSec }),
     issuerHealth(deps, db.id),
   ]);
   const ageSec = Math.max(0, Math.floor((now.getTime() - Date.parse(db.rootRotatedAt)) / 1000));

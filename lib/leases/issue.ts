@@ -162,7 +162,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
           throw new PgmintError('target_unavailable', 'the target database did not answer; retry shortly', { cause });
         }
         // The statement is all-or-nothing and was refused, so no role exists; the lease is closed as failed.
-        await deps.store.leases.setState(lease.id, 'failed', cause.message);
+        await deps.store.leases.markFailed(lease.id, cause.message);
         throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
       };
       // Sequential on purpose: a role created before its pending row commits would be untracked
