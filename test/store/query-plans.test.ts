@@ -10,10 +10,11 @@
  * then EXPLAINed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../functions/local/migrate.js';
+import { readMigrations } from '../../functions/local/migrations.js';
 import { connectPg } from '../../lib/db/pg.js';
 import type { Queryable, Sql } from '../../lib/db/port.js';
 import { createStore } from '../../lib/store/index.js';
+import { migrate } from '../../lib/store/migrate.js';
 import type { NewLease } from '../../lib/store/leases.js';
 import { createDatabase, type ServerName, server, withSuperuser } from '../support/postgres.js';
 
@@ -64,7 +65,7 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
     const s = server(serverName);
     const database = await createDatabase(s, 'plans');
     sql = connectPg({ host: s.host, port: s.port, database, user: s.user, password: s.password, max: 2 });
-    await migrate(sql);
+    await migrate(sql, await readMigrations());
     // History as months of use leave it: mostly finished leases over 40 days, a few live;
     // audit rows over fourteen months, 500 subjects, three databases, several actions.
     // The bulk load runs on a plain client: the broker's driver bounds each query's time.
