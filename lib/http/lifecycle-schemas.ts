@@ -6,6 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { instantProblem } from '../db/storable.js';
 import { MIN_TTL_SEC } from '../leases/ttl.js';
+import { LEASE_STATES } from '../store/types.js';
 import { SCOPES } from './admin.js';
 import { FetchFailure } from './schemas.js';
 
@@ -30,7 +31,7 @@ const instant = z
 export const LeaseIdParams = z.object({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) });
 export const TokenIdParams = LeaseIdParams;
 
-export const LeaseState = z.enum(['pending', 'active', 'draining', 'revoked', 'failed', 'irrevocable']).openapi({
+export const LeaseState = z.enum(LEASE_STATES).openapi({
   description: 'draining: expired (no new login) while sessions opened before expiry keep running, until the last ends or the role’s max_session passes',
 });
 

@@ -18,7 +18,7 @@
 import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
 import { leaseAuditFields } from '../store/audit.js';
-import type { StoreTransaction } from '../store/index.js';
+import type { RevocationMatch, RevokeFailure, StoreTransaction } from '../store/index.js';
 import type { AuditEntry, DatabaseRecord, LeaseRecord, RoleRecord } from '../store/types.js';
 import { dropLeaseRoles } from './drop-roles.js';
 import { nextAttemptAt } from './retry.js';
@@ -99,7 +99,7 @@ export async function revokeClaimed(
   );
   const drainingIds: string[] = [];
   const revokedIds: string[] = [];
-  const failures: Array<{ id: string; error: string; nextAttemptAt: Date | null }> = [];
+  const failures: RevokeFailure[] = [];
   const entries: AuditEntry[] = [];
   for (const lease of claimed) {
     const result = outcomes.get(lease.username) ?? { outcome: 'failed' as const, error: new Error('no outcome') };
@@ -186,7 +186,7 @@ export interface BulkRevokeResult extends Omit<RevokeTally, 'draining'> {
 export async function revokeMatching(
   deps: Deps,
   db: DatabaseRecord,
-  match: { subject?: string; issuer?: string; prefix?: string; all?: boolean },
+  match: Omit<RevocationMatch, 'id'>,
   ctx: RevokeContext,
   options: { maxMs?: number; batchSize?: number } = {},
 ): Promise<BulkRevokeResult> {

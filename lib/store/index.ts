@@ -103,3 +103,6 @@ export function createStore(sql: Sql, options: StoreOptions = {}) {
 
 export type Store = ReturnType<typeof createStore>;
 export type * from './types.js';
+export type { DueQuery, LeaseQuery, NewLease, RevocationMatch, RevokeFailure } from './leases.js';
+export type { Migration } from './migrate.js';
+export { LEASE_STATES } from './types.js';

@@ -39,6 +39,23 @@ export interface LeaseQuery {
   limit?: number;
 }
 
+/** Which live leases of a database a revocation request marks: by subject (of one issuer), username prefix, id, or all. */
+export interface RevocationMatch {
+  subject?: string;
+  /** With `subject`: one cluster's workload of that name, not another's. */
+  issuer?: string;
+  prefix?: string;
+  all?: boolean;
+  id?: string;
+}
+
+/** One failed revocation attempt: the error, and when to try again (null: attempts ran out). */
+export interface RevokeFailure {
+  id: string;
+  error: string;
+  nextAttemptAt: Date | null;
+}
+
 /** Which leases of a database are due: past expiry plus `graceSec` at `now`, or asked to end. */
 export interface DueQuery {
   databaseId: string;
@@ -197,7 +214,7 @@ export function leases(sql: Queryable) {
      */
     async requestRevocation(
       databaseId: string,
-      match: { subject?: string; issuer?: string; prefix?: string; all?: boolean; id?: string },
+      match: RevocationMatch,
       now: Date,
     ): Promise<number> {
       const { rowCount } = await sql.query(
@@ -220,7 +237,7 @@ export function leases(sql: Queryable) {
       return rows.map(toLease);
     },
     /** One failed attempt each: a later retry, or `irrevocable` once attempts run out. Returns the leases as they now are. */
-    async recordFailures(failures: Array<{ id: string; error: string; nextAttemptAt: Date | null }>): Promise<LeaseRecord[]> {
+    async recordFailures(failures: readonly RevokeFailure[]): Promise<LeaseRecord[]> {
       if (failures.length === 0) return [];
       const { rows } = await sql.query(
         `UPDATE pgmint.leases l SET revoke_attempts = l.revoke_attempts + 1, last_error = f.error,
