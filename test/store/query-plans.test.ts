@@ -192,7 +192,7 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
       at('health: counts by state');
       await l.countByState({ databaseId: DB, now, graceSec: 60 });
       at('database removal: unfinished leases');
-      await l.countUnfinished(DB);
+      await l.countLiveInDatabase(DB);
       // Listing.
       at('list: first page');
       const page = await l.list({ databaseId: DB, limit: 100 });
