@@ -6,6 +6,7 @@
 import type { VerifierPool } from './crypto/verifier-pool.js';
 import type { Connect, Sql } from './db/port.js';
 import type { TokenVerifier } from './identity/index.js';
+import type { AuditBacklog } from './leases/audit-backlog.js';
 import type { Store } from './store/index.js';
 import type { Limiter } from './targets/limiter.js';
 import type { TargetPool } from './targets/pool.js';
@@ -40,6 +41,8 @@ export interface Deps {
    * driver's pool queue, whose connection timeout would turn waiting into errors.
    */
   controlReads: Limiter;
+  /** Refusals waiting for the control plane to come back (leases/audit-backlog.ts). */
+  auditBacklog: AuditBacklog;
   sealKey: CryptoKey;
   settings: Settings;
   now: () => Date;

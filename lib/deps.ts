@@ -13,6 +13,7 @@ import { createVerifierPool } from './crypto/verifier-pool.js';
 import { guardOutage } from './db/outage.js';
 import { type Connect, parseDatabaseUrl, STATEMENT_TIMEOUT_MS } from './db/port.js';
 import { TokenVerifier } from './identity/index.js';
+import { createAuditBacklog } from './leases/audit-backlog.js';
 import { resolveRefusedRoot } from './rotation/refusal.js';
 import { createStore } from './store/index.js';
 import { createLimiter } from './targets/limiter.js';
@@ -46,6 +47,7 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
     }),
     passwords: createVerifierPool({ size: config.verifierPoolSize }),
     controlReads: createLimiter(config.controlReads),
+    auditBacklog: createAuditBacklog(),
     sealKey,
     settings: {
       audience: config.audience,

@@ -17,8 +17,7 @@
  */
 import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
-import { leaseAuditFields } from '../store/audit.js';
-import type { RevocationMatch, RevokeFailure, StoreTransaction } from '../store/index.js';
+import { leaseAuditFields, type RevocationMatch, type RevokeFailure, type StoreTransaction } from '../store/index.js';
 import type { AuditEntry, DatabaseRecord, LeaseRecord, RoleRecord } from '../store/types.js';
 import { dropLeaseRoles } from './drop-roles.js';
 import { nextAttemptAt } from './retry.js';

@@ -104,5 +104,7 @@ export function createStore(sql: Sql, options: StoreOptions = {}) {
 export type Store = ReturnType<typeof createStore>;
 export type * from './types.js';
 export type { DueQuery, LeaseQuery, NewLease, RevocationMatch, RevokeFailure } from './leases.js';
+export type { IssuerInput } from './issuers.js';
 export type { Migration } from './migrate.js';
 export { LEASE_STATES } from './types.js';
+export { leaseAuditFields } from './audit.js';
