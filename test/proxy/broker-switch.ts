@@ -3,8 +3,7 @@
  * bring back on the same port: the broker "goes away" for the proxy while
  * the broker itself (and its database) keeps running for the test's checks.
  */
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { freePort } from '../cli/sshd.js';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface BrokerSwitch {
   url: string;
@@ -15,33 +14,41 @@ export interface BrokerSwitch {
 
 export async function brokerSwitch(brokerUrl: string, startUp = true): Promise<BrokerSwitch> {
   const target = new URL(brokerUrl);
-  const port = await freePort();
   const sockets = new Set<Socket>();
-  let server: Server | null = null;
-  const up = async () => {
-    if (server) return;
-    const s = createServer((client) => {
-      const upstream = connect(Number(target.port), target.hostname);
-      for (const sock of [client, upstream]) {
-        sockets.add(sock);
-        sock.once('close', () => sockets.delete(sock));
-        sock.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((r) => s.listen(port, '127.0.0.1', () => r()));
-    server = s;
-  };
+  let forwarding = startUp;
+  // The listener holds its port while "down" and drops each connection, so no other server
+  // started meanwhile can take the port and answer in the broker's place.
+  const server: Server = createServer((client) => {
+    if (!forwarding) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const sock of [client, upstream]) {
+      sockets.add(sock);
+      sock.once('close', () => sockets.delete(sock));
+      sock.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
   const down = async () => {
-    const s = server;
-    server = null;
-    if (!s) return;
+    forwarding = false;
     for (const sock of sockets) sock.destroy();
-    await new Promise((r) => s.close(r));
   };
-  if (startUp) await up();
-  return { url: `http://127.0.0.1:${port}`, up, down, close: down };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    up: async () => {
+      forwarding = true;
+    },
+    down,
+    close: async () => {
+      await down();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
