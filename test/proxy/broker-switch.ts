@@ -9,6 +9,8 @@ export interface BrokerSwitch {
   url: string;
   down(): Promise<void>;
   up(): Promise<void>;
+  /** Answers every request as a broker whose database is away: 503 with this Retry-After. */
+  unavailable(retryAfterSec: number): void;
   close(): Promise<void>;
 }
 
@@ -16,9 +18,17 @@ export async function brokerSwitch(brokerUrl: string, startUp = true): Promise<B
   const target = new URL(brokerUrl);
   const sockets = new Set<Socket>();
   let forwarding = startUp;
+  let unavailableFor: number | null = null;
   // The listener holds its port while "down" and drops each connection, so no other server
   // started meanwhile can take the port and answer in the broker's place.
   const server: Server = createServer((client) => {
+    if (unavailableFor !== null) {
+      const body = JSON.stringify({ type: 'https://pgmint.dev/problems/control-plane-unavailable', title: 'Control plane unavailable', status: 503, code: 'control_plane_unavailable' });
+      const head = ['HTTP/1.1 503 Service Unavailable', 'content-type: application/problem+json', `retry-after: ${unavailableFor}`, `content-length: ${Buffer.byteLength(body)}`, 'connection: close'];
+      client.once('data', () => client.end(`${head.join('\r\n')}\r\n\r\n${body}`));
+      client.on('error', () => {});
+      return;
+    }
     if (!forwarding) {
       client.destroy();
       return;
@@ -44,6 +54,10 @@ export async function brokerSwitch(brokerUrl: string, startUp = true): Promise<B
     url: `http://127.0.0.1:${port}`,
     up: async () => {
       forwarding = true;
+      unavailableFor = null;
+    },
+    unavailable: (retryAfterSec) => {
+      unavailableFor = retryAfterSec;
     },
     down,
     close: async () => {
