@@ -17,7 +17,7 @@
  */
 import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
-import { leaseAuditFields, type RevocationMatch, type RevokeFailure, type StoreTransaction } from '../store/index.js';
+import { type DueQuery, leaseAuditFields, type RevocationMatch, type RevokeFailure, type StoreTransaction } from '../store/index.js';
 import type { AuditEntry, DatabaseRecord, LeaseRecord, RoleRecord } from '../store/types.js';
 import { dropLeaseRoles } from './drop-roles.js';
 import { nextAttemptAt } from './retry.js';
@@ -62,6 +62,9 @@ export function addTally(into: RevokeTally, t: RevokeTally): void {
 export function revocationRules(roles: readonly RoleRecord[]): Map<string, RevocationRule> {
   return new Map(roles.map((r) => [r.name, { statements: r.revocationStatements, maxSession: r.maxSession }]));
 }
+
+/** A database's leases due now: past expiry plus the sweep's grace, or asked to end. */
+export const dueNow = (deps: Deps, databaseId: string): DueQuery => ({ databaseId, now: deps.now(), graceSec: deps.settings.sweepGraceSec });
 
 /** When the sweep stops waiting for a draining lease's sessions and ends them. */
 export function drainDeadline(lease: LeaseRecord, rule: RevocationRule | undefined): Date {
@@ -142,7 +145,11 @@ export async function revokeClaimed(
       });
     }
   }
-  const settled = [...(await s.leases.markDraining(drainingIds)), ...(await s.leases.markRevoked(revokedIds, now)), ...(await s.leases.recordFailures(failures))];
+  const settled = [
+    ...(await s.leases.markDraining(drainingIds)),
+    ...(await s.leases.markRevoked(revokedIds, now)),
+    ...(await s.leases.recordFailures(failures)),
+  ];
   await s.audit.appendMany(entries);
   return { tally, settled };
 }
@@ -196,7 +203,7 @@ export async function revokeMatching(
   const rules = revocationRules(await deps.store.roles.list(db.id));
   while (Date.now() < deadline) {
     const claimed = await deps.store.transaction(async (s) => {
-      const batch = await s.leases.claimDue({ databaseId: db.id, now: deps.now(), graceSec: deps.settings.sweepGraceSec, limit: batchSize, onlyRequested: true });
+      const batch = await s.leases.claimDue({ ...dueNow(deps, db.id), limit: batchSize, onlyRequested: true });
       addTally(tally, (await revokeClaimed(deps, s, db, batch, ctx, rules)).tally);
       return batch.length;
     });

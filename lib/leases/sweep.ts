@@ -17,7 +17,7 @@ import type { Deps } from '../context.js';
 import { isPgmintError } from '../errors.js';
 import { sweepOrphans } from './orphans.js';
 import { type RetentionResult, retainHistory } from './retention.js';
-import { addTally, emptyTally, revocationRules, revokeClaimed } from './revoke.js';
+import { addTally, dueNow, emptyTally, revocationRules, revokeClaimed } from './revoke.js';
 
 export interface SweepOptions {
   /** Stop claiming new batches after this long (default 50 s). */
@@ -70,7 +70,7 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
       let after: string | null = null;
       while (Date.now() < deadline) {
         const claimed: string[] = await deps.store.transaction(async (s) => {
-          const batch = await s.leases.claimDue({ databaseId: db.id, now: deps.now(), graceSec: deps.settings.sweepGraceSec, limit: batchSize, after });
+          const batch = await s.leases.claimDue({ ...dueNow(deps, db.id), limit: batchSize, after });
           addTally(tally, (await revokeClaimed(deps, s, db, batch, ctx, rules)).tally);
           return batch.map((l) => l.id);
         });
@@ -91,7 +91,7 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   } catch (err) {
     result.errors.push({ database: 'control-plane', code: isPgmintError(err) ? err.code : 'internal' });
   }
-  for (const db of dbs) result.remaining += await deps.store.leases.countDue({ databaseId: db.id, now: deps.now(), graceSec: deps.settings.sweepGraceSec });
+  for (const db of dbs) result.remaining += await deps.store.leases.countDue(dueNow(deps, db.id));
   result.revoked = tally.revoked;
   result.failed += tally.failed;
   result.irrevocable = tally.irrevocable;

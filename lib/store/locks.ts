@@ -15,7 +15,10 @@ import type { Queryable } from '../db/port.js';
 const ROTATION_SPACE = 0x70676d72;
 
 export function locks(sql: Queryable) {
-  const tryLock = async (text: string, params: unknown[]) => (await sql.query<{ ok: boolean }>(`SELECT ${text} AS ok`, params)).rows[0]?.ok === true;
+  const tryLock = async (call: string, params: unknown[]) => {
+    const { rows } = await sql.query<{ ok: boolean }>(`SELECT ${call} AS ok`, params);
+    return rows[0]?.ok === true;
+  };
   return {
     /** One root rotation per database at a time, across every broker instance. */
     tryRotation: (databaseId: string) => tryLock('pg_try_advisory_xact_lock($1, hashtext($2))', [ROTATION_SPACE, databaseId]),

@@ -24,7 +24,10 @@ describe('migrate', () => {
     };
     return { s, db, open };
   };
-  const applied = async (sql: Sql) => (await sql.query<{ version: string }>('SELECT version FROM pgmint.schema_migrations ORDER BY version')).rows.map((r) => r.version);
+  const applied = async (sql: Sql) => {
+    const { rows } = await sql.query<{ version: string }>('SELECT version FROM pgmint.schema_migrations ORDER BY version');
+    return rows.map((r) => r.version);
+  };
 
   beforeAll(async () => {
     all = await readMigrations();
