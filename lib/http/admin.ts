@@ -50,7 +50,7 @@ export function requireScope(deps: Deps, scope: Scope): MiddlewareHandler {
   return async (c, next) => {
     const admin = await authenticateAdmin(deps, c.req.header('authorization'));
     if (!hasScope(admin, scope)) {
-      throw new PgmintError('insufficient_scope', `this admin token lacks the ${scope} scope`, { extra: { scope } });
+      throw new PgmintError('insufficient_scope', `this admin token lacks the ${scope} scope`, { details: { scope } });
     }
     c.set('admin' as never, admin as never);
     await next();

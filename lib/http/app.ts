@@ -41,7 +41,7 @@ function allowedMethods(routes: ReadonlyArray<{ method: string; path: string }>,
 function fromHttpException(err: HTTPException): PgmintError {
   if (err.status === 413) return new PgmintError('payload_too_large', 'request body is larger than 256 KiB');
   if (err.status === 415) return new PgmintError('unsupported_media_type', err.message);
-  if (err.status < 500) return new PgmintError('invalid_request', `body: ${err.message || 'not valid'}`, { extra: { field: 'body' } });
+  if (err.status < 500) return new PgmintError('invalid_request', `body: ${err.message || 'not valid'}`, { details: { field: 'body' } });
   return toPgmintError(err);
 }
 
@@ -54,7 +54,7 @@ function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: s
   const first = issues[0];
   const field = first ? fieldOf(first) : target;
   return new PgmintError('invalid_request', `${field}: ${first?.message ?? 'invalid'}`, {
-    extra: { field, errors: issues.slice(0, 10).map((i) => ({ field: fieldOf(i), message: i.message })) },
+    details: { field, errors: issues.slice(0, 10).map((i) => ({ field: fieldOf(i), message: i.message })) },
   });
 }
 
@@ -96,10 +96,7 @@ export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
     const path = new URL(c.req.url).pathname;
     const allowed = allowedMethods(app.routes, path);
     if (allowed.length > 0 || !KNOWN_METHODS.has(c.req.method)) {
-      const error = new PgmintError('method_not_allowed', `${c.req.method} is not allowed here`, {
-        headers: allowed.length > 0 ? { allow: allowed.join(', ') } : {},
-        extra: { allow: allowed },
-      });
+      const error = new PgmintError('method_not_allowed', `${c.req.method} is not allowed here`, { details: { allow: allowed } });
       return problemResponse(error, c.get('requestId'));
     }
     return problemResponse(new PgmintError('not_found', `no route for ${c.req.method} ${path}`), c.get('requestId'));

@@ -25,7 +25,7 @@ export async function asAdmin(deps: Deps, header: string | undefined): Promise<L
   try {
     const admin = await authenticateAdmin(deps, header);
     if (!hasScope(admin, 'leases:revoke')) {
-      throw new PgmintError('insufficient_scope', 'this admin token lacks the leases:revoke scope', { extra: { scope: 'leases:revoke' } });
+      throw new PgmintError('insufficient_scope', 'this admin token lacks the leases:revoke scope', { details: { scope: 'leases:revoke' } });
     }
     return { kind: 'admin', name: admin.name };
   } catch (err) {

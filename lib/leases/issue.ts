@@ -12,7 +12,7 @@
 import type { Deps } from '../context.js';
 import { createVerifierPool } from '../crypto/verifier-pool.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
-import { PgmintError, toPgmintError } from '../errors.js';
+import { outcomeOf, PgmintError, toPgmintError } from '../errors.js';
 import { bearerToken, fetchFailureOf, peekIssuer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
@@ -37,7 +37,7 @@ export interface IssueRequest {
 function pickRole(workload: Workload, requested: string | undefined): string {
   const name = requested ?? workload.issuer.defaultRole;
   if (!workload.issuer.allowedRoles.includes(name) && name !== workload.issuer.defaultRole) {
-    throw new PgmintError('not_allowed', 'role is not allowed for this workload', { extra: { role: name } });
+    throw new PgmintError('not_allowed', 'role is not allowed for this workload', { details: { role: name } });
   }
   return name;
 }
@@ -73,8 +73,8 @@ async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): 
   } catch (err) {
     if (!(err instanceof LimiterTimeout)) throw err;
     throw new PgmintError('target_unavailable', `the database has not finished creating a login for ${Math.round(err.stalledMs / 1000)} s; retry shortly`, {
-      headers: { 'Retry-After': '5' },
-      extra: { queued_ms: err.waitedMs },
+      retryAfterSec: 5,
+      details: { queued_ms: err.waitedMs },
     });
   }
 }
@@ -106,7 +106,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     workload = await authenticateWorkload(deps, db.id, req.kind, bearer.token, ctx.issuers);
     const roleName = pickRole(workload, req.role);
     const role = ctx.roles.find((r) => r.name === roleName);
-    if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { extra: { role: roleName } });
+    if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { details: { role: roleName } });
     const ttl = resolveTtl(req.ttl, role);
 
     // VALID UNTIL is stated in whole seconds, rounded up: a lease never lives less than it was asked for.
@@ -147,8 +147,8 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       const reserve = async () => {
         if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
           throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
-            headers: { 'Retry-After': '60' },
-            extra: { limit: cap },
+            retryAfterSec: 60,
+            details: { limit: cap },
           });
         }
       };
@@ -194,11 +194,10 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
 export async function recordRefusal(deps: Deps, req: { databaseId: string | null; requestId?: string }, action: string, err: unknown, workload?: Workload) {
   const who = err instanceof WorkloadDenied ? err.who : {};
   const refusal = toPgmintError(err);
-  const { code, status } = refusal;
   await appendOrDefer(deps, {
       action,
-      outcome: status >= 500 ? 'error' : 'denied',
-      code,
+      outcome: outcomeOf(refusal),
+      code: refusal.code,
       requestId: req.requestId,
       databaseId: req.databaseId,
       subject: workload?.subject ?? who.subject ?? null,
@@ -210,7 +209,7 @@ export async function recordRefusal(deps: Deps, req: { databaseId: string | null
 
 /** The audit detail of a refusal: the error's safe extras, and for an unavailable issuer what failed. */
 function refusalDetail(err: PgmintError): Record<string, unknown> {
-  if (err.code !== 'issuer_unavailable') return err.extra;
+  if (err.code !== 'issuer_unavailable') return err.details;
   const failure = fetchFailureOf(err);
-  return { ...err.extra, reason: err.message, ...(failure ? { fetch_failure: failure } : {}) };
+  return { ...err.details, reason: err.message, ...(failure ? { fetch_failure: failure } : {}) };
 }

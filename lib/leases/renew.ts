@@ -44,10 +44,10 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
     if (!lease) throw new PgmintError('lease_not_found', 'no such lease');
     const now = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
     if (lease.state !== 'active' || lease.revokeRequestedAt) {
-      throw new PgmintError('conflict', `lease is ${lease.revokeRequestedAt && lease.state === 'active' ? 'being revoked' : lease.state}`, { extra: { state: lease.state } });
+      throw new PgmintError('conflict', `lease is ${lease.revokeRequestedAt && lease.state === 'active' ? 'being revoked' : lease.state}`, { details: { state: lease.state } });
     }
     // Postgres already refuses an expired password; renewing would bring a dead login back.
-    if (Date.parse(lease.expiresAt) <= now.getTime()) throw new PgmintError('conflict', 'lease has expired', { extra: { state: 'expired' } });
+    if (Date.parse(lease.expiresAt) <= now.getTime()) throw new PgmintError('conflict', 'lease has expired', { details: { state: 'expired' } });
     const db = await databases(tx).get(lease.databaseId);
     if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
     const role = await roles(tx).get(db.id, lease.roleName);
@@ -85,7 +85,7 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
       capped: wanted > max,
     };
   }).then((renewal) => {
-    if (!renewal) throw new PgmintError('conflict', 'the lease role no longer exists on the target; the lease is revoked', { extra: { state: 'revoked' } });
+    if (!renewal) throw new PgmintError('conflict', 'the lease role no longer exists on the target; the lease is revoked', { details: { state: 'revoked' } });
     return renewal;
   });
 }

@@ -48,7 +48,7 @@ export function adminTokenRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const admin = c.get('admin');
       const beyond = scopes.filter((s) => !admin.scopes.includes(s as Scope));
       if (beyond.length > 0) {
-        throw new PgmintError('insufficient_scope', 'a token cannot grant scopes it does not hold', { extra: { scope: beyond[0] } });
+        throw new PgmintError('insufficient_scope', 'a token cannot grant scopes it does not hold', { details: { scope: beyond[0] } });
       }
       const token = ADMIN_TOKEN_PREFIX + toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
       const unique = [...new Set(scopes)];
@@ -95,7 +95,7 @@ export function adminTokenRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       // Like creating, revoking is limited to tokens whose scopes the caller holds.
       const beyond = target.scopes.filter((s) => !admin.scopes.includes(s as Scope));
       if (beyond.length > 0) {
-        const refusal = new PgmintError('insufficient_scope', 'a token cannot revoke a token with scopes it does not hold', { extra: { scope: beyond[0] } });
+        const refusal = new PgmintError('insufficient_scope', 'a token cannot revoke a token with scopes it does not hold', { details: { scope: beyond[0] } });
         await deps.store.audit.append({
           action: 'admin_token.revoke',
           outcome: 'denied',

@@ -156,10 +156,10 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const { db: id } = c.req.valid('param');
       const { subject, issuer, prefix } = c.req.valid('query');
       if ((subject === undefined) === (prefix === undefined)) {
-        throw new PgmintError('invalid_request', 'give exactly one of subject or prefix', { extra: { field: 'subject' } });
+        throw new PgmintError('invalid_request', 'give exactly one of subject or prefix', { details: { field: 'subject' } });
       }
       if (issuer !== undefined && subject === undefined) {
-        throw new PgmintError('invalid_request', 'issuer narrows a subject; give subject too', { extra: { field: 'issuer' } });
+        throw new PgmintError('invalid_request', 'issuer narrows a subject; give subject too', { details: { field: 'issuer' } });
       }
       const db = await deps.store.databases.get(id);
       if (!db) throw new PgmintError('database_not_found', 'no such database');

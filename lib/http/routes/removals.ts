@@ -43,13 +43,13 @@ export function removalRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const admin = c.get('admin').name;
       let live = await liveLeases(deps, id);
       if (live > 0 && !force) {
-        throw new PgmintError('conflict', `${live} leases are live; revoke them or pass force=true`, { extra: { field: 'force', live_leases: live } });
+        throw new PgmintError('conflict', `${live} leases are live; revoke them or pass force=true`, { details: { field: 'force', live_leases: live } });
       }
       if (live > 0) {
         await revokeMatching(deps, db, { all: true }, { reason: 'database.delete', by: `admin:${admin}`, requestId: c.get('requestId') });
         live = await liveLeases(deps, id);
         if (live > 0) {
-          throw new PgmintError('conflict', `${live} leases could not be revoked; nothing was deleted`, { extra: { live_leases: live } });
+          throw new PgmintError('conflict', `${live} leases could not be revoked; nothing was deleted`, { details: { live_leases: live } });
         }
       }
       await deps.store.databases.remove(id);
