@@ -5,7 +5,7 @@
  * defaults would act on input it never read.
  *
  * @example
- *   middleware: [requireScope(deps, 'roles:write'), jsonOnly] as const
+ *   middleware: [jsonOnly] as const
  */
 import type { MiddlewareHandler } from 'hono';
 import { PgmintError } from '../errors.js';

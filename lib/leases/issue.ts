@@ -7,13 +7,13 @@
  * or an outage anywhere leaves at worst a pending lease the sweeper revokes.
  *
  * @example
- *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', authorization: `Bearer ${token}` });
+ *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
  */
 import type { Deps } from '../context.js';
 import { createVerifierPool } from '../crypto/verifier-pool.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { outcomeOf, PgmintError, toPgmintError } from '../errors.js';
-import { bearerToken, fetchFailureOf, peekIssuer } from '../identity/index.js';
+import { fetchFailureOf, peekIssuer, requireBearer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import { createLeaseRole } from '../targets/creators.js';
@@ -27,8 +27,8 @@ import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 export interface IssueRequest {
   databaseId: string;
   kind: IssuerKind;
-  /** The raw Authorization header; parsed here so that a malformed one is audited too. */
-  authorization: string | undefined;
+  /** The bearer token, or nothing when none was sent (refused and audited here). */
+  token: string | undefined;
   role?: string;
   ttl?: string;
   requestId?: string;
@@ -79,10 +79,10 @@ async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): 
   }
 }
 
-/** The token's `iss`, or the error its header deserves. */
-function readToken(authorization: string | undefined): { token: string; iss: string } | { error: unknown } {
+/** The token's `iss`, or the error it deserves. */
+function readToken(bearer: string | undefined): { token: string; iss: string } | { error: unknown } {
   try {
-    const token = bearerToken(authorization);
+    const token = requireBearer(bearer);
     return { token, iss: peekIssuer(token) };
   } catch (error) {
     return { error };
@@ -94,7 +94,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   let workload: Workload | undefined;
   try {
     // A token that cannot even be read is refused before any control-plane query.
-    const bearer = readToken(req.authorization);
+    const bearer = readToken(req.token);
     if ('error' in bearer) throw bearer.error;
     // The database, the token's issuers and the roles: from memory when read recently, else
     // one round trip that waits for a read slot (store/exchange-context.ts).

@@ -29,12 +29,12 @@ export interface RenewRequest {
 }
 
 export interface Renewal {
-  lease_id: string;
+  leaseId: string;
   user: string;
-  expires_at: string;
-  refresh_at: string;
-  max_expires_at: string;
-  /** True when max_expires_at cut the requested TTL short. */
+  expiresAt: string;
+  refreshAt: string;
+  maxExpiresAt: string;
+  /** True when maxExpiresAt cut the requested TTL short. */
   capped: boolean;
 }
 
@@ -77,11 +77,11 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
     await leases(tx).renew(lease.id, expiresAt, now);
     await auditRenew(tx, lease, req, 'success', null, { expires_at: expiresAt.toISOString(), capped: wanted > max });
     return {
-      lease_id: lease.id,
+      leaseId: lease.id,
       user: lease.username,
-      expires_at: expiresAt.toISOString(),
-      refresh_at: refreshAt(now, expiresAt).toISOString(),
-      max_expires_at: lease.maxExpiresAt,
+      expiresAt: expiresAt.toISOString(),
+      refreshAt: refreshAt(now, expiresAt).toISOString(),
+      maxExpiresAt: lease.maxExpiresAt,
       capped: wanted > max,
     };
   }).then((renewal) => {

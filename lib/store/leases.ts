@@ -177,6 +177,14 @@ export function leases(sql: Queryable) {
       );
       return Number(rows[0]?.n ?? 0);
     },
+    /** Leases of a database that may still have a role on the target (what deleting the database would strand). */
+    async countLiveInDatabase(databaseId: string): Promise<number> {
+      const { rows } = await sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
+        [databaseId],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
     /** Live leases of a database asked to end and not revoked yet (what a bulk revoke left to the sweeper). */
     async countRequested(databaseId: string): Promise<number> {
       const { rows } = await sql.query<{ n: string }>(
