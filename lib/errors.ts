@@ -10,7 +10,7 @@
  * the rest `internal`.
  *
  * @example
- *   throw new PgmintError('too_many_leases', 'this workload already holds 10 active leases', { details: { limit: 10 }, retryAfterSec: 60 });
+ *   throw new PgmintError('too_many_leases', 'this workload holds 10 leases', { details: { limit: 10 }, retryAfterSec: 60 });
  */
 import { isUnavailable } from './db/outage.js';
 

@@ -27,7 +27,8 @@ export async function mintAdminToken(
   }
   const token = ADMIN_TOKEN_PREFIX + toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
   const scopes = [...new Set(request.scopes)];
-  const record = await deps.store.adminTokens.create({ name: request.name, scopes, tokenHash: await tokenHash(token), createdBy: admin.name });
+  const hash = await tokenHash(token);
+  const record = await deps.store.adminTokens.create({ name: request.name, scopes, tokenHash: hash, createdBy: admin.name });
   await deps.store.audit.append({
     action: 'admin_token.create',
     outcome: 'success',
@@ -43,7 +44,8 @@ export async function revokeAdminToken(deps: Deps, admin: AdminIdentity, id: str
   if (!target) throw new PgmintError('not_found', 'no such admin token');
   const beyond = scopesBeyond(admin, target.scopes);
   if (beyond.length > 0) {
-    const refusal = new PgmintError('insufficient_scope', 'a token cannot revoke a token with scopes it does not hold', { details: { scope: beyond[0] } });
+    const message = 'a token cannot revoke a token with scopes it does not hold';
+    const refusal = new PgmintError('insufficient_scope', message, { details: { scope: beyond[0] } });
     await deps.store.audit.append({
       action: 'admin_token.revoke',
       outcome: 'denied',

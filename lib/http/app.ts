@@ -67,7 +67,8 @@ export function createApp(deps: Deps) {
     const path = new URL(c.req.url).pathname;
     const allowed = allowedMethods(app.routes, path);
     if (allowed.length > 0 || !KNOWN_METHODS.has(c.req.method)) {
-      return problemResponse(new PgmintError('method_not_allowed', `${c.req.method} is not allowed here`, { details: { allow: allowed } }), c.get('requestId'));
+      const error = new PgmintError('method_not_allowed', `${c.req.method} is not allowed here`, { details: { allow: allowed } });
+      return problemResponse(error, c.get('requestId'));
     }
     return problemResponse(new PgmintError('not_found', `no route for ${c.req.method} ${path}`), c.get('requestId'));
   });
@@ -95,7 +96,11 @@ export function createApp(deps: Deps) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'An admin token' });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'pgmint', version: '0.1.0', description: 'Short-lived PostgreSQL logins for workloads that prove who they are with an OIDC token.' },
+    info: {
+      title: 'pgmint',
+      version: '0.1.0',
+      description: 'Short-lived PostgreSQL logins for workloads that prove who they are with an OIDC token.',
+    },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
   return app;

@@ -5,7 +5,7 @@
  * so nothing is learned about ids or bodies without a credential.
  *
  * @example
- *   guardRoutes(tokens, requireScope(deps, { GET: 'tokens:write', POST: 'tokens:write', DELETE: 'tokens:write' }));
+ *   const roles = adminApp(deps, { GET: 'databases:read', PUT: 'roles:write', DELETE: 'roles:write' });
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Env } from 'hono';
@@ -13,6 +13,7 @@ import { matchedRoutes } from 'hono/route';
 import { authorizeAdmin, type Scope } from '../admin/index.js';
 import type { Deps } from '../context.js';
 import { takeBearer } from './bearer.js';
+import { subApp } from './validation.js';
 import type { AdminEnv } from './env.js';
 
 export type Guard<E extends Env> = (c: Context<E>) => Promise<void>;
@@ -45,3 +46,13 @@ export function requireScope(deps: Deps, scopes: ScopeByMethod): Guard<AdminEnv>
     c.set('admin', await authorizeAdmin(deps, takeBearer(c), scope));
   };
 }
+
+/** A sub-app of admin routes, each method guarded by its scope once for the whole sub-app. */
+export function adminApp(deps: Deps, scopes: ScopeByMethod): OpenAPIHono<AdminEnv> {
+  const app = subApp<AdminEnv>();
+  guardRoutes(app, requireScope(deps, scopes));
+  return app;
+}
+
+/** Who asks on an admin route, and the request id, as the domain's audit rows want them. */
+export const adminRequest = (c: Context<AdminEnv>) => ({ admin: c.get('admin').name, requestId: c.get('requestId') });

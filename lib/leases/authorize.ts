@@ -39,7 +39,8 @@ export async function authorizeLeaseCaller(deps: Deps, lease: LeaseRecord, beare
 
   const iss = peekIssuer(token);
   // The same issuer may be registered as k8s and as oidc; the holder is whichever accepts it.
-  let refusal: unknown = new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: iss });
+  const untrusted = new PgmintError('invalid_token', 'token issuer is not trusted for this database');
+  let refusal: unknown = new WorkloadDenied(untrusted, { issuer: iss });
   for (const kind of ['k8s', 'oidc'] as const satisfies IssuerKind[]) {
     if ((await deps.store.issuers.findByIssuer(lease.databaseId, kind, iss)).length === 0) continue;
     let workload: Awaited<ReturnType<typeof authenticateWorkload>>;

@@ -2,28 +2,23 @@
  * Admin tokens beyond the bootstrap one: mint (the secret is in that answer
  * only), list without secrets, revoke. Mounted at /api/v1/admin-tokens.
  */
-import { createRoute } from '@hono/zod-openapi';
 import { mintAdminToken, revokeAdminToken } from '../../admin/index.js';
 import type { Deps } from '../../context.js';
-import { adminErrors as errors, adminSecurity as security, bodyErrors, json, jsonBody, problem } from '../describe.js';
-import type { AdminEnv } from '../env.js';
-import { guardRoutes, requireScope } from '../guard.js';
-import { jsonOnly } from '../media-type.js';
+import { adminErrors, adminRoutes, bodyErrors, json, jsonInput, problem } from '../describe.js';
+import { adminApp } from '../guard.js';
 import { AdminToken, AdminTokenInput, AdminTokenList, NewAdminToken, presentAdminToken, TokenIdParams } from '../schemas/admin-tokens.js';
-import { subApp } from '../validation.js';
+
+const adminRoute = adminRoutes(adminErrors);
 
 export function adminTokenRoutes(deps: Deps) {
-  const app = subApp<AdminEnv>();
-  guardRoutes(app, requireScope(deps, { GET: 'tokens:write', POST: 'tokens:write', DELETE: 'tokens:write' }));
+  const app = adminApp(deps, { GET: 'tokens:write', POST: 'tokens:write', DELETE: 'tokens:write' });
 
-  const mint = createRoute({
+  const mint = adminRoute({
     method: 'post',
     path: '/',
     summary: 'Create an admin token; the secret is in this answer only',
-    security,
-    middleware: [jsonOnly] as const,
-    request: jsonBody(AdminTokenInput),
-    responses: { 201: json(NewAdminToken, 'Created'), ...errors, ...bodyErrors },
+    ...jsonInput(AdminTokenInput),
+    responses: { 201: json(NewAdminToken, 'Created'), ...bodyErrors },
   });
   app.openapi(mint, async (c) => {
     const { record, token } = await mintAdminToken(deps, c.get('admin'), { ...c.req.valid('json'), requestId: c.get('requestId') });
@@ -31,24 +26,21 @@ export function adminTokenRoutes(deps: Deps) {
     return c.json({ ...presentAdminToken(record), token }, 201);
   });
 
-  const list = createRoute({
+  const list = adminRoute({
     method: 'get',
     path: '/',
     summary: 'List admin tokens (never their secrets)',
-    security,
-    responses: { 200: json(AdminTokenList, 'Tokens'), ...errors },
+    responses: { 200: json(AdminTokenList, 'Tokens') },
   });
   app.openapi(list, async (c) => c.json({ tokens: (await deps.store.adminTokens.list()).map(presentAdminToken) }, 200));
 
-  const revoke = createRoute({
+  const revoke = adminRoute({
     method: 'delete',
     path: '/{id}',
     summary: 'Revoke an admin token',
-    security,
     request: { params: TokenIdParams },
     responses: {
       200: json(AdminToken, 'Revoked'),
-      ...errors,
       403: problem('Missing scope, or the token holds scopes the caller lacks'),
       404: problem('No such token'),
     },

@@ -30,11 +30,18 @@ const exchangeRoute = <P extends string>(path: P, summary: string, ok: Record<st
       401: problem('Token not accepted'),
       403: problem('Identity not allowed'),
       429: problem('Lease cap reached for this workload'),
-      503: problem("The issuer's keys cannot be fetched, or the token's key is not fetched yet (retry after Retry-After); or the target is unavailable"),
+      503: problem(
+        "The issuer's keys cannot be fetched, or the token's key is not fetched yet (retry after Retry-After); " +
+          'or the target is unavailable',
+      ),
     },
   });
 
-const credentialsRoute = exchangeRoute('/credentials/{kind}', 'Exchange a workload token for a fresh Postgres login', json(Credentials, 'A new login role, shown once'));
+const credentialsRoute = exchangeRoute(
+  '/credentials/{kind}',
+  'Exchange a workload token for a fresh Postgres login',
+  json(Credentials, 'A new login role, shown once'),
+);
 const connectRoute = exchangeRoute('/connect/{kind}', 'Exchange a workload token for a connection URI (text/plain)', {
   description: 'postgresql:// URI of a new login role',
   content: { 'text/plain': { schema: z.string() } },
@@ -55,7 +62,8 @@ export function exchangeRoutes(deps: Deps) {
 
   /** The credentials are a secret: no cache keeps them. */
   const exchange = async (c: Context<AppEnv>, params: z.output<typeof KindParams>, query: z.output<typeof ExchangeQuery>) => {
-    const credentials = await issueCredentials(deps, { databaseId: params.db, kind: params.kind, token: c.get('token'), ...query, requestId: c.get('requestId') });
+    const request = { databaseId: params.db, kind: params.kind, token: c.get('token'), ...query, requestId: c.get('requestId') };
+    const credentials = await issueCredentials(deps, request);
     c.header('cache-control', 'no-store');
     return credentials;
   };

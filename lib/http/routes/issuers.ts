@@ -3,31 +3,27 @@
  * are tried and reported), list, show, stop trusting. Mounted at
  * /api/v1/databases/{db}/issuers.
  */
-import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../context.js';
+import { registeredDatabase } from '../../registry/lookup.js';
 import { PgmintError } from '../../errors.js';
 import { trustIssuer } from '../../registry/issuers.js';
 import { removeIssuer } from '../../registry/removal.js';
-import { adminErrorsWith404 as errors, adminSecurity as security, bodyErrors, deleted, json, jsonBody } from '../describe.js';
-import type { AdminEnv } from '../env.js';
-import { guardRoutes, requireScope } from '../guard.js';
-import { jsonOnly } from '../media-type.js';
+import { adminErrorsWith404, adminRoutes, bodyErrors, deleted, json, jsonInput } from '../describe.js';
+import { adminApp, adminRequest } from '../guard.js';
 import { DatabaseParams } from '../schemas/common.js';
 import { Issuer, IssuerInput, IssuerList, IssuerParams, issuerTrust, presentIssuer, RegisteredIssuer } from '../schemas/issuers.js';
-import { subApp } from '../validation.js';
+
+const adminRoute = adminRoutes(adminErrorsWith404);
 
 export function issuerRoutes(deps: Deps) {
-  const app = subApp<AdminEnv>();
-  guardRoutes(app, requireScope(deps, { GET: 'databases:read', POST: 'issuers:write', DELETE: 'issuers:write' }));
+  const app = adminApp(deps, { GET: 'databases:read', POST: 'issuers:write', DELETE: 'issuers:write' });
 
-  const trust = createRoute({
+  const trust = adminRoute({
     method: 'post',
     path: '/',
     summary: 'Trust a token issuer for this database',
-    security,
-    middleware: [jsonOnly] as const,
-    request: { params: DatabaseParams, ...jsonBody(IssuerInput) },
-    responses: { 201: json(RegisteredIssuer, 'Issuer trusted, with what discovery found'), ...errors, ...bodyErrors },
+    ...jsonInput(IssuerInput, { params: DatabaseParams }),
+    responses: { 201: json(RegisteredIssuer, 'Issuer trusted, with what discovery found'), ...bodyErrors },
   });
   app.openapi(trust, async (c) => {
     const { db } = c.req.valid('param');
@@ -44,27 +40,25 @@ export function issuerRoutes(deps: Deps) {
     return c.json({ ...presentIssuer(issuer), discovery }, 201);
   });
 
-  const list = createRoute({
+  const list = adminRoute({
     method: 'get',
     path: '/',
     summary: 'List trusted issuers',
-    security,
     request: { params: DatabaseParams },
-    responses: { 200: json(IssuerList, 'Issuers'), ...errors },
+    responses: { 200: json(IssuerList, 'Issuers') },
   });
   app.openapi(list, async (c) => {
     const { db } = c.req.valid('param');
-    if (!(await deps.store.databases.get(db))) throw new PgmintError('database_not_found', 'no such database');
+    await registeredDatabase(deps, db);
     return c.json({ issuers: (await deps.store.issuers.list(db)).map(presentIssuer) }, 200);
   });
 
-  const show = createRoute({
+  const show = adminRoute({
     method: 'get',
     path: '/{id}',
     summary: 'Show a trusted issuer',
-    security,
     request: { params: IssuerParams },
-    responses: { 200: json(Issuer, 'Issuer'), ...errors },
+    responses: { 200: json(Issuer, 'Issuer') },
   });
   app.openapi(show, async (c) => {
     const { db, id } = c.req.valid('param');
@@ -73,17 +67,16 @@ export function issuerRoutes(deps: Deps) {
     return c.json(presentIssuer(issuer), 200);
   });
 
-  const remove = createRoute({
+  const remove = adminRoute({
     method: 'delete',
     path: '/{id}',
     summary: 'Stop trusting an issuer (its workloads can no longer exchange, renew or revoke)',
-    security,
     request: { params: IssuerParams },
-    responses: { ...deleted, ...errors },
+    responses: { ...deleted },
   });
   app.openapi(remove, async (c) => {
     const { db, id } = c.req.valid('param');
-    await removeIssuer(deps, db, id, { admin: c.get('admin').name, requestId: c.get('requestId') });
+    await removeIssuer(deps, db, id, adminRequest(c));
     return c.body(null, 204);
   });
   return app;

@@ -5,16 +5,18 @@
  * revoke many by subject or user-name prefix.
  */
 import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { Deps } from '../../context.js';
+import { registeredDatabase } from '../../registry/lookup.js';
 import { PgmintError } from '../../errors.js';
 import { requireBearer } from '../../identity/index.js';
 import { authorizeLeaseRequest, callerName } from '../../leases/authorize.js';
 import { renewLease } from '../../leases/renew.js';
 import { revokeLease, revokeMatching } from '../../leases/revoke.js';
 import { takeBearer } from '../bearer.js';
-import { adminSecurity, holderOrAdminSecurity, json, leaseErrors as errors, problem } from '../describe.js';
-import type { AdminEnv } from '../env.js';
-import { guardRoutes, requireScope } from '../guard.js';
+import type { AppEnv } from '../env.js';
+import { adminRoutes, holderOrAdminSecurity, json, leaseErrors as errors, problem } from '../describe.js';
+import { adminApp, adminRequest, guardRoutes } from '../guard.js';
 import { DatabaseParams } from '../schemas/common.js';
 import {
   BulkRevokeQuery,
@@ -31,6 +33,11 @@ import {
 } from '../schemas/leases.js';
 import { subApp } from '../validation.js';
 
+const adminRoute = adminRoutes(errors);
+
+/** The lease a request names, with the bearer token and request id it came with. */
+const leaseRequest = (c: Context<AppEnv>, id: string) => ({ id, token: c.get('token'), requestId: c.get('requestId') });
+
 export function leaseRoutes(deps: Deps) {
   const app = subApp();
   // A bearer is required before the lease id is even validated, so nothing is learned without one.
@@ -46,7 +53,7 @@ export function leaseRoutes(deps: Deps) {
   });
   app.openapi(renew, async (c) => {
     const requestId = c.get('requestId');
-    const { lease, caller } = await authorizeLeaseRequest(deps, { id: c.req.valid('param').id, token: c.get('token'), action: 'lease.renew', requestId });
+    const { lease, caller } = await authorizeLeaseRequest(deps, { ...leaseRequest(c, c.req.valid('param').id), action: 'lease.renew' });
     const renewal = await renewLease(deps, lease.id, { ttl: c.req.valid('query').ttl, by: callerName(caller), requestId });
     c.header('cache-control', 'no-store');
     return c.json(presentRenewal(renewal), 200);
@@ -62,7 +69,7 @@ export function leaseRoutes(deps: Deps) {
   });
   app.openapi(revoke, async (c) => {
     const requestId = c.get('requestId');
-    const { lease, caller } = await authorizeLeaseRequest(deps, { id: c.req.valid('param').id, token: c.get('token'), action: 'lease.revoke', requestId });
+    const { lease, caller } = await authorizeLeaseRequest(deps, { ...leaseRequest(c, c.req.valid('param').id), action: 'lease.revoke' });
     const revoked = await revokeLease(deps, lease.id, { reason: 'request', by: callerName(caller), requestId });
     return c.json(presentLease(revoked), 200);
   });
@@ -70,31 +77,28 @@ export function leaseRoutes(deps: Deps) {
 }
 
 export function databaseLeaseRoutes(deps: Deps) {
-  const app = subApp<AdminEnv>();
-  guardRoutes(app, requireScope(deps, { GET: 'leases:read', DELETE: 'leases:revoke' }));
+  const app = adminApp(deps, { GET: 'leases:read', DELETE: 'leases:revoke' });
 
-  const list = createRoute({
+  const list = adminRoute({
     method: 'get',
     path: '/',
     summary: "List a database's leases (oldest first; page with `after`)",
-    security: adminSecurity,
     request: { params: DatabaseParams, query: LeaseListQuery },
-    responses: { 200: json(LeaseList, 'Leases'), ...errors },
+    responses: { 200: json(LeaseList, 'Leases') },
   });
   app.openapi(list, async (c) => {
     const { db } = c.req.valid('param');
     const { role, ...q } = c.req.valid('query');
-    if (!(await deps.store.databases.get(db))) throw new PgmintError('database_not_found', 'no such database');
+    await registeredDatabase(deps, db);
     return c.json(presentLeasePage(await deps.store.leases.list({ databaseId: db, roleName: role, ...q }), q.limit), 200);
   });
 
-  const revokeMany = createRoute({
+  const revokeMany = adminRoute({
     method: 'delete',
     path: '/',
     summary: 'Revoke every live lease of a subject, or whose user name starts with a prefix',
-    security: adminSecurity,
     request: { params: DatabaseParams, query: BulkRevokeQuery },
-    responses: { 200: json(BulkRevokeResult, 'What was revoked; `remaining` are left to the sweeper'), ...errors },
+    responses: { 200: json(BulkRevokeResult, 'What was revoked; `remaining` are left to the sweeper') },
   });
   app.openapi(revokeMany, async (c) => {
     const { subject, issuer, prefix } = c.req.valid('query');
@@ -104,10 +108,10 @@ export function databaseLeaseRoutes(deps: Deps) {
     if (issuer !== undefined && subject === undefined) {
       throw new PgmintError('invalid_request', 'issuer narrows a subject; give subject too', { details: { field: 'issuer' } });
     }
-    const db = await deps.store.databases.get(c.req.valid('param').db);
-    if (!db) throw new PgmintError('database_not_found', 'no such database');
+    const db = await registeredDatabase(deps, c.req.valid('param').db);
     const match = subject !== undefined ? { subject, issuer } : { prefix };
-    return c.json(await revokeMatching(deps, db, match, { reason: 'bulk', by: `admin:${c.get('admin').name}`, requestId: c.get('requestId') }), 200);
+    const { admin, requestId } = adminRequest(c);
+    return c.json(await revokeMatching(deps, db, match, { reason: 'bulk', by: `admin:${admin}`, requestId }), 200);
   });
   return app;
 }

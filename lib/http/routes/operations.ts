@@ -12,41 +12,38 @@ import type { Deps } from '../../context.js';
 import { databaseHealth } from '../../leases/health.js';
 import { sweep } from '../../leases/sweep.js';
 import { rotateRoot } from '../../rotation/index.js';
-import { adminErrors as errors, adminSecurity as security, json, problem } from '../describe.js';
-import type { AdminEnv } from '../env.js';
-import { guardRoutes, requireScope } from '../guard.js';
+import { adminErrors, adminRoutes, adminSecurity, json, problem } from '../describe.js';
+import { adminApp } from '../guard.js';
 import { AuditPage, AuditQuery, presentAuditPage } from '../schemas/audit.js';
 import { DatabaseParams } from '../schemas/common.js';
 import { Health, presentHealth, presentRotation, presentSweep, RotationResult, SweepQuery, SweepResult } from '../schemas/operations.js';
-import { subApp } from '../validation.js';
+
+const adminRoute = adminRoutes(adminErrors);
 
 /** A sweep asked for over HTTP stops within this unless told otherwise. */
 const SWEEP_MAX_MS = 20_000;
 
 export function operationRoutes(deps: Deps) {
-  const app = subApp<AdminEnv>();
-  guardRoutes(app, requireScope(deps, { GET: 'audit:read', POST: 'operations:run' }));
+  const app = adminApp(deps, { GET: 'audit:read', POST: 'operations:run' });
 
-  const audit = createRoute({
+  const audit = adminRoute({
     method: 'get',
     path: '/audit',
     summary: 'Read the audit log, newest first; pass next_cursor as cursor for the next page',
-    security,
     request: { query: AuditQuery },
-    responses: { 200: json(AuditPage, 'Audit entries'), ...errors },
+    responses: { 200: json(AuditPage, 'Audit entries') },
   });
   app.openapi(audit, async (c) => {
     const { database, cursor, ...q } = c.req.valid('query');
     return c.json(presentAuditPage(await deps.store.audit.query({ databaseId: database, before: cursor, ...q }), q.limit), 200);
   });
 
-  const sweepNow = createRoute({
+  const sweepNow = adminRoute({
     method: 'post',
     path: '/sweep',
     summary: 'Run one sweep now (the scheduled function runs the same code)',
-    security,
     request: { query: SweepQuery },
-    responses: { 200: json(SweepResult, 'What the sweep did'), ...errors },
+    responses: { 200: json(SweepResult, 'What the sweep did') },
   });
   app.openapi(sweepNow, async (c) => {
     const result = presentSweep(await sweep(deps, { maxMs: c.req.valid('query').max_ms ?? SWEEP_MAX_MS, requestId: c.get('requestId') }));
@@ -63,16 +60,14 @@ export function operationRoutes(deps: Deps) {
 }
 
 export function databaseOperationRoutes(deps: Deps) {
-  const app = subApp<AdminEnv>();
-  guardRoutes(app, requireScope(deps, { GET: 'databases:read', POST: 'operations:run' }));
+  const app = adminApp(deps, { GET: 'databases:read', POST: 'operations:run' });
 
-  const health = createRoute({
+  const health = adminRoute({
     method: 'get',
     path: '/health',
     summary: 'Reachability, CREATEROLE, lease counts (active, overdue, irrevocable), root credential age and issuer key fetches',
-    security,
     request: { params: DatabaseParams },
-    responses: { 200: json(Health, 'Health report'), ...errors, 404: problem('No such database') },
+    responses: { 200: json(Health, 'Health report'), 404: problem('No such database') },
   });
   app.openapi(health, async (c) => c.json(presentHealth(await databaseHealth(deps, c.req.valid('param').db)), 200));
 
@@ -80,7 +75,7 @@ export function databaseOperationRoutes(deps: Deps) {
     method: 'post',
     path: '/rotate-root',
     summary: "Rotate the broker's root credential on a target now",
-    security,
+    security: adminSecurity,
     request: { params: DatabaseParams },
     responses: {
       200: json(RotationResult, 'Rotated'),

@@ -2,60 +2,55 @@
  * Role definitions that leases are minted from: define or replace, list,
  * show, delete. Mounted at /api/v1/databases/{db}/roles.
  */
-import { createRoute } from '@hono/zod-openapi';
 import type { Deps } from '../../context.js';
+import { registeredDatabase } from '../../registry/lookup.js';
 import { PgmintError } from '../../errors.js';
 import { removeRole } from '../../registry/removal.js';
 import { defineRole } from '../../registry/roles.js';
-import { adminErrorsWith404 as errors, adminSecurity as security, bodyErrors, deleted, json, jsonBody } from '../describe.js';
-import type { AdminEnv } from '../env.js';
-import { guardRoutes, requireScope } from '../guard.js';
-import { jsonOnly } from '../media-type.js';
+import { adminErrorsWith404, adminRoutes, bodyErrors, deleted, json, jsonInput } from '../describe.js';
+import { adminApp, adminRequest } from '../guard.js';
 import { DatabaseParams } from '../schemas/common.js';
 import { presentRole, Role, roleDefinition, RoleInput, RoleList, RoleParams } from '../schemas/roles.js';
-import { subApp } from '../validation.js';
+
+const adminRoute = adminRoutes(adminErrorsWith404);
 
 export function roleRoutes(deps: Deps) {
-  const app = subApp<AdminEnv>();
-  guardRoutes(app, requireScope(deps, { GET: 'databases:read', PUT: 'roles:write', DELETE: 'roles:write' }));
+  const app = adminApp(deps, { GET: 'databases:read', PUT: 'roles:write', DELETE: 'roles:write' });
 
-  const define = createRoute({
+  const define = adminRoute({
     method: 'put',
     path: '/{name}',
     summary: 'Define or replace a role that leases are minted from',
-    security,
-    middleware: [jsonOnly] as const,
-    request: { params: RoleParams, ...jsonBody(RoleInput) },
-    responses: { 200: json(Role, 'Role saved'), ...errors, ...bodyErrors },
+    ...jsonInput(RoleInput, { params: RoleParams }),
+    responses: { 200: json(Role, 'Role saved'), ...bodyErrors },
   });
   app.openapi(define, async (c) => {
     const { db, name } = c.req.valid('param');
     const role = await defineRole(deps, db, name, roleDefinition(c.req.valid('json')));
-    await deps.store.audit.append({ action: 'role.define', outcome: 'success', databaseId: db, roleName: name, requestId: c.get('requestId'), subject: c.get('admin').name });
+    const { admin, requestId } = adminRequest(c);
+    await deps.store.audit.append({ action: 'role.define', outcome: 'success', databaseId: db, roleName: name, requestId, subject: admin });
     return c.json(presentRole(role), 200);
   });
 
-  const list = createRoute({
+  const list = adminRoute({
     method: 'get',
     path: '/',
     summary: 'List role definitions',
-    security,
     request: { params: DatabaseParams },
-    responses: { 200: json(RoleList, 'Roles'), ...errors },
+    responses: { 200: json(RoleList, 'Roles') },
   });
   app.openapi(list, async (c) => {
     const { db } = c.req.valid('param');
-    if (!(await deps.store.databases.get(db))) throw new PgmintError('database_not_found', 'no such database');
+    await registeredDatabase(deps, db);
     return c.json({ roles: (await deps.store.roles.list(db)).map(presentRole) }, 200);
   });
 
-  const show = createRoute({
+  const show = adminRoute({
     method: 'get',
     path: '/{name}',
     summary: 'Show a role definition',
-    security,
     request: { params: RoleParams },
-    responses: { 200: json(Role, 'Role'), ...errors },
+    responses: { 200: json(Role, 'Role') },
   });
   app.openapi(show, async (c) => {
     const { db, name } = c.req.valid('param');
@@ -64,17 +59,16 @@ export function roleRoutes(deps: Deps) {
     return c.json(presentRole(role), 200);
   });
 
-  const remove = createRoute({
+  const remove = adminRoute({
     method: 'delete',
     path: '/{name}',
     summary: 'Delete a role definition (its live leases run out and are swept as usual)',
-    security,
     request: { params: RoleParams },
-    responses: { ...deleted, ...errors },
+    responses: deleted,
   });
   app.openapi(remove, async (c) => {
     const { db, name } = c.req.valid('param');
-    await removeRole(deps, db, name, { admin: c.get('admin').name, requestId: c.get('requestId') });
+    await removeRole(deps, db, name, adminRequest(c));
     return c.body(null, 204);
   });
   return app;

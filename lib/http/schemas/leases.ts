@@ -14,7 +14,9 @@ import { IdParams, limit, queryParam, slug } from './common.js';
 export const LeaseIdParams = IdParams;
 
 export const LeaseState = z.enum(LEASE_STATES).openapi({
-  description: 'draining: expired (no new login) while sessions opened before expiry keep running, until the last ends or the role’s max_session passes',
+  description:
+    'draining: expired (no new login) while sessions opened before expiry keep running, ' +
+    'until the last ends or the role’s max_session passes',
 });
 
 const subject = z.string().min(1).max(512);
@@ -43,7 +45,11 @@ export const RenewQuery = z.object({
     .string()
     .max(16)
     .optional()
-    .openapi({ ...queryParam('ttl'), example: '30m', description: `New lifetime from now: at least ${MIN_TTL_SEC} s, never past the lease's max_expires_at` }),
+    .openapi({
+      ...queryParam('ttl'),
+      example: '30m',
+      description: `New lifetime from now: at least ${MIN_TTL_SEC} s, never past the lease's max_expires_at`,
+    }),
 });
 
 export const Lease = z

@@ -37,9 +37,18 @@ export const Health = z
     lease_roles_created_by: z
       .enum(['creators', 'broker'])
       .nullable()
-      .openapi({ description: 'creators: PostgreSQL 16+ with the pgmint_roles schema (README, "Creator roles"); broker: the broker itself' }),
+      .openapi({
+        description: 'creators: PostgreSQL 16+ with the pgmint_roles schema (README, "Creator roles"); broker: the broker itself',
+      }),
     error: z.string().nullable(),
-    leases: z.object({ active: z.number(), pending: z.number(), draining: z.number(), overdue: z.number(), retrying: z.number(), irrevocable: z.number() }),
+    leases: z.object({
+      active: z.number(),
+      pending: z.number(),
+      draining: z.number(),
+      overdue: z.number(),
+      retrying: z.number(),
+      irrevocable: z.number(),
+    }),
     root_credential: z.object({ rotated_at: z.string(), age_seconds: z.number(), rotation_period: z.number(), rotation_due: z.boolean() }),
     issuers: z
       .array(IssuerStatus)
@@ -73,7 +82,10 @@ export const RotationResult = z
   .object({
     database: z.string(),
     outcome: z.enum(['rotated', 'not_due']),
-    recovered: z.enum(['promoted', 'rolled_back', 'repaired']).nullable().openapi({ description: 'How an earlier, interrupted rotation was settled first' }),
+    recovered: z
+      .enum(['promoted', 'rolled_back', 'repaired'])
+      .nullable()
+      .openapi({ description: 'How an earlier, interrupted rotation was settled first' }),
     rotation_id: z.string().nullable(),
     rotated_at: z.string(),
   })
