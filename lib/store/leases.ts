@@ -71,7 +71,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * here with a domain code instead.
  */
 export function leaseId(id: string): string {
-  if (!UUID.test(id)) throw new PgmintError('invalid_request', 'lease id must be a UUID', { extra: { field: 'id' } });
+  if (!UUID.test(id)) throw new PgmintError('invalid_request', 'lease id must be a UUID', { details: { field: 'id' } });
   return id;
 }
 
