@@ -121,8 +121,9 @@ export async function runProxy(cfg: ProxyConfig, log: Logger): Promise<RunningPr
     if (shuttingDown) return done;
     shuttingDown = true;
     const deadline = Date.now() + cfg.maxSigtermDelayMs;
-    log.info('shutdown_started', { reason, open_connections: sockets.size, max_delay_ms: cfg.maxSigtermDelayMs });
+    // Stop listening before saying so: a client that sees shutdown_started and connects is refused, not reset.
     server.close();
+    log.info('shutdown_started', { reason, open_connections: sockets.size, max_delay_ms: cfg.maxSigtermDelayMs });
     while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     if (sockets.size > 0) log.warn('connections_closed_at_deadline', { count: sockets.size });
     for (const s of sockets) s.destroy();
