@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { MIN_TTL_SEC, parseDuration } from '../leases/ttl.js';
-import { checkLeasePrefix } from '../sql/role-sql.js';
+import { checkLeasePrefix } from '../sql/lease-name.js';
 
 const slug = z
   .string()
