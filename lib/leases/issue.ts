@@ -134,7 +134,6 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
           });
         }
       };
-      const create = () => creation.create();
       const createdFailed = async (err: unknown): Promise<never> => {
         const cause = sanitizeDatabaseError(err);
         if (cause.unreachable) {
@@ -150,7 +149,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       // Sequential on purpose: a role created before its pending row commits would be untracked
       // whenever the control plane fails in between.
       await reserve();
-      await create().catch(createdFailed);
+      await creation.create().catch(createdFailed);
       await deps.store.leases.activate(lease.id, {
         action,
         outcome: 'success',
