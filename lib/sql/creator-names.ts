@@ -4,7 +4,7 @@
  * of them a lease role belongs to, fixed by the role's name.
  *
  * @example
- *   creatorName('pgmint_broker', creatorIndex('pgm_prod_api_k3v9q2x7ab', 1000)); // 'pgmint_broker_c417'
+ *   creatorName('pgmint_broker', creatorIndex('pgm_prod_api_k3v9q2x7ab', 1000)); // 'pgmint_broker_c1'
  */
 import { MAX_IDENTIFIER_BYTES, utf8Length } from './quote.js';
 

@@ -4,7 +4,7 @@
  * plane's DatabaseRecord has all of it, so callers pass theirs as it is.
  *
  * @example
- *   const target: TargetRecord = await deps.store.databases.get('orders');
+ *   const db: TargetRecord = (await deps.store.databases.get('orders'))!; // a DatabaseRecord is one
  */
 export type RootVersionName = 'current' | 'pending' | 'previous';
 
