@@ -18,12 +18,12 @@ export interface HealthReport {
   reachable: boolean;
   createrole: boolean | null;
   superuser: boolean | null;
-  server_version: number | null;
+  serverVersion: number | null;
   /** Who creates and drops lease roles on this target (targets/creators.ts, reported by targets/catalog.ts). */
-  lease_roles_created_by: 'creators' | 'broker' | null;
+  leaseRolesCreatedBy: 'creators' | 'broker' | null;
   error: string | null;
   leases: { active: number; pending: number; draining: number; overdue: number; retrying: number; irrevocable: number };
-  root_credential: { rotated_at: string; age_seconds: number; rotation_period: number; rotation_due: boolean };
+  rootCredential: { rotatedAt: string; ageSeconds: number; rotationPeriod: number; rotationDue: boolean };
   issuers: IssuerHealth[];
 }
 
@@ -31,7 +31,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
   const db = await deps.store.databases.get(databaseId);
   if (!db) throw new PgmintError('database_not_found', 'no such database');
   const now = deps.now();
-  const { reachable, createrole, superuser, serverVersion, leaseRolesCreatedBy: createdBy, error } = await deps.targets.checkHealth(db);
+  const { reachable, createrole, superuser, serverVersion, leaseRolesCreatedBy, error } = await deps.targets.checkHealth(db);
   const [counts, issuers] = await Promise.all([
     deps.store.leases.countByState(db.id, now, deps.settings.sweepGraceSec),
     issuerHealth(deps, db.id),
@@ -46,8 +46,8 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
     reachable,
     createrole,
     superuser,
-    server_version: serverVersion,
-    lease_roles_created_by: createdBy,
+    serverVersion,
+    leaseRolesCreatedBy,
     error,
     leases: {
       active: counts.active!,
@@ -57,7 +57,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
       retrying: counts.retrying!,
       irrevocable: counts.irrevocable!,
     },
-    root_credential: { rotated_at: db.rootRotatedAt, age_seconds: ageSec, rotation_period: db.rotationPeriodSec, rotation_due: rotationDue },
+    rootCredential: { rotatedAt: db.rootRotatedAt, ageSeconds: ageSec, rotationPeriod: db.rotationPeriodSec, rotationDue },
     issuers,
   };
 }

@@ -7,13 +7,13 @@
  * or an outage anywhere leaves at worst a pending lease the sweeper revokes.
  *
  * @example
- *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', authorization: `Bearer ${token}` });
+ *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
  */
 import type { Deps } from '../context.js';
 import { createVerifierPool } from '../crypto/verifier-pool.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
-import { PgmintError, toPgmintError } from '../errors.js';
-import { bearerToken, fetchFailureOf, peekIssuer } from '../identity/index.js';
+import { outcomeOf, PgmintError, toPgmintError } from '../errors.js';
+import { fetchFailureOf, peekIssuer, requireBearer } from '../identity/index.js';
 import { leaseRoleName, randomSuffix } from '../sql/lease-name.js';
 import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.js';
 import type { IssuerKind } from '../store/types.js';
@@ -25,8 +25,8 @@ import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 export interface IssueRequest {
   databaseId: string;
   kind: IssuerKind;
-  /** The raw Authorization header; parsed here so that a malformed one is audited too. */
-  authorization: string | undefined;
+  /** The bearer token, or nothing when none was sent (refused and audited here). */
+  token: string | undefined;
   role?: string;
   ttl?: string;
   requestId?: string;
@@ -35,7 +35,7 @@ export interface IssueRequest {
 function pickRole(workload: Workload, requested: string | undefined): string {
   const name = requested ?? workload.issuer.defaultRole;
   if (!workload.issuer.allowedRoles.includes(name) && name !== workload.issuer.defaultRole) {
-    throw new PgmintError('not_allowed', 'role is not allowed for this workload', { extra: { role: name } });
+    throw new PgmintError('not_allowed', 'role is not allowed for this workload', { details: { role: name } });
   }
   return name;
 }
@@ -57,16 +57,16 @@ async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): 
   } catch (err) {
     if (!(err instanceof LimiterTimeout)) throw err;
     throw new PgmintError('target_unavailable', `the database has not finished creating a login for ${Math.round(err.stalledMs / 1000)} s; retry shortly`, {
-      headers: { 'Retry-After': '5' },
-      extra: { queued_ms: err.waitedMs },
+      retryAfterSec: 5,
+      details: { queued_ms: err.waitedMs },
     });
   }
 }
 
-/** The token's `iss`, or the error its header deserves. */
-function readToken(authorization: string | undefined): { token: string; iss: string } | { error: unknown } {
+/** The token's `iss`, or the error it deserves. */
+function readToken(bearer: string | undefined): { token: string; iss: string } | { error: unknown } {
   try {
-    const token = bearerToken(authorization);
+    const token = requireBearer(bearer);
     return { token, iss: peekIssuer(token) };
   } catch (error) {
     return { error };
@@ -78,7 +78,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   let workload: Workload | undefined;
   try {
     // A token that cannot even be read is refused before any control-plane query.
-    const bearer = readToken(req.authorization);
+    const bearer = readToken(req.token);
     if ('error' in bearer) throw bearer.error;
     // The database, the token's issuers and the roles: from memory when read recently, else
     // one round trip that waits for a read slot (store/exchange-context.ts).
@@ -90,7 +90,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     workload = await authenticateWorkload(deps, db.id, req.kind, bearer.token, ctx.issuers);
     const roleName = pickRole(workload, req.role);
     const role = ctx.roles.find((r) => r.name === roleName);
-    if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { extra: { role: roleName } });
+    if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { details: { role: roleName } });
     const ttl = resolveTtl(req.ttl, role);
 
     // VALID UNTIL is stated in whole seconds, rounded up: a lease never lives less than it was asked for.
@@ -129,8 +129,8 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       const reserve = async () => {
         if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
           throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
-            headers: { 'Retry-After': '60' },
-            extra: { limit: cap },
+            retryAfterSec: 60,
+            details: { limit: cap },
           });
         }
       };
@@ -175,11 +175,10 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
 export async function recordRefusal(deps: Deps, req: { databaseId: string | null; requestId?: string }, action: string, err: unknown, workload?: Workload) {
   const who = err instanceof WorkloadDenied ? err.who : {};
   const refusal = toPgmintError(err);
-  const { code, status } = refusal;
   await appendOrDefer(deps, {
       action,
-      outcome: status >= 500 ? 'error' : 'denied',
-      code,
+      outcome: outcomeOf(refusal),
+      code: refusal.code,
       requestId: req.requestId,
       databaseId: req.databaseId,
       subject: workload?.subject ?? who.subject ?? null,
@@ -191,7 +190,7 @@ export async function recordRefusal(deps: Deps, req: { databaseId: string | null
 
 /** The audit detail of a refusal: the error's safe extras, and for an unavailable issuer what failed. */
 function refusalDetail(err: PgmintError): Record<string, unknown> {
-  if (err.code !== 'issuer_unavailable') return err.extra;
+  if (err.code !== 'issuer_unavailable') return err.details;
   const failure = fetchFailureOf(err);
-  return { ...err.extra, reason: err.message, ...(failure ? { fetch_failure: failure } : {}) };
+  return { ...err.details, reason: err.message, ...(failure ? { fetch_failure: failure } : {}) };
 }

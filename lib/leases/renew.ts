@@ -25,12 +25,12 @@ export interface RenewRequest {
 }
 
 export interface Renewal {
-  lease_id: string;
+  leaseId: string;
   user: string;
-  expires_at: string;
-  refresh_at: string;
-  max_expires_at: string;
-  /** True when max_expires_at cut the requested TTL short. */
+  expiresAt: string;
+  refreshAt: string;
+  maxExpiresAt: string;
+  /** True when maxExpiresAt cut the requested TTL short. */
   capped: boolean;
 }
 
@@ -40,10 +40,10 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
     if (!lease) throw new PgmintError('lease_not_found', 'no such lease');
     const now = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
     if (lease.state !== 'active' || lease.revokeRequestedAt) {
-      throw new PgmintError('conflict', `lease is ${lease.revokeRequestedAt && lease.state === 'active' ? 'being revoked' : lease.state}`, { extra: { state: lease.state } });
+      throw new PgmintError('conflict', `lease is ${lease.revokeRequestedAt && lease.state === 'active' ? 'being revoked' : lease.state}`, { details: { state: lease.state } });
     }
     // Postgres already refuses an expired password; renewing would bring a dead login back.
-    if (Date.parse(lease.expiresAt) <= now.getTime()) throw new PgmintError('conflict', 'lease has expired', { extra: { state: 'expired' } });
+    if (Date.parse(lease.expiresAt) <= now.getTime()) throw new PgmintError('conflict', 'lease has expired', { details: { state: 'expired' } });
     const db = await databases(tx).get(lease.databaseId);
     if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
     const role = await roles(tx).get(db.id, lease.roleName);
@@ -63,15 +63,15 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
     await leases(tx).renew(lease.id, expiresAt, now);
     await auditRenew(tx, lease, req, 'success', null, { expires_at: expiresAt.toISOString(), capped: wanted > max });
     return {
-      lease_id: lease.id,
+      leaseId: lease.id,
       user: lease.username,
-      expires_at: expiresAt.toISOString(),
-      refresh_at: refreshAt(now, expiresAt).toISOString(),
-      max_expires_at: lease.maxExpiresAt,
+      expiresAt: expiresAt.toISOString(),
+      refreshAt: refreshAt(now, expiresAt).toISOString(),
+      maxExpiresAt: lease.maxExpiresAt,
       capped: wanted > max,
     };
   }).then((renewal) => {
-    if (!renewal) throw new PgmintError('conflict', 'the lease role no longer exists on the target; the lease is revoked', { extra: { state: 'revoked' } });
+    if (!renewal) throw new PgmintError('conflict', 'the lease role no longer exists on the target; the lease is revoked', { details: { state: 'revoked' } });
     return renewal;
   });
 }

@@ -163,7 +163,7 @@ export async function revokeLease(deps: Deps, id: string, ctx: RevokeContext): P
   });
   if (tally.failed > 0) {
     throw new PgmintError('target_unavailable', 'the target did not drop the role; the sweeper will retry', {
-      extra: { lease_id: lease.id, state: lease.state, revoke_attempts: lease.revokeAttempts },
+      details: { lease_id: lease.id, state: lease.state, revoke_attempts: lease.revokeAttempts },
     });
   }
   return lease;

@@ -11,7 +11,7 @@
  * `POST /api/v1/sweep` both call this.
  *
  * @example
- *   const { revoked, orphans_dropped, remaining } = await sweep(deps, { maxMs: 50_000 });
+ *   const { revoked, orphansDropped, remaining } = await sweep(deps, { maxMs: 50_000 });
  */
 import type { Deps } from '../context.js';
 import { isPgmintError } from '../errors.js';
@@ -30,7 +30,7 @@ export interface SweepOptions {
 
 export interface SweepResult {
   revoked: number;
-  orphans_dropped: number;
+  orphansDropped: number;
   failed: number;
   /** Failures that used up their attempts in this run and are now irrevocable. */
   irrevocable: number;
@@ -42,7 +42,7 @@ export interface SweepResult {
   errors: Array<{ database: string; code: string }>;
   /** Finished leases deleted and audit partitions made or retired (lib/leases/retention.ts). */
   retention: RetentionResult;
-  duration_ms: number;
+  durationMs: number;
 }
 
 export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<SweepResult> {
@@ -53,14 +53,14 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   const tally = emptyTally();
   const result: SweepResult = {
     revoked: 0,
-    orphans_dropped: 0,
+    orphansDropped: 0,
     failed: 0,
     irrevocable: 0,
     draining: 0,
     remaining: 0,
     errors: [],
-    retention: { leases_deleted: 0, audit_partitions_created: 0, audit_partitions_retired: [] },
-    duration_ms: 0,
+    retention: { leasesDeleted: 0, auditPartitionsCreated: 0, auditPartitionsRetired: [] },
+    durationMs: 0,
   };
   const dbs = await deps.store.databases.list();
 
@@ -80,7 +80,7 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
       }
       if (Date.now() < deadline) {
         const orphans = await sweepOrphans(deps, db, { deadline, requestId: options.requestId });
-        result.orphans_dropped += orphans.dropped;
+        result.orphansDropped += orphans.dropped;
         result.failed += orphans.failed;
       }
     } catch (err) {
@@ -97,6 +97,6 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   result.failed += tally.failed;
   result.irrevocable = tally.irrevocable;
   result.draining = tally.draining;
-  result.duration_ms = Date.now() - started;
+  result.durationMs = Date.now() - started;
   return result;
 }

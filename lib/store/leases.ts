@@ -47,7 +47,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * here with a domain code instead.
  */
 export function leaseId(id: string): string {
-  if (!UUID.test(id)) throw new PgmintError('invalid_request', 'lease id must be a UUID', { extra: { field: 'id' } });
+  if (!UUID.test(id)) throw new PgmintError('invalid_request', 'lease id must be a UUID', { details: { field: 'id' } });
   return id;
 }
 
@@ -174,6 +174,14 @@ export function leases(sql: Queryable) {
            AND (expires_at < $2::timestamptz - make_interval(secs => $3) OR revoke_requested_at IS NOT NULL)
            AND (next_attempt_at IS NULL OR next_attempt_at <= $2)`,
         [databaseId, now.toISOString(), graceSec],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    /** Leases of a database that may still have a role on the target (what deleting the database would strand). */
+    async countLiveInDatabase(databaseId: string): Promise<number> {
+      const { rows } = await sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
+        [databaseId],
       );
       return Number(rows[0]?.n ?? 0);
     },

@@ -71,7 +71,8 @@ export interface IssuerRecord {
  * `draining`: expired (no new login), its role kept because sessions are
  * still open; live, not finished, until the sweep drops the role.
  */
-export type LeaseState = 'pending' | 'active' | 'draining' | 'revoked' | 'failed' | 'irrevocable';
+export const LEASE_STATES = ['pending', 'active', 'draining', 'revoked', 'failed', 'irrevocable'] as const;
+export type LeaseState = (typeof LEASE_STATES)[number];
 
 export interface LeaseRecord {
   id: string;

@@ -173,7 +173,7 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
     expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(name);
     await client.end();
     await untilNoSessions(b, name);
-    expect((await sweep(b.deps)).orphans_dropped).toBeGreaterThanOrEqual(1);
+    expect((await sweep(b.deps)).orphansDropped).toBeGreaterThanOrEqual(1);
     expect(await roleExists(b, name)).toBe(false);
 
     // Expired more than 24 hours ago: its sessions are ended with it.

@@ -108,7 +108,7 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
       () => l.list({ databaseId: DB, after: 'x' }),
       () => l.requestRevocation(DB, { id: '' }, new Date()),
     ]) {
-      await expect(call()).rejects.toMatchObject({ code: 'invalid_request', status: 400, extra: { field: 'id' } });
+      await expect(call()).rejects.toMatchObject({ code: 'invalid_request', details: { field: 'id' } });
     }
     expect(seen).toEqual([]);
     expect(await l.get(crypto.randomUUID().toUpperCase())).toBeNull();
