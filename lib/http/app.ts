@@ -74,7 +74,7 @@ export function createApp(deps: Deps) {
   });
 
   app.get('/healthz', async (c) => {
-    await deps.sql.query('SELECT 1');
+    await deps.store.ping();
     return c.json({ status: 'ok' });
   });
 

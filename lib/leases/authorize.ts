@@ -42,10 +42,11 @@ export async function authorizeLeaseCaller(deps: Deps, lease: LeaseRecord, beare
   const untrusted = new PgmintError('invalid_token', 'token issuer is not trusted for this database');
   let refusal: unknown = new WorkloadDenied(untrusted, { issuer: iss });
   for (const kind of ['k8s', 'oidc'] as const satisfies IssuerKind[]) {
-    if ((await deps.store.issuers.findByIssuer(lease.databaseId, kind, iss)).length === 0) continue;
+    const registered = await deps.store.issuers.findByIssuer(lease.databaseId, kind, iss);
+    if (registered.length === 0) continue;
     let workload: Awaited<ReturnType<typeof authenticateWorkload>>;
     try {
-      workload = await authenticateWorkload(deps, lease.databaseId, kind, token);
+      workload = await authenticateWorkload(deps, lease.databaseId, kind, token, registered);
     } catch (err) {
       refusal = err;
       continue;

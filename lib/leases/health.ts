@@ -33,7 +33,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
   const now = deps.now();
   const { reachable, createrole, superuser, serverVersion, leaseRolesCreatedBy, error } = await deps.targets.checkHealth(db);
   const [counts, issuers] = await Promise.all([
-    deps.store.leases.countByState(db.id, now, deps.settings.sweepGraceSec),
+    deps.store.leases.countByState({ databaseId: db.id, now, graceSec: deps.settings.sweepGraceSec }),
     issuerHealth(deps, db.id),
   ]);
   const ageSec = Math.max(0, Math.floor((now.getTime() - Date.parse(db.rootRotatedAt)) / 1000));

@@ -10,12 +10,11 @@
  *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
  */
 import type { Deps } from '../context.js';
-import { createVerifierPool } from '../crypto/verifier-pool.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { outcomeOf, PgmintError, toPgmintError } from '../errors.js';
 import { fetchFailureOf, peekIssuer, requireBearer } from '../identity/index.js';
 import { leaseRoleName, randomSuffix } from '../sql/lease-name.js';
-import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.js';
+import { type Limiter, LimiterTimeout } from '../targets/limiter.js';
 import type { IssuerKind } from '../store/types.js';
 import { appendOrDefer, flushDeferredAudit } from './audit-backlog.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
@@ -40,15 +39,6 @@ function pickRole(workload: Workload, requested: string | undefined): string {
   return name;
 }
 
-/** Precomputed password/verifier pairs for this process (see crypto/verifier-pool.ts). */
-const passwords = createVerifierPool({ size: 8 });
-
-/**
- * Control-plane reads in flight per process. A burst of thousands of pods
- * waits here, in memory, rather than in the driver's pool queue, whose
- * connection timeout would turn waiting into errors.
- */
-const reads = createLimiter(8);
 
 /** Runs `task` when `limiter` has a slot; if the queue stops moving for the queue timeout the caller is told to retry, and nothing was written. */
 async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): Promise<T> {
@@ -82,7 +72,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     if ('error' in bearer) throw bearer.error;
     // The database, the token's issuers and the roles: from memory when read recently, else
     // one round trip that waits for a read slot (store/exchange-context.ts).
-    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) => inTurn(deps, reads, read));
+    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) => inTurn(deps, deps.controlReads, read));
     // Without a verified token nothing is said about the database: one that does not exist
     // trusts no issuer, so the token is refused exactly as an untrusted one.
     if (!ctx) throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: bearer.iss });
@@ -103,7 +93,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       serviceAccount: workload.nameParts.name,
       random: randomSuffix(10),
     });
-    const { password, verifier } = await passwords.take();
+    const { password, verifier } = await deps.passwords.take();
     const lease = {
       id: crypto.randomUUID(),
       databaseId: db.id,
@@ -143,7 +133,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
           throw new PgmintError('target_unavailable', 'the target database did not answer; retry shortly', { cause });
         }
         // The statement is all-or-nothing and was refused, so no role exists; the lease is closed as failed.
-        await deps.store.leases.setState(lease.id, 'failed', cause.message);
+        await deps.store.leases.markFailed(lease.id, cause.message);
         throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
       };
       // Sequential on purpose: a role created before its pending row commits would be untracked

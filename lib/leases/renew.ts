@@ -10,10 +10,7 @@
  */
 import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
-import { audit, leaseAuditFields } from '../store/audit.js';
-import { databases } from '../store/databases.js';
-import { leases } from '../store/leases.js';
-import { roles } from '../store/roles.js';
+import { leaseAuditFields, type StoreTransaction } from '../store/index.js';
 import type { LeaseRecord } from '../store/types.js';
 import { refreshAt } from './credentials.js';
 import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
@@ -35,8 +32,8 @@ export interface Renewal {
 }
 
 export async function renewLease(deps: Deps, id: string, req: RenewRequest): Promise<Renewal> {
-  return deps.sql.transaction(async (tx) => {
-    const lease = await leases(tx).lock(id);
+  return deps.store.transaction(async (s) => {
+    const lease = await s.leases.lock(id);
     if (!lease) throw new PgmintError('lease_not_found', 'no such lease');
     const now = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
     if (lease.state !== 'active' || lease.revokeRequestedAt) {
@@ -44,9 +41,9 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
     }
     // Postgres already refuses an expired password; renewing would bring a dead login back.
     if (Date.parse(lease.expiresAt) <= now.getTime()) throw new PgmintError('conflict', 'lease has expired', { details: { state: 'expired' } });
-    const db = await databases(tx).get(lease.databaseId);
+    const db = await s.databases.get(lease.databaseId);
     if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
-    const role = await roles(tx).get(db.id, lease.roleName);
+    const role = await s.roles.get(db.id, lease.roleName);
     const ttl = resolveTtl(req.ttl, role ?? { defaultTtl: 3600, maxTtl: HARD_MAX_TTL_SEC });
     const max = Date.parse(lease.maxExpiresAt);
     const wanted = secondsAfter(deps.now(), ttl).getTime();
@@ -55,13 +52,13 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
     const renewed = await deps.targets.renewLeaseRole(db, { name: lease.username, expiresAt, renewStatements: role?.renewStatements ?? null });
     if (renewed.outcome === 'absent') {
       // Dropped by hand: the lease is over, and saying so now spares the sweeper a retry.
-      await leases(tx).markRevoked([lease.id], deps.now());
-      await auditRenew(tx, lease, req, 'error', 'conflict', { error: 'role no longer exists' });
+      await s.leases.markRevoked([lease.id], deps.now());
+      await auditRenew(s, lease, req, 'error', 'conflict', { error: 'role no longer exists' });
       return null;
     }
     if (renewed.outcome === 'failed') throw new PgmintError('target_unavailable', 'the target database refused the renewal', { cause: renewed.error });
-    await leases(tx).renew(lease.id, expiresAt, now);
-    await auditRenew(tx, lease, req, 'success', null, { expires_at: expiresAt.toISOString(), capped: wanted > max });
+    await s.leases.renew(lease.id, expiresAt, now);
+    await auditRenew(s, lease, req, 'success', null, { expires_at: expiresAt.toISOString(), capped: wanted > max });
     return {
       leaseId: lease.id,
       user: lease.username,
@@ -76,8 +73,8 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
   });
 }
 
-function auditRenew(tx: Parameters<typeof audit>[0], lease: LeaseRecord, req: RenewRequest, outcome: 'success' | 'error', code: string | null, detail: Record<string, unknown>) {
-  return audit(tx).append({
+function auditRenew(s: StoreTransaction, lease: LeaseRecord, req: RenewRequest, outcome: 'success' | 'error', code: string | null, detail: Record<string, unknown>) {
+  return s.audit.append({
     action: 'lease.renew',
     outcome,
     code,

@@ -15,10 +15,9 @@
  */
 import type { Deps } from '../context.js';
 import { isPgmintError } from '../errors.js';
-import { leases } from '../store/leases.js';
 import { sweepOrphans } from './orphans.js';
 import { type RetentionResult, retainHistory } from './retention.js';
-import { addTally, emptyTally, revocationRules, revokeClaimed } from './revoke.js';
+import { addTally, dueNow, emptyTally, revocationRules, revokeClaimed } from './revoke.js';
 
 export interface SweepOptions {
   /** Stop claiming new batches after this long (default 50 s). */
@@ -67,12 +66,12 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   for (const db of dbs) {
     if (Date.now() >= deadline) break;
     try {
-      const rules = await revocationRules(deps, db.id);
+      const rules = revocationRules(await deps.store.roles.list(db.id));
       let after: string | null = null;
       while (Date.now() < deadline) {
-        const claimed: string[] = await deps.sql.transaction(async (tx) => {
-          const batch = await leases(tx).claimDue(db.id, deps.now(), deps.settings.sweepGraceSec, batchSize, false, after);
-          addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, rules));
+        const claimed: string[] = await deps.store.transaction(async (s) => {
+          const batch = await s.leases.claimDue({ ...dueNow(deps, db.id), limit: batchSize, after });
+          addTally(tally, (await revokeClaimed(deps, s, db, batch, ctx, rules)).tally);
           return batch.map((l) => l.id);
         });
         if (claimed.length < batchSize) break;
@@ -92,7 +91,7 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   } catch (err) {
     result.errors.push({ database: 'control-plane', code: isPgmintError(err) ? err.code : 'internal' });
   }
-  for (const db of dbs) result.remaining += await deps.store.leases.countDue(db.id, deps.now(), deps.settings.sweepGraceSec);
+  for (const db of dbs) result.remaining += await deps.store.leases.countDue(dueNow(deps, db.id));
   result.revoked = tally.revoked;
   result.failed += tally.failed;
   result.irrevocable = tally.irrevocable;

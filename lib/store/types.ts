@@ -1,5 +1,9 @@
 /**
- * Control-plane records as the domain sees them (camelCase, seconds for TTLs).
+ * Control-plane records as the domain sees them (camelCase, seconds for TTLs),
+ * each declared once here; the HTTP schemas build their wire shapes from them.
+ *
+ * @example
+ *   const live = (l: LeaseRecord) => l.state === 'active' || l.state === 'draining';
  */
 export interface SealedVersions {
   current: string;
