@@ -13,7 +13,7 @@ import pg from 'pg';
 import { closeDeps } from '../lib/deps.js';
 import { nodeDeps } from '../functions/runtime/node.js';
 import { ident, literal } from '../lib/sql/quote.js';
-import { creatorIndex, creatorName } from '../lib/targets/creators.js';
+import { creatorIndex, creatorName } from '../lib/sql/creator-names.js';
 import { type BenchPostgres, startStack } from './stack.js';
 import { makeExpired } from './sweep.js';
 

@@ -16,10 +16,11 @@
  */
 import { createVerifierPool } from '../lib/crypto/verifier-pool.js';
 import { connectPg } from '../lib/db/pg.js';
-import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../lib/sql/role-sql.js';
+import { leaseRoleName, randomSuffix } from '../lib/sql/lease-name.js';
+import { createLoginRoleSql } from '../lib/sql/role-sql.js';
 import { leases } from '../lib/store/leases.js';
 import { roles } from '../lib/store/roles.js';
-import { createLeaseRole, probeCreators } from '../lib/targets/creators.js';
+import { createAsCreator, probeCreators } from '../lib/targets/creators.js';
 import { closedLoopRaw, type RawLoad } from './load.js';
 import { DATABASE_ID, type Stack } from './stack.js';
 
@@ -67,7 +68,7 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
       const reserve = async () => {
         if (!(await store.insertPendingWithinCap(lease, 10))) throw new Error('lease cap reached');
       };
-      const create = () => createLeaseRole(target, creators, { name: username, statements, groups: role.memberOf });
+      const create = () => createAsCreator(target, creators, { name: username, statements, groups: role.memberOf });
       // As the exchange does (lib/leases/issue.ts): both at once when an untracked role would be found as an orphan.
       if (o.sequential || (creators.mode !== 'creators' && role.memberOf.length === 0)) {
         await reserve();

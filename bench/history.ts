@@ -18,7 +18,7 @@ import { closeDeps } from '../lib/deps.js';
 import type { Deps } from '../lib/context.js';
 import { nodeDeps } from '../functions/runtime/node.js';
 import { sweep } from '../lib/leases/sweep.js';
-import { creatorIndex, creatorName } from '../lib/targets/creators.js';
+import { creatorIndex, creatorName } from '../lib/sql/creator-names.js';
 import { extractCode } from './exchange.js';
 import { type LoadResult, mergeLoads, type RawLoad } from './load.js';
 import { type BenchPostgres, DATABASE_ID, type Stack, startStack } from './stack.js';

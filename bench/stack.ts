@@ -20,7 +20,7 @@ import pg from 'pg';
 import { type DevIssuer, startDevIssuer } from '../functions/local/dev-issuer.js';
 import { type RunningPostgres, startEmbeddedPostgres } from '../functions/local/embedded-postgres.js';
 import { connectPg } from '../lib/db/pg.js';
-import { bootstrapSql } from '../lib/targets/bootstrap.js';
+import { bootstrapSql } from '../lib/sql/bootstrap-sql.js';
 import { probeCreators, provisionAllCreators } from '../lib/targets/creators.js';
 import { DEFAULT_CREATOR_ROLES } from '../lib/targets/pool.js';
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { closeDeps } from '../lib/deps.js';
 import { nodeDeps } from '../functions/runtime/node.js';
 import { ident } from '../lib/sql/quote.js';
-import { creatorIndex, creatorName } from '../lib/targets/creators.js';
+import { creatorIndex, creatorName } from '../lib/sql/creator-names.js';
 import { type BenchPostgres, DATABASE_ID, startStack } from './stack.js';
 
 export interface SweepRow {

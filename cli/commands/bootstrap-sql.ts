@@ -6,11 +6,11 @@
  *   pgmint bootstrap-sql --database orders --schema app --owner app_owner | psql -v ON_ERROR_STOP=1 orders
  *
  * With `--pgbouncer` it also prints PgBouncer's auth_query function
- * (lib/targets/pgbouncer.ts; infra/pgbouncer/ has the matching pgbouncer.ini).
+ * (lib/sql/pgbouncer-sql.ts; infra/pgbouncer/ has the matching pgbouncer.ini).
  */
 import type { Command } from 'commander';
-import { bootstrapSql } from '../../lib/targets/bootstrap.js';
-import { pgbouncerAuthSql } from '../../lib/targets/pgbouncer.js';
+import { bootstrapSql } from '../../lib/sql/bootstrap-sql.js';
+import { pgbouncerAuthSql } from '../../lib/sql/pgbouncer-sql.js';
 
 interface Options {
   database: string;

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { scramSha256Verifier } from '../../lib/crypto/scram.js';
 import { ident, literal } from '../../lib/sql/quote.js';
-import { bootstrapSql } from '../../lib/targets/bootstrap.js';
+import { bootstrapSql } from '../../lib/sql/bootstrap-sql.js';
 
 export interface DemoTarget {
   database: string;

@@ -9,7 +9,6 @@
  *   const report = await databaseHealth(deps, 'orders'); // report.status: 'ok' | 'degraded' | 'down'
  */
 import type { Deps } from '../context.js';
-import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
 import { type IssuerHealth, issuerHealth } from '../registry/issuer-health.js';
 
@@ -20,7 +19,7 @@ export interface HealthReport {
   createrole: boolean | null;
   superuser: boolean | null;
   serverVersion: number | null;
-  /** Who creates and drops lease roles on this target (targets/creators.ts). */
+  /** Who creates and drops lease roles on this target (targets/creators.ts, reported by targets/catalog.ts). */
   leaseRolesCreatedBy: 'creators' | 'broker' | null;
   error: string | null;
   leases: { active: number; pending: number; draining: number; overdue: number; retrying: number; irrevocable: number };
@@ -32,26 +31,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
   const db = await deps.store.databases.get(databaseId);
   if (!db) throw new PgmintError('database_not_found', 'no such database');
   const now = deps.now();
-  let reachable = false;
-  let createrole: boolean | null = null;
-  let superuser: boolean | null = null;
-  let serverVersion: number | null = null;
-  let createdBy: HealthReport['leaseRolesCreatedBy'] = null;
-  let error: string | null = null;
-  try {
-    const target = await deps.targets.open(db);
-    const { rows } = await target.sql.query<{ createrole: boolean; superuser: boolean; v: number }>(
-      `SELECT rolcreaterole AS createrole, rolsuper AS superuser, current_setting('server_version_num')::int AS v
-       FROM pg_roles WHERE rolname = current_user`,
-    );
-    reachable = true;
-    createrole = rows[0]?.createrole ?? false;
-    superuser = rows[0]?.superuser ?? false;
-    serverVersion = rows[0]?.v ?? null;
-    createdBy = (await target.creators()).mode === 'creators' ? 'creators' : 'broker';
-  } catch (err) {
-    error = sanitizeDatabaseError(err).message;
-  }
+  const { reachable, createrole, superuser, serverVersion, leaseRolesCreatedBy, error } = await deps.targets.checkHealth(db);
   const [counts, issuers] = await Promise.all([
     deps.store.leases.countByState({ databaseId: db.id, now, graceSec: deps.settings.sweepGraceSec }),
     issuerHealth(deps, db.id),
@@ -67,7 +47,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
     createrole,
     superuser,
     serverVersion,
-    leaseRolesCreatedBy: createdBy,
+    leaseRolesCreatedBy,
     error,
     leases: {
       active: counts.active!,

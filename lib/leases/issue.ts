@@ -13,11 +13,9 @@ import type { Deps } from '../context.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { outcomeOf, PgmintError, toPgmintError } from '../errors.js';
 import { fetchFailureOf, peekIssuer, requireBearer } from '../identity/index.js';
-import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
-import { renderTemplate } from '../sql/template.js';
-import { createLeaseRole } from '../targets/creators.js';
+import { leaseRoleName, randomSuffix } from '../sql/lease-name.js';
 import { type Limiter, LimiterTimeout } from '../targets/limiter.js';
-import type { IssuerKind, RoleRecord } from '../store/types.js';
+import type { IssuerKind } from '../store/types.js';
 import { appendOrDefer, flushDeferredAudit } from './audit-backlog.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
 import { type Credentials, credentialDocument } from './credentials.js';
@@ -41,19 +39,6 @@ function pickRole(workload: Workload, requested: string | undefined): string {
   return name;
 }
 
-function creationSql(role: RoleRecord, name: string, verifier: string, expiresAt: Date): string {
-  if (role.creationStatements) {
-    return renderTemplate(role.creationStatements, { name, password: verifier, expiration: expiresAt.toISOString() });
-  }
-  return createLoginRoleSql({
-    name,
-    verifier,
-    validUntil: expiresAt,
-    memberOf: role.memberOf,
-    searchPath: role.searchPath ?? undefined,
-    readOnly: role.readOnly,
-  });
-}
 
 /** Runs `task` when `limiter` has a slot; if the queue stops moving for the queue timeout the caller is told to retry, and nothing was written. */
 async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): Promise<T> {
@@ -126,13 +111,11 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     const who = workload;
     const cap = who.issuer.maxLeasesPerWorkload;
 
-    const target = await deps.targets.open(db);
     // The whole write sequence waits its turn per target, so a burst queues here
     // (in memory, up to PGMINT_QUEUE_TIMEOUT) instead of in the connection pools.
-    await inTurn(deps, target.limiter, async () => {
-      const statements = creationSql(role, username, verifier, expiresAt);
-      // Custom statements run as the broker, with its privileges; the default goes through a creator role.
-      const creators = role.creationStatements ? ({ mode: 'direct' } as const) : await target.creators();
+    await inTurn(deps, await deps.targets.limiter(db), async () => {
+      // Statements built and their runner found before anything is written.
+      const creation = await deps.targets.prepareLeaseRole(db, role, { name: username, verifier, expiresAt });
       const reserve = async () => {
         if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
           throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
@@ -141,7 +124,6 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
           });
         }
       };
-      const create = () => createLeaseRole(target.sql, creators, { name: username, statements, groups: role.memberOf });
       const createdFailed = async (err: unknown): Promise<never> => {
         const cause = sanitizeDatabaseError(err);
         if (cause.unreachable) {
@@ -157,7 +139,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       // Sequential on purpose: a role created before its pending row commits would be untracked
       // whenever the control plane fails in between.
       await reserve();
-      await create().catch(createdFailed);
+      await creation.create().catch(createdFailed);
       await deps.store.leases.activate(lease.id, {
         action,
         outcome: 'success',

@@ -18,7 +18,6 @@
  */
 import type { Deps } from '../context.js';
 import type { AuditEntry, DatabaseRecord } from '../store/types.js';
-import { dropLeaseRoles } from './drop-roles.js';
 import { HARD_MAX_SESSION_SEC } from './ttl.js';
 
 export interface OrphanOptions {
@@ -27,52 +26,34 @@ export interface OrphanOptions {
   requestId?: string;
 }
 
-interface Candidate {
-  name: string;
-  grp: string | null;
-  /** Expired less than the longest max_session ago: its sessions are not ended yet. */
-  recent: boolean;
-}
-
 export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: OrphanOptions): Promise<{ dropped: number; failed: number }> {
   const batchSize = options.batchSize ?? 500;
   return deps.store.transaction(async (s) => {
     if (!(await s.locks.tryOrphanSweep(db.id))) return { dropped: 0, failed: 0 };
-    const target = await deps.targets.open(db);
     // Roles are cluster-wide: only roles this broker or one of its creator
-    // roles created (PostgreSQL 16+ records their ADMIN OPTION) or that joined
-    // this database's groups are its orphans, never another broker's or
-    // another database's.
+    // roles created or that joined this database's groups are its orphans,
+    // never another broker's or another database's (targets/catalog.ts).
     const groups = [...new Set((await s.roles.list(db.id)).flatMap((r) => r.memberOf))];
     let dropped = 0;
     let failed = 0;
     let after = '';
     while (Date.now() < options.deadline) {
-      // The group handed the objects is one the role itself reaches, so REASSIGN is allowed.
-      const { rows: candidates } = await target.sql.query<Candidate>(
-        `SELECT r.rolname::text AS name,
-           (SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
-            WHERE m.member = r.oid AND pg_has_role(r.oid, g.oid, 'USAGE') ORDER BY g.rolname LIMIT 1) AS grp,
-           r.rolvaliduntil > now() - make_interval(secs => $7) AS recent
-         FROM pg_roles r
-         WHERE starts_with(r.rolname, $1) AND r.rolvaliduntil < now() - make_interval(secs => $2) AND r.rolname > $3
-           AND (EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = r.oid AND a.admin_option
-                          AND (a.member = (SELECT oid FROM pg_roles WHERE rolname = $5)
-                            OR a.member IN (SELECT c.roleid FROM pg_auth_members c
-                                            WHERE c.member = (SELECT oid FROM pg_roles WHERE rolname = $5) AND c.admin_option)))
-             OR EXISTS (SELECT 1 FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid
-                        WHERE a.member = r.oid AND g.rolname = ANY($6::text[])))
-         ORDER BY r.rolname LIMIT $4`,
-        [`${db.leasePrefix}_`, deps.settings.sweepGraceSec, after, batchSize, db.adminUser, groups, HARD_MAX_SESSION_SEC],
-      );
+      // Expired less than the longest max_session ago (`recent`): its sessions are not ended yet.
+      const candidates = await deps.targets.orphanCandidates(db, {
+        leasePrefix: db.leasePrefix,
+        graceSec: deps.settings.sweepGraceSec,
+        after,
+        limit: batchSize,
+        groups,
+        recentSec: HARD_MAX_SESSION_SEC,
+      });
       if (candidates.length === 0) break;
       after = candidates.at(-1)!.name;
       const tracked = await s.leases.tracked(candidates.map((c) => c.name));
       const orphans = candidates.filter((c) => !tracked.has(c.name));
-      const outcomes = await dropLeaseRoles(
-        deps,
+      const outcomes = await deps.targets.dropRoles(
         db,
-        orphans.map((o) => ({ name: o.name, reassignTo: o.grp, statements: null, ifIdle: o.recent })),
+        orphans.map((o) => ({ name: o.name, reassignTo: o.group, statements: null, ifIdle: o.recent })),
       );
       const entries: AuditEntry[] = [];
       for (const o of orphans) {
@@ -87,7 +68,7 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
           requestId: options.requestId ?? null,
           databaseId: db.id,
           username: o.name,
-          detail: result.outcome === 'failed' ? { error: result.error.message, sqlstate: result.error.sqlstate ?? null } : { reassigned_to: o.grp },
+          detail: result.outcome === 'failed' ? { error: result.error.message, sqlstate: result.error.sqlstate ?? null } : { reassigned_to: o.group },
         });
       }
       await s.audit.appendMany(entries);

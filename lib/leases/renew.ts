@@ -9,14 +9,10 @@
  *   const renewed = await renewLease(deps, leaseId, { ttl: '30m', by: 'system:serviceaccount:prod:api' });
  */
 import type { Deps } from '../context.js';
-import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
-import { renewRoleSql } from '../sql/role-sql.js';
-import { renderTemplate } from '../sql/template.js';
 import { leaseAuditFields, type StoreTransaction } from '../store/index.js';
 import type { LeaseRecord } from '../store/types.js';
 import { refreshAt } from './credentials.js';
-import { administerSql } from '../targets/creators.js';
 import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 
 export interface RenewRequest {
@@ -53,24 +49,14 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
     const wanted = secondsAfter(deps.now(), ttl).getTime();
     const expiresAt = new Date(Math.max(Date.parse(lease.expiresAt), Math.min(wanted, max)));
 
-    const target = await deps.targets.open(db);
-    const statement = role?.renewStatements
-      ? renderTemplate(role.renewStatements, { name: lease.username, expiration: expiresAt.toISOString() })
-      : renewRoleSql(lease.username, expiresAt);
-    try {
-      // As whichever role administers the lease role: its creator, or the broker.
-      const creators = await target.creators();
-      await target.limiter.run(() => target.sql.query(administerSql(creators, lease.username, statement)));
-    } catch (err) {
-      const cause = sanitizeDatabaseError(err);
-      if (cause.sqlstate === '42704') {
-        // Dropped by hand: the lease is over, and saying so now spares the sweeper a retry.
-        await s.leases.markRevoked([lease.id], deps.now());
-        await auditRenew(s, lease, req, 'error', 'conflict', { error: 'role no longer exists' });
-        return null;
-      }
-      throw new PgmintError('target_unavailable', 'the target database refused the renewal', { cause });
+    const renewed = await deps.targets.renewLeaseRole(db, { name: lease.username, expiresAt, renewStatements: role?.renewStatements ?? null });
+    if (renewed.outcome === 'absent') {
+      // Dropped by hand: the lease is over, and saying so now spares the sweeper a retry.
+      await s.leases.markRevoked([lease.id], deps.now());
+      await auditRenew(s, lease, req, 'error', 'conflict', { error: 'role no longer exists' });
+      return null;
     }
+    if (renewed.outcome === 'failed') throw new PgmintError('target_unavailable', 'the target database refused the renewal', { cause: renewed.error });
     await s.leases.renew(lease.id, expiresAt, now);
     await auditRenew(s, lease, req, 'success', null, { expires_at: expiresAt.toISOString(), capped: wanted > max });
     return {

@@ -19,7 +19,6 @@ import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
 import { type DueQuery, leaseAuditFields, type RevocationMatch, type RevokeFailure, type StoreTransaction } from '../store/index.js';
 import type { AuditEntry, DatabaseRecord, LeaseRecord, RoleRecord } from '../store/types.js';
-import { dropLeaseRoles } from './drop-roles.js';
 import { nextAttemptAt } from './retry.js';
 import { DEFAULT_MAX_SESSION_SEC } from './ttl.js';
 
@@ -94,8 +93,7 @@ export async function revokeClaimed(
   const now = deps.now();
   // Only a lease that merely expired may drain; one someone asked to end, or past its max_session, ends now.
   const mayDrain = (l: LeaseRecord) => ctx.reason === 'sweep' && !l.revokeRequestedAt && now < drainDeadline(l, rules.get(l.roleName));
-  const outcomes = await dropLeaseRoles(
-    deps,
+  const outcomes = await deps.targets.dropRoles(
     db,
     claimed.map((l) => ({ name: l.username, reassignTo: l.reassignTo, statements: rules.get(l.roleName)?.statements ?? null, ifIdle: mayDrain(l) })),
   );

@@ -11,7 +11,8 @@ import { seal } from '../crypto/seal.js';
 import type { SslMode } from '../db/port.js';
 import { PgmintError } from '../errors.js';
 import type { DatabaseRecord } from '../store/types.js';
-import { rootSecretAad } from '../targets/pool.js';
+import type { BrokerCheck } from '../targets/pool.js';
+import { rootSecretAad } from '../targets/root-secret.js';
 
 export interface DatabaseRegistration {
   id: string;
@@ -28,30 +29,10 @@ export interface DatabaseRegistration {
   leasePrefix?: string;
 }
 
-export interface TargetCheck {
-  serverVersion: number;
-  createrole: boolean;
-  superuser: boolean;
-}
-
-export async function checkTarget(deps: Deps, c: { host: string; port: number; database: string; user: string; password: string; sslmode: SslMode }): Promise<TargetCheck> {
-  const sql = deps.connect({ ...c, max: 1 });
-  try {
-    const { rows } = await sql.query<{ v: string; createrole: boolean; superuser: boolean }>(
-      `SELECT current_setting('server_version_num') AS v, rolcreaterole AS createrole, rolsuper AS superuser
-       FROM pg_roles WHERE rolname = current_user`,
-    );
-    const row = rows[0]!;
-    return { serverVersion: Number(row.v), createrole: row.createrole, superuser: row.superuser };
-  } finally {
-    await sql.end().catch(() => {});
-  }
-}
-
 export async function registerDatabase(deps: Deps, r: DatabaseRegistration): Promise<DatabaseRecord> {
-  let check: TargetCheck;
+  let check: BrokerCheck;
   try {
-    check = await checkTarget(deps, { host: r.host, port: r.port, database: r.database, user: r.adminUser, password: r.adminPassword, sslmode: r.sslmode });
+    check = await deps.targets.checkBroker({ host: r.host, port: r.port, database: r.database, user: r.adminUser, password: r.adminPassword, sslmode: r.sslmode });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new PgmintError('invalid_config', `cannot connect to the target database: ${reason}`, { details: { field: 'host' } });

@@ -54,10 +54,7 @@ export async function defineRole(deps: Deps, databaseId: string, name: string, d
   if (maxSession > HARD_MAX_SESSION_SEC) throw invalid('max_session', `max_session cannot exceed ${HARD_MAX_SESSION_SEC} seconds`);
 
   if (d.memberOf.length > 0) {
-    const target = await deps.targets.open(db);
-    const { rows } = await target.sql.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [d.memberOf]);
-    const found = new Set(rows.map((r) => r.rolname));
-    const missing = d.memberOf.filter((g) => !found.has(g));
+    const missing = await deps.targets.missingRoles(db, d.memberOf);
     if (missing.length > 0) {
       throw new PgmintError('invalid_config', `group role(s) not found on the target: ${missing.join(', ')}`, { details: { field: 'member_of' } });
     }

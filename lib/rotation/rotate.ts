@@ -18,13 +18,12 @@ import { scramSha256Verifier } from '../crypto/scram.js';
 import { seal } from '../crypto/seal.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { isPgmintError, PgmintError } from '../errors.js';
-import { alterPasswordSql } from '../sql/role-sql.js';
 import type { DatabaseRecord } from '../store/types.js';
-import { rootSecretAad } from '../targets/pool.js';
+import { rootSecretAad } from '../targets/root-secret.js';
 import { type RotationContext, rotationFailed, rotationStep } from './audit.js';
 import type { RotationFaults } from './faults.js';
 import { tryRotationLock } from './lock.js';
-import { probeRoot, withRootSession } from './login.js';
+import { probeRoot } from './login.js';
 import { replaceRootSecret, type SettleOutcome, settleRoot } from './settle.js';
 import { promote, withPending } from './versions.js';
 
@@ -85,7 +84,7 @@ async function rotate(deps: Deps, current: DatabaseRecord, rotationId: string, c
   // The broker changes its own password, logged in with the current one; only the verifier travels.
   const verifier = await scramSha256Verifier(password);
   try {
-    await withRootSession(deps, db, 'current', (sql) => sql.query(alterPasswordSql(db.adminUser, verifier)));
+    await deps.targets.setRootPassword(db, 'current', verifier);
   } catch (err) {
     throw await unsettled(deps, db, ctx, 'the target refused to change the root password', err);
   }
@@ -101,7 +100,7 @@ async function rotate(deps: Deps, current: DatabaseRecord, rotationId: string, c
   db = await replaceRootSecret(deps, db, promote(db.rootSecret), true);
   await rotationStep(deps, db.id, ctx, 'promoted', { rotation_id: rotationId });
   // The pool sees current change and reconnects; its old sessions finish what they run.
-  await deps.targets.open(db);
+  await deps.targets.follow(db);
   return db;
 }
 

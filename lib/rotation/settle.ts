@@ -18,11 +18,10 @@
 import type { Deps } from '../context.js';
 import { scramSha256Verifier } from '../crypto/scram.js';
 import { PgmintError } from '../errors.js';
-import { alterPasswordSql } from '../sql/role-sql.js';
 import type { DatabaseRecord, SealedVersions } from '../store/types.js';
-import { unsealRoot } from '../targets/pool.js';
+import { unsealRoot } from '../targets/root-secret.js';
 import { type RotationContext, rotationStep } from './audit.js';
-import { probeRoot, withRootSession } from './login.js';
+import { probeRoot } from './login.js';
 import { dropPending, promote, type RootVersion, rotationIdOf } from './versions.js';
 
 export type SettleOutcome = 'promoted' | 'rolled_back' | 'repaired' | null;
@@ -60,7 +59,7 @@ export async function settleRoot(deps: Deps, db: DatabaseRecord, ctx: RotationCo
     }
     case 'previous': {
       const verifier = await scramSha256Verifier(await unsealRoot(deps.sealKey, db, 'current'));
-      await withRootSession(deps, db, 'previous', (sql) => sql.query(alterPasswordSql(db.adminUser, verifier)));
+      await deps.targets.setRootPassword(db, 'previous', verifier);
       if ((await probeRoot(deps, db, 'current')) !== 'accepted') {
         throw new PgmintError('target_unavailable', 'the target refused the current root credential after it was set again');
       }

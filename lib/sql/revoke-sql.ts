@@ -19,21 +19,20 @@
  * @example
  *   await target.query(revokeBatchSql(180000, [{ name: 'pgm_prod_api_k3v9q2x7ab', reassignTo: 'app_readonly' }]));
  */
-import { administerSql, CREATOR_SCHEMA, type Creators } from '../targets/creators.js';
+import { CREATOR_SCHEMA } from './creator-names.js';
+import { administerSql, type CreatorMode, DIRECT } from './creator-sql.js';
 import { ident, literal } from './quote.js';
 
 export interface RoleToRevoke {
   name: string;
   /** Group the role's objects are handed to; null drops them instead. */
   reassignTo: string | null;
-  /** The creator role holding ADMIN OPTION on it (targets/creators.ts), when not the broker. */
+  /** The creator role holding ADMIN OPTION on it (sql/creator-sql.ts), when not the broker. */
   creator?: string | null;
 }
 
 /** How long each session of a revoked role is given to exit (ms). */
 export const TERMINATE_WAIT_MS = 5000;
-
-const DIRECT: Creators = { mode: 'direct' };
 
 function names(roles: readonly RoleToRevoke[]): string {
   return roles.map((r) => ident(r.name)).join(', ');
@@ -47,19 +46,19 @@ function grantOptions(serverVersion: number): string {
  * Grants the roles to the broker (SESSION_USER), on 16+ with SET only (no
  * inherited privileges) — as the broker, or through each role's creator.
  */
-export function grantToSelfSql(serverVersion: number, roles: readonly RoleToRevoke[], creators: Creators = DIRECT): string[] {
+export function grantToSelfSql(serverVersion: number, roles: readonly RoleToRevoke[], creators: CreatorMode = DIRECT): string[] {
   if (creators.mode === 'direct') return [`GRANT ${names(roles)} TO SESSION_USER${grantOptions(serverVersion)}`];
   return roles.map((r) => administerSql(creators, r.name, `GRANT ${ident(r.name)} TO SESSION_USER${grantOptions(serverVersion)}`));
 }
 
 /** Takes the grants of `grantToSelfSql` back, by the same grantor. */
-function revokeFromSelfSql(roles: readonly RoleToRevoke[], creators: Creators): string[] {
+function revokeFromSelfSql(roles: readonly RoleToRevoke[], creators: CreatorMode): string[] {
   if (creators.mode === 'direct') return [`REVOKE ${names(roles)} FROM SESSION_USER`];
   return roles.map((r) => administerSql(creators, r.name, `REVOKE ${ident(r.name)} FROM SESSION_USER`));
 }
 
 /** DROP ROLE IF EXISTS for all, each by the role that administers it. */
-function dropRolesSql(roles: readonly RoleToRevoke[], creators: Creators): string {
+function dropRolesSql(roles: readonly RoleToRevoke[], creators: CreatorMode): string {
   if (creators.mode === 'direct') return `DROP ROLE IF EXISTS ${names(roles)}`;
   const list = `ARRAY[${roles.map((r) => literal(r.name)).join(', ')}]::text[]`;
   return `SELECT ${CREATOR_SCHEMA}.administer(n, format('DROP ROLE IF EXISTS %I', n)) FROM unnest(${list}) AS n`;
@@ -87,9 +86,9 @@ function releaseObjectsSql(role: RoleToRevoke, terminate: boolean): string[] {
  * start): they skip straight to DROP ROLE, which fails, rolling everything
  * back, if that changed. Fails with SQLSTATE 42704 if any role is already gone
  * (callers check first). With creator roles each grant and drop is made by the
- * role's creator (targets/creators.ts).
+ * role's creator (sql/creator-sql.ts).
  */
-export function revokeBatchSql(serverVersion: number, roles: readonly RoleToRevoke[], idle: readonly RoleToRevoke[] = [], creators: Creators = DIRECT): string {
+export function revokeBatchSql(serverVersion: number, roles: readonly RoleToRevoke[], idle: readonly RoleToRevoke[] = [], creators: CreatorMode = DIRECT): string {
   if (roles.length + idle.length === 0) throw new TypeError('revokeBatchSql needs at least one role');
   const busy = roles.length > 0 ? [...grantToSelfSql(serverVersion, roles, creators), ...roles.flatMap((r) => releaseObjectsSql(r, true))] : [];
   return [...busy, dropRolesSql([...roles, ...idle], creators)].join(';\n');
@@ -123,7 +122,7 @@ export function releaseElsewhereSql(serverVersion: number, roles: readonly RoleT
  * the temporary grant back so the custom statements run with the privileges
  * of the role that administers the lease role only.
  */
-export function terminateOnlySql(serverVersion: number, role: RoleToRevoke, creators: Creators = DIRECT): string {
+export function terminateOnlySql(serverVersion: number, role: RoleToRevoke, creators: CreatorMode = DIRECT): string {
   return [
     ...grantToSelfSql(serverVersion, [role], creators),
     `SET LOCAL ROLE ${ident(role.name)}`,

@@ -1,210 +1,63 @@
 /**
- * Connections to target databases with the broker's root credential, kept
- * per database and reopened when the credential changes (after a rotation).
- * Each target also gets a limiter: role creation is bounded per target so a
- * burst of pods queues in pgmint instead of overwhelming the database.
- *
- * When the target refuses the credential (SQLSTATE 28P01 — a rotation
- * elsewhere changed it, or one was interrupted), the refusal handler finds a
- * stored version the target accepts, the pool reconnects with it and the
- * statement is retried once. A 28P01 only happens while a session is being
- * opened, before the statement ran, so the retry cannot run anything twice.
+ * The target port: everything pgmint sends to a customer's database goes
+ * through here — creating, renewing and dropping lease logins (ending their
+ * sessions), the broker's health, group-role and orphan lookups, checking a
+ * new registration's credential, and the root rotation's logins and password
+ * change. Statements are built by pure functions in lib/sql/; this folder
+ * alone executes them, over pooled connections per target (connections.ts)
+ * or, where the answer must come from a fresh login, one-off ones (logins.ts).
+ * Domain code reaches it as `deps.targets` and hands it records, never SQL.
  *
  * @example
- *   const target = await targets.open(db);
- *   await target.sql.query('SELECT 1');
+ *   const outcomes = await deps.targets.dropRoles(db, [{ name: lease.username, reassignTo: 'app_readonly', statements: null }]);
+ *   outcomes.get(lease.username); // { outcome: 'revoked', sessions: 0 }
  */
-import { unseal } from '../crypto/seal.js';
-import { guardOutage } from '../db/outage.js';
-import { type Connect, type Queryable, type Sql, type SslMode, STATEMENT_TIMEOUT_MS } from '../db/port.js';
-import type { DatabaseRecord } from '../store/types.js';
-import { type Creators, probeCreators } from './creators.js';
-import { createLimiter, type Limiter } from './limiter.js';
+import type { OrphanQuery } from '../sql/catalog-sql.js';
+import type { LeaseRoleDefinition } from '../sql/role-sql.js';
+import { checkHealth, missingRoles, orphanCandidates } from './catalog.js';
+import { type ConnectionOptions, createConnections, type TargetAccess } from './connections.js';
+import { type DropRequest, dropLeaseRoles } from './drop-roles.js';
+import type { Limiter } from './limiter.js';
+import { type LeaseLogin, type LeaseRenewal, prepareLeaseRole, renewLeaseRole } from './lease-roles.js';
+import { type BrokerLogin, checkBroker, setRootPassword, tryRootLogin } from './logins.js';
+import type { RootVersionName, TargetRecord } from './types.js';
 
-export interface Target {
-  sql: Sql;
-  limiter: Limiter;
-  /** How lease roles are administered here (targets/creators.ts); probed once per process. */
-  creators(): Promise<Creators>;
-}
+export { DEFAULT_CREATOR_ROLES, type RefusalHandler } from './connections.js';
+export type { DropOutcome, DropRequest } from './drop-roles.js';
+export type { RenewOutcome } from './lease-roles.js';
+export type { TargetHealth, OrphanCandidate } from './catalog.js';
+export type { BrokerCheck } from './logins.js';
+export type { LeaseRoleDefinition } from '../sql/role-sql.js';
 
-export type RootVersionName = 'current' | 'pending' | 'previous';
-
-/** Returns a record and the version of its root secret that the target accepts now. */
-export type RefusalHandler = (databaseId: string) => Promise<{ db: DatabaseRecord; version: RootVersionName }>;
-
-export interface TargetPoolOptions {
-  connect: Connect;
-  sealKey: CryptoKey;
-  /** Connections per target held by one broker instance. */
-  poolSize?: number;
-  /** Role creations in flight per target. */
-  concurrency?: number;
-  /** Creator roles per broker on PostgreSQL 16+ (targets/creators.ts); 0 keeps the broker as the only creator. */
-  creatorRoles?: number;
-  onRefused?: RefusalHandler;
-}
-
-export function rootSecretAad(databaseId: string): string {
-  return `pgmint:database:${databaseId}`;
-}
-
-export async function unsealRoot(sealKey: CryptoKey, db: DatabaseRecord, version: RootVersionName = 'current') {
-  const sealed = db.rootSecret[version];
-  if (!sealed) throw new TypeError(`database ${db.id} has no ${version} root credential`);
-  return unseal(sealKey, sealed, rootSecretAad(db.id));
-}
-
-export const DEFAULT_CREATOR_ROLES = 1000;
-
-const isRefusal = (err: unknown) => (err as { sqlstate?: unknown } | null)?.sqlstate === '28P01';
-
-interface Entry {
-  /** The sealed version the live pool logged in with. */
-  sealed: string;
-  /** root_rotated_at of the record it came from: an older record never replaces a newer one. */
-  rotatedAt: number;
-  sql: Sql;
-  target: Target;
-  recovering?: Promise<void>;
-}
+export type TargetPoolOptions = ConnectionOptions;
 
 export function createTargetPool(options: TargetPoolOptions) {
-  const entries = new Map<string, Entry>();
-  const opening = new Map<string, Promise<Entry>>();
-  let onRefused = options.onRefused;
-
-  const connectAs = async (db: DatabaseRecord, version: RootVersionName): Promise<Sql> =>
-    options.connect({
-      host: db.host,
-      port: db.port,
-      database: db.database,
-      user: db.adminUser,
-      password: await unsealRoot(options.sealKey, db, version),
-      sslmode: db.sslmode as SslMode,
-      max: options.poolSize ?? 4,
-      applicationName: 'pgmint',
-      statementTimeoutMs: STATEMENT_TIMEOUT_MS,
-    });
-
-  /** Points the entry at a new pool; the old one drains, its open sessions finish their statements. */
-  const switchTo = async (entry: Entry, db: DatabaseRecord, version: RootVersionName) => {
-    const sealed = db.rootSecret[version];
-    if (!sealed || entry.sealed === sealed) return;
-    const sql = await connectAs(db, version);
-    if (entry.sealed === sealed) {
-      void sql.end().catch(() => {});
-      return;
-    }
-    const old = entry.sql;
-    entry.sql = sql;
-    entry.sealed = sealed;
-    entry.rotatedAt = Date.parse(db.rootRotatedAt);
-    retire(old);
-  };
-
-  const recover = (id: string, entry: Entry): Promise<void> => {
-    entry.recovering ??= (async () => {
-      const { db, version } = await onRefused!(id);
-      await switchTo(entry, db, version);
-    })().finally(() => {
-      entry.recovering = undefined;
-    });
-    return entry.recovering;
-  };
-
-  // A replaced pool is closed only once the operations started on it have
-  // finished: ending a pg pool strands the queries still queued for one of its
-  // connections, which then fail after the connect timeout without ever running.
-  const users = new Map<Sql, number>();
-  const retiring = new Set<Sql>();
-  const retire = (sql: Sql) => {
-    if (users.get(sql)) retiring.add(sql);
-    else void sql.end().catch(() => {});
-  };
-  const use = async <T>(sql: Sql, op: (sql: Sql) => Promise<T>): Promise<T> => {
-    users.set(sql, (users.get(sql) ?? 0) + 1);
-    try {
-      return await op(sql);
-    } finally {
-      const left = users.get(sql)! - 1;
-      if (left > 0) users.set(sql, left);
-      else {
-        users.delete(sql);
-        if (retiring.delete(sql)) void sql.end().catch(() => {});
-      }
-    }
-  };
-
-  const guarded = async <T>(id: string, entry: Entry, op: (sql: Sql) => Promise<T>): Promise<T> => {
-    const sql = entry.sql;
-    try {
-      return await use(sql, op);
-    } catch (err) {
-      if (!onRefused || !isRefusal(err)) throw err;
-      if (entry.sql === sql) await recover(id, entry);
-      return use(entry.sql, op);
-    }
-  };
-
-  const create = async (db: DatabaseRecord): Promise<Entry> => {
-    const entry = { sealed: db.rootSecret.current, rotatedAt: Date.parse(db.rootRotatedAt), sql: await connectAs(db, 'current') } as Entry;
-    // Fails fast for a moment after the target was found away (db/outage.ts), across pool switches.
-    const sql: Sql = guardOutage(
-      {
-        query: (text, params) => guarded(db.id, entry, (s) => s.query(text, params)),
-        transaction: <T>(fn: (tx: Queryable) => Promise<T>) => guarded(db.id, entry, (s) => s.transaction(fn)),
-        end: () => entry.sql.end(),
-      },
-      'target',
-    );
-    let creators: Promise<Creators> | undefined;
-    entry.target = {
-      limiter: createLimiter(options.concurrency ?? 8),
-      sql,
-      creators: () => {
-        creators ??= probeCreators(sql, db.adminUser, options.creatorRoles ?? DEFAULT_CREATOR_ROLES).catch((err) => {
-          creators = undefined;
-          throw err;
-        });
-        return creators;
-      },
-    };
-    entries.set(db.id, entry);
-    return entry;
-  };
-
+  const connections = createConnections(options);
+  const access: TargetAccess = { connections, connect: options.connect, sealKey: options.sealKey };
   return {
-    async open(db: DatabaseRecord): Promise<Target> {
-      let entry = entries.get(db.id);
-      if (!entry) {
-        let pending = opening.get(db.id);
-        if (!pending) {
-          pending = create(db).finally(() => opening.delete(db.id));
-          opening.set(db.id, pending);
-        }
-        entry = await pending;
-      }
-      // A pool that fell back to the pending version while a rotation ran stays valid until it
-      // settles, and a record read before a rotation this pool already follows changes nothing.
-      const stale = Date.parse(db.rootRotatedAt) < entry.rotatedAt;
-      if (!stale && entry.sealed !== db.rootSecret.current && entry.sealed !== db.rootSecret.pending) await switchTo(entry, db, 'current');
-      return entry.target;
+    /** The pooled connection and limiter of a target: for the operations in lib/targets/ (and tests that watch the pool). */
+    open: (db: TargetRecord) => connections.open(db),
+    /** The per-target queue an exchange holds a slot of for its whole write sequence, so a burst waits in memory. */
+    limiter: async (db: TargetRecord): Promise<Limiter> => (await connections.open(db)).limiter,
+    /** Builds a lease login's creation and finds who runs it; run it with `.create()` (while holding a `limiter` slot). */
+    prepareLeaseRole: async (db: TargetRecord, definition: LeaseRoleDefinition, login: LeaseLogin) =>
+      prepareLeaseRole(await connections.open(db), definition, login),
+    renewLeaseRole: async (db: TargetRecord, renewal: LeaseRenewal) => renewLeaseRole(await connections.open(db), renewal),
+    /** Drops lease roles (ending their sessions unless asked `ifIdle`); never throws, every role gets an outcome. */
+    dropRoles: (db: TargetRecord, roles: readonly DropRequest[]) => dropLeaseRoles(access, db, roles),
+    checkHealth: (db: TargetRecord) => checkHealth(connections, db),
+    missingRoles: (db: TargetRecord, names: readonly string[]) => missingRoles(connections, db, names),
+    orphanCandidates: (db: TargetRecord, query: Omit<OrphanQuery, 'broker'>) => orphanCandidates(connections, db, query),
+    /** Logs in with a credential before it is registered (a fresh connection, not pooled). */
+    checkBroker: (login: BrokerLogin) => checkBroker(options.connect, login),
+    tryRootLogin: (db: TargetRecord, version: RootVersionName) => tryRootLogin(access, db, version),
+    setRootPassword: (db: TargetRecord, loginWith: RootVersionName, verifier: string) => setRootPassword(access, db, loginWith, verifier),
+    /** Points the pool at the record's current credential (after a rotation); old sessions finish what they run. */
+    follow: async (db: TargetRecord): Promise<void> => {
+      await connections.open(db);
     },
-    /** Installs what to do when a target refuses the stored credential (wired by buildDeps). */
-    onRefused(handler: RefusalHandler): void {
-      onRefused = handler;
-    },
-    async close(databaseId?: string): Promise<void> {
-      const ids = databaseId ? [databaseId] : [...entries.keys()];
-      await Promise.allSettled(
-        ids.map(async (id) => {
-          const entry = entries.get(id);
-          entries.delete(id);
-          await entry?.sql.end();
-        }),
-      );
-    },
+    onRefused: connections.onRefused,
+    close: connections.close,
   };
 }
 

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapSql, serverVersionNum } from '../../lib/targets/bootstrap.js';
+import { bootstrapSql, serverVersionNum } from '../../lib/sql/bootstrap-sql.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { createDatabase, withSuperuser } from '../support/postgres.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fromBase64Url } from '../../lib/crypto/encoding.js';
 import { generatePassword, PASSWORD_PATTERN } from '../../lib/crypto/password.js';
 import { redactSecrets, sanitizeDatabaseError } from '../../lib/db/sanitize.js';
-import { leaseRoleName, randomSuffix } from '../../lib/sql/role-sql.js';
+import { leaseRoleName, randomSuffix } from '../../lib/sql/lease-name.js';
 
 describe('generatePassword()', () => {
   it('is pgm- + 32 base64url characters carrying 24 random bytes', () => {

@@ -1,5 +1,5 @@
 /**
- * Creator roles on PostgreSQL 18 (lib/targets/creators.ts): lease roles are
+ * Creator roles on PostgreSQL 18 (lib/targets/creators.ts, lib/sql/creator-names.ts): lease roles are
  * created, renewed and dropped by NOLOGIN CREATEROLE roles of the broker's,
  * through SECURITY DEFINER functions only the broker may call — and a target
  * without the `pgmint_roles` schema keeps working with the broker as creator.
@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweep } from '../../lib/leases/sweep.js';
-import { CREATOR_SCHEMA, creatorIndex, creatorName } from '../../lib/targets/creators.js';
+import { CREATOR_SCHEMA, creatorIndex, creatorName } from '../../lib/sql/creator-names.js';
 import { expireLeaseIn, groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, withSuperuser } from '../support/postgres.js';
 import { asBroker, call, exchange, mint, roleExists, workloadToken } from './helpers.js';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPostgres, startEmbeddedPostgres } from '../../functions/local/embedded-postgres.js';
-import { bootstrapSql } from '../../lib/targets/bootstrap.js';
+import { bootstrapSql } from '../../lib/sql/bootstrap-sql.js';
 import { tempDir, tokenFile } from '../cli/support.js';
 import { startTestBroker, TARGET_FIXTURE, type TestBroker } from '../support/broker.js';
 import { run, startProxy, type TestProxy } from './support.js';

@@ -6,7 +6,7 @@
 import type { Deps } from '../../lib/context.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
-import { unsealRoot } from '../../lib/targets/pool.js';
+import { unsealRoot } from '../../lib/targets/root-secret.js';
 import { nodeDeps } from '../../functions/runtime/node.js';
 import { ADMIN_TOKEN, type TestBroker } from '../support/broker.js';
 

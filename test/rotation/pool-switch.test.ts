@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seal } from '../../lib/crypto/seal.js';
-import { rootSecretAad } from '../../lib/targets/pool.js';
+import { rootSecretAad } from '../../lib/targets/root-secret.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 
 describe('switching a target pool with queries queued', () => {

@@ -1,20 +1,10 @@
-import fc from 'fast-check';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generatePassword } from '../../lib/crypto/password.js';
 import { scramSha256Verifier } from '../../lib/crypto/scram.js';
 import { ident } from '../../lib/sql/quote.js';
-import {
-  alterPasswordSql,
-  checkLeasePrefix,
-  createLoginRoleSql,
-  leaseRoleName,
-  randomSuffix,
-  releaseOwnedSql,
-  renewRoleSql,
-  revokeRoleSql,
-  terminateSessionsSql,
-} from '../../lib/sql/role-sql.js';
+import { leaseRoleName, randomSuffix } from '../../lib/sql/lease-name.js';
+import { alterPasswordSql, createLoginRoleSql, leaseCreationSql, leaseRenewalSql, renewRoleSql } from '../../lib/sql/role-sql.js';
 import { createDatabase, loginAs, server, withSuperuser } from '../support/postgres.js';
 import { randomName, rejectionCode } from './helpers.js';
 
@@ -40,16 +30,24 @@ describe('role SQL text', () => {
         `ALTER ROLE "pgm_prod_api_abcdefgh" SET default_transaction_read_only = on`,
     );
     expect(renewRoleSql('a', validUntil)).toBe(`ALTER ROLE "a" VALID UNTIL '2026-04-12T16:30:00.000Z'`);
-    expect(revokeRoleSql('a', 'g')).toBe(
-      'GRANT "a" TO CURRENT_USER;\n' +
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'a' AND pid <> pg_backend_pid();\n` +
-        'REASSIGN OWNED BY "a" TO "g";\nDROP OWNED BY "a";\nDROP ROLE IF EXISTS "a"',
-    );
-    expect(releaseOwnedSql('a', 'g')).toBe(
-      'GRANT "a" TO CURRENT_USER;\nREASSIGN OWNED BY "a" TO "g";\nDROP OWNED BY "a";\nREVOKE "a" FROM CURRENT_USER',
-    );
     expect(alterPasswordSql('root', VERIFIER)).toBe(`ALTER ROLE "root" PASSWORD '${VERIFIER}'`);
-    expect(terminateSessionsSql('a').params).toEqual(['a']);
+  });
+
+  it('a role definition’s custom statements replace the default creation and renewal', () => {
+    const expiresAt = new Date('2026-04-12T16:30:00Z');
+    const plain = { memberOf: ['app_ro'], searchPath: null, readOnly: true, creationStatements: null, renewStatements: null };
+    const login = { name: 'pgm_a_b_abcdefgh', verifier: VERIFIER, expiresAt };
+    expect(leaseCreationSql(plain, login)).toBe(createLoginRoleSql({ name: login.name, verifier: VERIFIER, validUntil: expiresAt, memberOf: ['app_ro'], readOnly: true }));
+    const custom = {
+      ...plain,
+      creationStatements: `CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE app_ro;`,
+      renewStatements: `ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}';`,
+    };
+    expect(leaseCreationSql(custom, login)).toBe(
+      `CREATE ROLE "pgm_a_b_abcdefgh" LOGIN PASSWORD '${VERIFIER}' VALID UNTIL '2026-04-12T16:30:00.000Z' IN ROLE app_ro;`,
+    );
+    expect(leaseRenewalSql(null, login.name, expiresAt)).toBe(renewRoleSql(login.name, expiresAt));
+    expect(leaseRenewalSql(custom.renewStatements, login.name, expiresAt)).toBe(`ALTER ROLE "pgm_a_b_abcdefgh" VALID UNTIL '2026-04-12T16:30:00.000Z';`);
   });
 
   it('refuses a plaintext password and an invalid date as programming errors', () => {
@@ -58,65 +56,6 @@ describe('role SQL text', () => {
     expect(() => alterPasswordSql('x', 'hunter2')).toThrow(TypeError);
     expect(() => createLoginRoleSql({ ...base, verifier: VERIFIER, validUntil: new Date(Number.NaN) })).toThrow(TypeError);
     expect(() => createLoginRoleSql({ ...base, verifier: VERIFIER, connectionLimit: 1.5 })).toThrow(TypeError);
-  });
-});
-
-describe('leaseRoleName()', () => {
-  it('builds pgm_<ns>_<sa>_<random>', () => {
-    expect(leaseRoleName({ namespace: 'prod', serviceAccount: 'api', random: 'k3v9q2ab' })).toBe('pgm_prod_api_k3v9q2ab');
-    expect(leaseRoleName({ namespace: 'Team.A--x', serviceAccount: 'my.SA', random: 'abcdefgh' })).toBe(
-      'pgm_team_a_x_my_sa_abcdefgh',
-    );
-    expect(leaseRoleName({ prefix: 'lease', namespace: 'ß', serviceAccount: '', random: 'abcdefgh' })).toBe('lease_abcdefgh');
-  });
-
-  it('rejects bad prefixes and short suffixes as configuration errors', () => {
-    for (const prefix of ['pg', 'PGM', '1x', 'a_b', '', 'x'.repeat(17)]) {
-      expect(checkLeasePrefix(prefix)).toEqual(expect.any(String));
-      expect(() => leaseRoleName({ prefix, namespace: 'a', serviceAccount: 'b', random: 'abcdefgh' })).toThrow(TypeError);
-    }
-    expect(() => leaseRoleName({ namespace: 'a', serviceAccount: 'b', random: 'abc' })).toThrow(TypeError);
-    expect(() => randomSuffix(7)).toThrow(TypeError);
-  });
-
-  it('randomSuffix gives lowercase base32 of the asked length', () => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 200; i++) {
-      const r = randomSuffix();
-      expect(r).toMatch(/^[a-z2-7]{10}$/);
-      seen.add(r);
-    }
-    expect(seen.size).toBe(200);
-    expect(randomSuffix(16)).toMatch(/^[a-z2-7]{16}$/);
-  });
-
-  it('is always ≤ 63 bytes of [a-z0-9_], keeps the suffix whole and starts with the prefix', () => {
-    fc.assert(
-      fc.property(
-        fc.string({ unit: 'binary', maxLength: 100 }),
-        fc.string({ unit: 'binary', maxLength: 300 }),
-        fc.constantFrom('pgm', 'p', 'lease', 'abcdefghijklmnop'),
-        fc.integer({ min: 8, max: 32 }),
-        (namespace, serviceAccount, prefix, len) => {
-          const random = randomSuffix(len);
-          const name = leaseRoleName({ prefix, namespace, serviceAccount, random });
-          expect(new TextEncoder().encode(name).length).toBeLessThanOrEqual(63);
-          expect(name).toMatch(/^[a-z0-9_]+$/);
-          expect(name).not.toMatch(/__|_$/);
-          expect(name.startsWith(`${prefix}_`)).toBe(true);
-          expect(name.endsWith(`_${random}`)).toBe(true);
-        },
-      ),
-      { numRuns: 500 },
-    );
-  });
-
-  it('shares the room fairly when both parts are long', () => {
-    const name = leaseRoleName({ namespace: 'n'.repeat(80), serviceAccount: 's'.repeat(80), random: 'abcdefghij' });
-    expect(name).toBe(`pgm_${'n'.repeat(23)}_${'s'.repeat(24)}_abcdefghij`);
-    expect(name.length).toBe(63);
-    const short = leaseRoleName({ namespace: 'prod', serviceAccount: 's'.repeat(80), random: 'abcdefghij' });
-    expect(short).toBe(`pgm_prod_${'s'.repeat(43)}_abcdefghij`);
   });
 });
 
@@ -271,88 +210,6 @@ describe.each(['pg18', 'pg15'] as const)('role SQL against real Postgres (%s)', 
     });
     const unknownGroup = await newLease([randomName('no_such_group')]);
     expect(await rejectionCode(asBroker(s, f, (c) => c.query(unknownGroup.sql)))).toBe('42704');
-  });
-
-  it('terminateSessionsSql ends a role’s sessions (run by a superuser)', async () => {
-    const lease = await newLease([f.group]);
-    await asBroker(s, f, (c) => c.query(lease.sql));
-    const session = await connectAs(s, f.db, lease.name, lease.password);
-    const ended = new Promise<unknown>((resolve) => session.on('error', resolve));
-    const { text, params } = terminateSessionsSql(lease.name);
-    // The CREATEROLE-only broker may not signal the lease's backend on its own.
-    expect(await asBroker(s, f, (c) => rejectionCode(c.query(text, params)))).toBe('42501');
-    await withSuperuser(s, f.db, async (c) => {
-      expect((await c.query(text, params)).rows).toEqual([{ pg_terminate_backend: true }]);
-    });
-    expect(((await ended) as { code?: string }).code).toBe('57P01');
-    await session.end().catch(() => {});
-  });
-
-  it('revokeRoleSql, run by the CREATEROLE-only broker, ends sessions, hands objects to the group and drops the role', async () => {
-    const lease = await newLease([f.group]);
-    await asBroker(s, f, (c) => c.query(lease.sql));
-    const session = await connectAs(s, f.db, lease.name, lease.password);
-    const ended = new Promise<unknown>((resolve) => session.on('error', resolve));
-    const table = randomName('made_by_lease');
-    await session.query(`CREATE TABLE app.${table} (id int)`);
-
-    await asBroker(s, f, (c) => c.query(revokeRoleSql(lease.name, f.group)));
-    expect(((await ended) as { code?: string }).code).toBe('57P01');
-    await session.end().catch(() => {});
-    await withSuperuser(s, f.db, async (c) => {
-      expect((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [lease.name])).rowCount).toBe(0);
-      const owner = await c.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = $1`, [table]);
-      expect(owner.rows).toEqual([{ tableowner: f.group }]);
-      // The broker kept no privileges of the group.
-      const { rows } = await c.query(`SELECT pg_has_role($1, $2, 'USAGE') AS has`, [f.broker.user, f.group]);
-      expect(rows).toEqual([{ has: false }]);
-    });
-    // Again: the role is gone, so the GRANT fails with 42704 and callers count it as revoked.
-    expect(await asBroker(s, f, (c) => rejectionCode(c.query(revokeRoleSql(lease.name, f.group))))).toBe('42704');
-  });
-
-  it('revokeRoleSql also works for a superuser broker', async () => {
-    const lease = await newLease([f.group]);
-    await withSuperuser(s, f.db, async (c) => {
-      await c.query(lease.sql);
-      await c.query(revokeRoleSql(lease.name, f.group));
-      expect((await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [lease.name])).rowCount).toBe(0);
-    });
-  });
-
-  it('releaseOwnedSql clears other databases first; without it DROP ROLE refuses (2BP01) and nothing changes', async () => {
-    const other = await createDatabase(s, 'rolesql2');
-    await withSuperuser(s, other, (c) => c.query(`CREATE SCHEMA app; GRANT USAGE, CREATE ON SCHEMA app TO ${ident(f.group)}`));
-    const lease = await newLease([f.group]);
-    await asBroker(s, f, (c) => c.query(lease.sql));
-    const table = randomName('t');
-    for (const db of [f.db, other]) {
-      const c = await connectAs(s, db, lease.name, lease.password);
-      await c.query(`CREATE TABLE app.${table} (id int)`).finally(() => c.end());
-    }
-    const owners = async () => {
-      const out: string[] = [];
-      for (const db of [f.db, other]) {
-        await withSuperuser(s, db, async (c) => {
-          const { rows } = await c.query(`SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = $1`, [table]);
-          out.push(rows[0].tableowner);
-        });
-      }
-      return out;
-    };
-
-    expect(await asBroker(s, f, (c) => rejectionCode(c.query(revokeRoleSql(lease.name, f.group))))).toBe('2BP01');
-    expect(await owners()).toEqual([lease.name, lease.name]);
-
-    const brokerIn = (db: string) => ({ ...f, db });
-    await asBroker(s, brokerIn(other), (c) => c.query(releaseOwnedSql(lease.name, f.group)));
-    await withSuperuser(s, f.db, async (c) => {
-      // The temporary self-grant is gone again.
-      const { rows } = await c.query(`SELECT pg_has_role($1, $2, 'USAGE') AS has`, [f.broker.user, lease.name]);
-      expect(rows).toEqual([{ has: false }]);
-    });
-    await asBroker(s, f, (c) => c.query(revokeRoleSql(lease.name, f.group)));
-    expect(await owners()).toEqual([f.group, f.group]);
   });
 
   it('alterPasswordSql rotates a password: the new one works, the old one is refused', async () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Deps } from '../../lib/context.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
-import { bootstrapSql } from '../../lib/targets/bootstrap.js';
+import { bootstrapSql } from '../../lib/sql/bootstrap-sql.js';
 import { type DevIssuer, startDevIssuer } from '../../functions/local/dev-issuer.js';
 import { readMigrations } from '../../functions/local/migrations.js';
 import { migrate } from '../../lib/store/migrate.js';

@@ -6,7 +6,7 @@
  *   return c.json(presentDatabase(record), 201);
  */
 import { z } from '@hono/zod-openapi';
-import { checkLeasePrefix } from '../../sql/role-sql.js';
+import { checkLeasePrefix } from '../../sql/lease-name.js';
 import type { DatabaseRecord } from '../../store/types.js';
 import { duration, queryParam, roleName, slug } from './common.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { creatorIndex, creatorName } from '../../lib/targets/creators.js';
-import { leaseRoleName } from '../../lib/sql/role-sql.js';
+import { creatorIndex, creatorName } from '../../lib/sql/creator-names.js';
+import { leaseRoleName } from '../../lib/sql/lease-name.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 

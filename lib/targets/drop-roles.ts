@@ -22,16 +22,18 @@
  * the same single query for the whole batch.
  *
  * @example
- *   const results = await dropLeaseRoles(deps, db, [{ name: lease.username, reassignTo: lease.reassignTo, statements: null }]);
+ *   const results = await deps.targets.dropRoles(db, [{ name: lease.username, reassignTo: lease.reassignTo, statements: null }]);
  */
-import type { Deps } from '../context.js';
 import type { Queryable, SslMode } from '../db/port.js';
 import { DatabaseError, sanitizeDatabaseError } from '../db/sanitize.js';
+import { administerSql } from '../sql/creator-sql.js';
+import { type DropCheckRow, dropCheckSql } from '../sql/drop-check-sql.js';
 import { releaseElsewhereSql, type RoleToRevoke, revokeBatchSql, terminateOnlySql } from '../sql/revoke-sql.js';
 import { renderTemplate } from '../sql/template.js';
-import type { DatabaseRecord } from '../store/types.js';
-import { administerSql, type Creators, creatorOfSql } from '../targets/creators.js';
-import { unsealRoot } from '../targets/pool.js';
+import type { Target, TargetAccess } from './connections.js';
+import type { Creators } from './creators.js';
+import { unsealRoot } from './root-secret.js';
+import type { TargetRecord } from './types.js';
 
 export interface DropRequest extends RoleToRevoke {
   /** The role definition's custom revocation statements, which replace the default. */
@@ -46,20 +48,6 @@ export type DropOutcome =
   | { outcome: 'draining'; sessions: number }
   | { outcome: 'failed'; error: DatabaseError };
 
-interface Check {
-  name: string;
-  version: number;
-  /** Whether the role holds the privileges of its reassign target (the default creation makes it so). */
-  reaches_group: boolean;
-  other_dbs: string[];
-  /** Sessions of the role in the whole cluster. */
-  sessions: number;
-  /** Past VALID UNTIL, no session, nothing owned or granted in this database: DROP ROLE alone will do. */
-  idle: boolean;
-  /** The creator role that administers it, when not the broker (targets/creators.ts). */
-  creator: string | null;
-}
-
 const UNDEFINED_OBJECT = '42704';
 
 function asDbError(err: unknown): DatabaseError {
@@ -71,44 +59,26 @@ function isConnectionError(err: DatabaseError): boolean {
   return !err.sqlstate || /^(08|57|53|28)/.test(err.sqlstate);
 }
 
-async function check(sql: Queryable, roles: readonly DropRequest[]): Promise<Check[]> {
-  // pg_stat_activity is read once for the batch (it is a function scan, not an index), grouped by user.
-  const { rows } = await sql.query<Check>(
-    `WITH s AS (SELECT usename::text AS name, count(*)::int AS n FROM pg_stat_activity
-               WHERE usename = ANY($1::text[]) GROUP BY usename)
-     SELECT r.rolname AS name, current_setting('server_version_num')::int AS version, coalesce(s.n, 0) AS sessions,
-       coalesce(w.reassign IS NULL OR pg_has_role(r.oid, g.oid, 'USAGE'), false) AS reaches_group,
-       array(SELECT DISTINCT d.datname::text FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-             WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
-               AND d.datname <> current_database() ORDER BY 1) AS other_dbs,
-       coalesce(r.rolvaliduntil < now(), false)
-         AND s.n IS NULL
-         AND NOT EXISTS (SELECT 1 FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
-                           AND s.dbid IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))) AS idle,
-       ${creatorOfSql('r.oid')} AS creator
-     FROM unnest($1::text[], $2::text[]) AS w(name, reassign)
-     JOIN pg_roles r ON r.rolname = w.name
-     LEFT JOIN pg_roles g ON g.rolname = w.reassign
-     LEFT JOIN s ON s.name = r.rolname`,
-    [roles.map((r) => r.name), roles.map((r) => r.reassignTo)],
-  );
+async function check(sql: Queryable, roles: readonly DropRequest[]): Promise<DropCheckRow[]> {
+  const { text, params } = dropCheckSql(roles);
+  const { rows } = await sql.query<DropCheckRow>(text, params);
   return rows;
 }
 
 async function releaseInOtherDatabases(
-  deps: Deps,
-  db: DatabaseRecord,
+  access: TargetAccess,
+  db: TargetRecord,
   version: number,
   roles: readonly DropRequest[],
-  checks: Map<string, Check>,
+  checks: Map<string, DropCheckRow>,
   results: Map<string, DropOutcome>,
 ): Promise<void> {
   const byDb = new Map<string, DropRequest[]>();
   for (const r of roles) for (const other of checks.get(r.name)?.other_dbs ?? []) byDb.set(other, [...(byDb.get(other) ?? []), r]);
   if (byDb.size === 0) return;
-  const password = await unsealRoot(deps.sealKey, db);
+  const password = await unsealRoot(access.sealKey, db);
   for (const [database, members] of byDb) {
-    const sql = deps.connect({
+    const sql = access.connect({
       host: db.host,
       port: db.port,
       database,
@@ -144,7 +114,7 @@ async function dropOne(sql: Queryable, version: number, creators: Creators, role
   }
 }
 
-export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: readonly DropRequest[]): Promise<Map<string, DropOutcome>> {
+export async function dropLeaseRoles(access: TargetAccess, db: TargetRecord, roles: readonly DropRequest[]): Promise<Map<string, DropOutcome>> {
   const results = new Map<string, DropOutcome>();
   if (roles.length === 0) return results;
   const failAll = (err: unknown, which: readonly DropRequest[] = roles) => {
@@ -153,11 +123,11 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
     return results;
   };
 
-  let target: Awaited<ReturnType<Deps['targets']['open']>>;
-  let checks: Check[];
+  let target: Target;
+  let checks: DropCheckRow[];
   let creators: Creators;
   try {
-    target = await deps.targets.open(db);
+    target = await access.connections.open(db);
     creators = await target.creators();
     checks = await target.limiter.run(() => check(target.sql, roles));
   } catch (err) {
@@ -174,7 +144,7 @@ export async function dropLeaseRoles(deps: Deps, db: DatabaseRecord, roles: read
   const version = checks[0]!.version;
 
   try {
-    await releaseInOtherDatabases(deps, db, version, present, found, results);
+    await releaseInOtherDatabases(access, db, version, present, found, results);
   } catch (err) {
     return failAll(err, present);
   }

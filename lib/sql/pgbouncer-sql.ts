@@ -21,7 +21,7 @@
  * @example
  *   console.log(pgbouncerAuthSql({ authUser: 'pgmint_pgbouncer', leasePrefix: 'pgm' }));
  */
-import { ident, literal } from '../sql/quote.js';
+import { ident, literal } from './quote.js';
 
 export const PGBOUNCER_SCHEMA = 'pgmint_pgbouncer';
 

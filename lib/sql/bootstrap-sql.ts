@@ -13,8 +13,8 @@
  * @example
  *   console.log(bootstrapSql({ database: 'orders', schema: 'app', schemaOwner: 'app_owner', serverVersion: 180000 }));
  */
-import { ident, literal } from '../sql/quote.js';
-import { CREATOR_SCHEMA } from './creators.js';
+import { ident, literal } from './quote.js';
+import { CREATOR_SCHEMA } from './creator-names.js';
 
 export interface BootstrapOptions {
   database: string;
