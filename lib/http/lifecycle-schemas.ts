@@ -30,8 +30,10 @@ const instant = z
 export const LeaseIdParams = z.object({ id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' } }) });
 export const TokenIdParams = LeaseIdParams;
 
-export const LeaseState = z.enum(['pending', 'active', 'draining', 'revoked', 'failed', 'irrevocable']).openapi({
-  description: 'draining: expired (no new login) while sessions opened before expiry keep running, until the last ends or the role’s max_session passes',
+export const LeaseState = z.enum(['pending', 'active', 'draining', 'revoked', 'failed', 'irrevocable', 'acknowledged']).openapi({
+  description:
+    'draining: expired (no new login) while sessions opened before expiry keep running, until the last ends or the role’s max_session passes; ' +
+    'acknowledged: irrevocable, and an operator said so (finished: deleted after the lease retention like a revoked lease)',
 });
 
 export const LeaseListQuery = z.object({
@@ -78,6 +80,7 @@ export const Lease = z
     revoke_attempts: z.number(),
     next_attempt_at: z.string().nullable(),
     last_error: z.string().nullable(),
+    acknowledged_at: z.string().nullable(),
   })
   .openapi('Lease');
 

@@ -1,12 +1,13 @@
 /**
  * Lease routes: renew and revoke one lease (the workload holding it, or an
- * admin with `leases:revoke`), list a database's leases, and revoke many by
- * subject or username prefix.
+ * admin with `leases:revoke`), acknowledge an irrevocable one (admin), list a
+ * database's leases, and revoke many by subject or username prefix.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { Deps } from '../../context.js';
 import { PgmintError } from '../../errors.js';
+import { acknowledgeLease } from '../../leases/acknowledge.js';
 import { asAdmin, authorizeLeaseCaller, callerName, type LeaseCaller } from '../../leases/authorize.js';
 import { bearerToken } from '../auth.js';
 import { recordRefusal } from '../../leases/issue.js';
@@ -55,6 +56,7 @@ export const presentLease = (l: LeaseRecord) => ({
   revoke_attempts: l.revokeAttempts,
   next_attempt_at: l.nextAttemptAt,
   last_error: l.lastError,
+  acknowledged_at: l.acknowledgedAt ?? null,
 });
 
 export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
@@ -111,6 +113,22 @@ export function leaseRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
       const { lease, caller } = await authorize(id, c.req.header('authorization'), 'lease.revoke', c.get('requestId'));
       const revoked = await revokeLease(deps, lease.id, { reason: 'request', by: callerName(caller), requestId: c.get('requestId') });
       return c.json(presentLease(revoked), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/leases/{id}/acknowledge',
+      summary: 'Acknowledge an irrevocable lease: it is then finished, and deleted after the lease retention',
+      security: [{ adminToken: [] }],
+      middleware: [requireScope(deps, 'leases:revoke')] as const,
+      request: { params: LeaseIdParams },
+      responses: { 200: json(Lease, 'The acknowledged lease'), ...errors, 409: problem('Lease not irrevocable') },
+    }),
+    async (c) => {
+      const lease = await acknowledgeLease(deps, c.req.valid('param').id, { by: `admin:${c.get('admin').name}`, requestId: c.get('requestId') });
+      return c.json(presentLease(lease), 200);
     },
   );
 
