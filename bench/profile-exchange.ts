@@ -37,10 +37,14 @@ interface ProfileNode {
 const pg = await startPostgres();
 try {
   const stack = await startStack(pg, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${OUT}`] });
-  const tokens = await mintTokens(stack.issuer, 3 * count + 60);
+  // The phases take 2 × (count + 4 × 10 warm-up), the profile count + 20.
+  const tokens = await mintTokens(stack.issuer, 3 * count + 120);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   let i = 0;
-  process.stdout.write(`${phaseReport(await phases(stack, agent, () => tokens[i++]!))}\n`);
+  const phased = await phases(stack, agent, () => tokens[i++]!);
+  process.stdout.write(`${phaseReport(phased)}\n`);
+  // Every exchange the broker process served, warm-ups included, shares its profile.
+  const served = phased.brokerServed + count + 20;
   const r = await closedLoop({ concurrency: 1, total: count, warmup: 20 }, async () => {
     const res = await httpGet(agent, stack.exchangeUrl, tokens[i++]!);
     if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
@@ -67,8 +71,8 @@ try {
     byFile.set(pkg, (byFile.get(pkg) ?? 0) + dt);
   });
   const top = (m: Map<string, number>, n: number) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)} %  ${(v / 1000 / count).toFixed(3)} ms/exchange  ${k}`);
-  process.stdout.write(`profile ${newest}: ${(total / 1e6).toFixed(1)} s sampled\n\nby file or package\n${top(byFile, 25).join('\n')}\n\nby function (self)\n${top(self, 30).join('\n')}\n`);
+    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)} %  ${(v / 1000 / served).toFixed(3)} ms/exchange  ${k}`);
+  process.stdout.write(`profile ${newest}: ${(total / 1e6).toFixed(1)} s sampled over ${served} exchanges (idle includes the in-process phases)\n\nby file or package\n${top(byFile, 25).join('\n')}\n\nby function (self)\n${top(self, 30).join('\n')}\n`);
 } finally {
   await pg.stop();
 }
@@ -107,6 +111,8 @@ function timedConnect(base: Connect, totals: PhaseTotals): Connect {
 }
 
 interface Phases {
+  /** Exchanges the broker process served here, warm-ups included. */
+  brokerServed: number;
   http: LoadResult;
   inProcess: LoadResult;
   perExchange: PhaseTotals;
@@ -154,6 +160,7 @@ async function phases(stack: Awaited<ReturnType<typeof startStack>>, agent: http
   }
   const per = (v: number) => v / Math.max(1, counted);
   return {
+    brokerServed: httpParts.length * (count / 4 + 10),
     http: mergeLoads(httpParts),
     inProcess: mergeLoads(inProcessParts),
     perExchange: {
