@@ -127,4 +127,22 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
     expect((await b.deps.sql.query(`SELECT to_regclass('pgmint.audit_log_ahead_caught') AS r`)).rows[0]!.r).toBeNull();
     expect(await b.deps.store.audit.ensurePartitions(new Date(), new Date(Date.now() + 240 * 86_400_000))).toBe(0);
   });
+
+  it('a long reader of the audit log does not hold up inserts behind a new partition: the sweep gives up and tries again', async () => {
+    const pg = await import('pg');
+    const reader = new pg.default.Client({ host: b.pg.host, port: b.pg.port, database: b.controlDb, user: b.pg.user, password: b.pg.password });
+    await reader.connect();
+    const through = new Date(Date.now() + 330 * 86_400_000);
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM pgmint.audit_log');
+      expect(await b.deps.store.audit.ensurePartitions(new Date(), through)).toBe(0);
+      // Inserts go on meanwhile.
+      await b.deps.store.audit.append({ action: 'credentials.issue', outcome: 'success', subject: 'during-a-long-read' });
+    } finally {
+      await reader.query('ROLLBACK');
+      await reader.end();
+    }
+    expect(await b.deps.store.audit.ensurePartitions(new Date(), through)).toBeGreaterThanOrEqual(1);
+  });
 });
