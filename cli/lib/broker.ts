@@ -52,6 +52,13 @@ function problemExtras(p: Problem): string {
   return extras.length ? ` (${extras.map(([k, v]) => `${k}: ${v}`).join(', ')})` : '';
 }
 
+/** Retry-After as delta-seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterSec(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const sec = /^\d+$/.test(header.trim()) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  return Number.isFinite(sec) ? Math.max(0, Math.ceil(sec)) : undefined;
+}
+
 export async function problemError(res: Response): Promise<CliError> {
   const text = await res.text();
   let p: Problem = {};
@@ -65,6 +72,7 @@ export async function problemError(res: Response): Promise<CliError> {
   return new CliError(code, detail, {
     hint: hintFor(code),
     requestId: p.request_id ?? res.headers.get('x-request-id') ?? undefined,
+    retryAfterSec: retryAfterSec(res.headers.get('retry-after')),
   });
 }
 

@@ -31,14 +31,21 @@ export class CliError extends Error {
   readonly hint?: string;
   readonly requestId?: string;
   readonly exitCode: number;
+  /** The broker's Retry-After, in seconds, when it answered 503 or 429 with one. */
+  readonly retryAfterSec?: number;
 
-  constructor(code: string, message: string, options: { hint?: string; requestId?: string; exitCode?: number; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: { hint?: string; requestId?: string; exitCode?: number; cause?: unknown; retryAfterSec?: number } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'CliError';
     this.code = code;
     this.hint = options.hint;
     this.requestId = options.requestId;
     this.exitCode = options.exitCode ?? 1;
+    this.retryAfterSec = options.retryAfterSec;
   }
 }
 

@@ -5,7 +5,7 @@
  * once it cannot. Leases replaced this way stay held: connections opened on
  * them keep running, and shutdown revokes them all. When the broker is away
  * or refuses, the current lease serves until it expires, and calls are retried
- * with backoff.
+ * with backoff, or after the broker's Retry-After when it sends one.
  *
  * @example
  *   const keeper = new LeaseKeeper({ broker: { url }, database: 'orders', tokenFile, kind: 'auto', log, metrics });
@@ -132,7 +132,11 @@ export class LeaseKeeper {
         this.failures++;
         this.lastError = { code: codeOf(err), message: err instanceof Error ? err.message : String(err) };
         this.o.metrics.brokerError(this.lastError.code);
-        const delay = Math.min(this.o.maxBackoffMs ?? 30_000, (this.o.backoffMs ?? 1000) * 2 ** (this.failures - 1));
+        const backoff = Math.min(this.o.maxBackoffMs ?? 30_000, (this.o.backoffMs ?? 1000) * 2 ** (this.failures - 1));
+        // A broker that says when to come back (503 while Postgres or the issuer is away, 429) is
+        // believed, but never past the point where the current lease would lapse unreplaced.
+        const asked = err instanceof CliError && err.retryAfterSec !== undefined ? err.retryAfterSec * 1000 : undefined;
+        const delay = asked === undefined ? backoff : this.boundedByExpiry(asked);
         this.o.log.warn('broker_call_failed', {
           code: this.lastError.code,
           message: this.lastError.message,
@@ -145,6 +149,11 @@ export class LeaseKeeper {
     })();
     this.inflight = attempt;
     await attempt;
+  }
+
+  private boundedByExpiry(delayMs: number): number {
+    const untilLapse = (this.current?.expiresAt ?? 0) - EXPIRY_MARGIN_MS - Date.now();
+    return untilLapse > 0 ? Math.min(delayMs, untilLapse) : delayMs;
   }
 
   private schedule(at: number): void {

@@ -119,6 +119,17 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
     await sw.close();
   });
 
+  it("broker answering 503: the proxy waits the broker's Retry-After, not its own backoff", async () => {
+    const sw = await brokerSwitch(b.url, false);
+    sw.unavailable(4);
+    const proxy = track(await startProxy({ brokerUrl: sw.url, database: 'main', tokenFile: await tokenFile(await tempDir(), apiToken), waitFor: 'listening' }));
+    const failed = await proxy.waitForEvent('broker_call_failed');
+    expect(failed).toMatchObject({ code: 'control_plane_unavailable', retry_in_ms: 4000 });
+    await sw.up();
+    await proxy.waitForEvent('lease_acquired');
+    await sw.close();
+  });
+
   it('a token the broker refuses: the error names its code', async () => {
     const proxy = track(
       await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: await tokenFile(await tempDir(), await b.issuer.mint({ namespace: 'other', serviceAccount: 'intruder' })), waitFor: 'listening' }),
