@@ -22,7 +22,7 @@ export function formatReport(r: BenchResults): string {
   out.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (embedded, fsync off). ${r.startedAt}`);
   if (r.latency) {
     out.push(
-      '\nExchange vs floor (floor = the exchange's statements in its order: pending lease, CREATE ROLE, activate with audit row; same driver, no HTTP)\n',
+      '\nExchange vs floor (floor = the statements of an exchange, in its order: pending lease, CREATE ROLE, activate with audit row; same driver, no HTTP)\n',
       table(
         ['clients', 'floor p50 / p99 ms', 'floor /s', 'exchange p50 / p99 ms', 'exchange /s', 'errors', 'p50 ratio', 'throughput ratio'],
         r.latency.map((l) => [
