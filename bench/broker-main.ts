@@ -6,12 +6,13 @@
  */
 import { closeDeps } from '../lib/deps.js';
 import { createApp } from '../lib/http/app.js';
-import { migrate } from '../functions/local/migrate.js';
+import { readMigrations } from '../functions/local/migrations.js';
+import { migrate } from '../lib/store/migrate.js';
 import { serveNode } from '../functions/runtime/http-server.js';
 import { nodeDeps } from '../functions/runtime/node.js';
 
 const deps = await nodeDeps(process.env);
-await migrate(deps.sql);
+await migrate(deps.sql, await readMigrations());
 const app = createApp(deps);
 const server = await serveNode(app.fetch, { port: 0, hostname: '127.0.0.1' });
 const address = server.address();

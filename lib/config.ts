@@ -37,6 +37,8 @@ const EnvSchema = z.object({
   PGMINT_QUEUE_TIMEOUT: z.coerce.number().min(0.1).max(900).default(20),
   PGMINT_CONTEXT_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   PGMINT_JWKS_COOLDOWN: z.coerce.number().min(0).max(3600).default(30),
+  PGMINT_VERIFIER_POOL: z.coerce.number().int().min(0).max(64).default(8),
+  PGMINT_CONTROL_READS: z.coerce.number().int().min(1).max(256).default(8),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -64,6 +66,10 @@ export interface Config {
   contextCacheMs: number;
   /** Seconds between refetches of an issuer's keys for an unknown `kid` (jose's cooldownDuration). */
   jwksCooldownSec: number;
+  /** Lease passwords with their SCRAM verifiers computed ahead per process (crypto/verifier-pool.ts); 0 computes each on the spot. */
+  verifierPoolSize: number;
+  /** Exchange context reads in flight on the control plane per process; the rest wait in memory, not in the driver's pool queue. */
+  controlReads: number;
 }
 
 export class ConfigError extends TypeError {
@@ -97,6 +103,8 @@ export function readConfig(env: Env): Config {
     queueTimeoutSec: e.PGMINT_QUEUE_TIMEOUT,
     contextCacheMs: e.PGMINT_CONTEXT_CACHE_MS,
     jwksCooldownSec: e.PGMINT_JWKS_COOLDOWN,
+    verifierPoolSize: e.PGMINT_VERIFIER_POOL,
+    controlReads: e.PGMINT_CONTROL_READS,
   };
 }
 

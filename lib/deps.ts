@@ -1,6 +1,7 @@
 /**
  * Wires a Deps from a Config and a driver: one control-plane pool, one target
- * pool, one token verifier per process. Entry points call this once at module
+ * pool, one token verifier, one verifier pool and one control-plane read
+ * limiter per process. Entry points call this once at module
  * scope so warm invocations reuse connections and the JWKS cache.
  *
  * @example
@@ -8,11 +9,14 @@
  */
 import { type Config, ConfigError, loadSealKey } from './config.js';
 import type { Deps } from './context.js';
+import { createVerifierPool } from './crypto/verifier-pool.js';
 import { guardOutage } from './db/outage.js';
 import { type Connect, parseDatabaseUrl, STATEMENT_TIMEOUT_MS } from './db/port.js';
 import { TokenVerifier } from './identity/index.js';
+import { createAuditBacklog } from './leases/audit-backlog.js';
 import { resolveRefusedRoot } from './rotation/refusal.js';
 import { createStore } from './store/index.js';
+import { createLimiter } from './targets/limiter.js';
 import { createTargetPool } from './targets/pool.js';
 
 export interface DepsOptions {
@@ -41,6 +45,9 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
       jwksStore: store.jwksCache,
       cooldownMs: config.jwksCooldownSec * 1000,
     }),
+    passwords: createVerifierPool({ size: config.verifierPoolSize }),
+    controlReads: createLimiter(config.controlReads),
+    auditBacklog: createAuditBacklog(),
     sealKey,
     settings: {
       audience: config.audience,

@@ -1,58 +1,70 @@
 /**
- * The one error type pgmint raises on purpose. Each `code` maps to one HTTP
- * status and is what the audit log records; messages never carry a secret.
+ * The one error type pgmint raises on purpose: a `code`, a message that never
+ * carries a secret, and `details` safe to show the caller (field names,
+ * limits). Like jose's errors it knows nothing of HTTP: lib/http/problem.ts
+ * alone turns a code into a status and headers. `retryAfterSec` is the domain's
+ * word on when trying again makes sense (a busy queue, an issuer's keys).
  *
  * `toPgmintError` turns anything else into one: a database found away
  * (db/outage.ts) is `target_unavailable` or `control_plane_unavailable`,
  * the rest `internal`.
  *
  * @example
- *   throw new PgmintError('not_allowed', 'service account is not allowed for this database');
+ *   throw new PgmintError('too_many_leases', 'this workload holds 10 leases', { details: { limit: 10 }, retryAfterSec: 60 });
  */
 import { isUnavailable } from './db/outage.js';
 
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  invalid_config: 400,
-  unauthorized: 401,
-  invalid_token: 401,
-  not_allowed: 403,
-  insufficient_scope: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  database_not_found: 404,
-  lease_not_found: 404,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  too_many_leases: 429,
-  target_unavailable: 503,
-  control_plane_unavailable: 503,
-  issuer_unavailable: 503,
-  internal: 500,
-} as const;
+export const ERROR_CODES = [
+  'invalid_request',
+  'invalid_config',
+  'unauthorized',
+  'invalid_token',
+  'not_allowed',
+  'insufficient_scope',
+  'not_found',
+  'method_not_allowed',
+  'database_not_found',
+  'lease_not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'too_many_leases',
+  'target_unavailable',
+  'control_plane_unavailable',
+  'issuer_unavailable',
+  'internal',
+] as const;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Codes that are pgmint's or a dependency's failure rather than a refusal of the caller. */
+const SERVER_SIDE: ReadonlySet<ErrorCode> = new Set(['target_unavailable', 'control_plane_unavailable', 'issuer_unavailable', 'internal']);
+
+/** True when the code is a failure on pgmint's side (audited as `error`), false for a refusal (`denied`). */
+export const isServerSide = (code: ErrorCode): boolean => SERVER_SIDE.has(code);
+
+/** The audit outcome of an error: a refusal is `denied`, a failure on pgmint's side `error`. */
+export const outcomeOf = (err: PgmintError): 'denied' | 'error' => (isServerSide(err.code) ? 'error' : 'denied');
+
+export interface PgmintErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+  /** Seconds after which the same request may succeed. */
+  retryAfterSec?: number;
+}
 
 export class PgmintError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
-  /** Extra response headers, e.g. Retry-After. */
-  readonly headers: Record<string, string>;
   /** Machine-readable detail safe to return to the caller (field names, limits). */
-  readonly extra: Record<string, unknown>;
+  readonly details: Record<string, unknown>;
+  readonly retryAfterSec: number | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { cause?: unknown; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: PgmintErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.name = 'PgmintError';
     this.code = code;
-    this.status = ERROR_STATUS[code];
-    this.headers = options.headers ?? {};
-    this.extra = options.extra ?? {};
+    this.details = options.details ?? {};
+    this.retryAfterSec = options.retryAfterSec;
   }
 }
 
@@ -71,8 +83,8 @@ function unavailable(err: unknown): PgmintError | null {
 
 export function toPgmintError(err: unknown): PgmintError {
   if (isPgmintError(err)) {
-    // A domain refusal caused by a control-plane outage (e.g. a read inside a check) is that outage.
-    if (err.status >= 500 && isUnavailable(err.cause) && err.cause.database === 'control_plane') return unavailable(err.cause)!;
+    // A domain failure caused by a control-plane outage (e.g. a read inside a check) is that outage.
+    if (isServerSide(err.code) && isUnavailable(err.cause) && err.cause.database === 'control_plane') return unavailable(err.cause)!;
     return err;
   }
   return unavailable(err) ?? new PgmintError('internal', 'internal error', { cause: err });

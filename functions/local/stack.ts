@@ -23,7 +23,8 @@ import { nodeDeps } from '../runtime/node.js';
 import { prepareDemoTarget } from './demo-target.js';
 import { type DevIssuer, startDevIssuer } from './dev-issuer.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
-import { migrate } from './migrate.js';
+import { migrate } from '../../lib/store/migrate.js';
+import { readMigrations } from './migrations.js';
 
 export interface StackOptions {
   /** Folder for Postgres data, keys and the dev settings file. */
@@ -104,7 +105,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       PGMINT_ALLOW_INSECURE_ISSUERS: '1',
     });
     stops.push(() => closeDeps(deps));
-    const applied = await migrate(deps.sql);
+    const applied = await migrate(deps.sql, await readMigrations());
     if (applied.length) log(`applied migrations: ${applied.join(', ')}`);
 
     if (postgres) {

@@ -1,6 +1,8 @@
 /**
  * The pgmint HTTP API as one Hono app, the same on Lambda, edge runtimes and
- * `npm start`. Entry points build `Deps` and call `createApp(deps)`.
+ * `npm start`: request ids, the body limit, problems for every error, and the
+ * resource sub-apps mounted under /api/v1. Entry points build `Deps` and call
+ * `createApp(deps)`.
  *
  * @example
  *   const app = createApp(deps);
@@ -10,20 +12,21 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { findUnstorable } from '../db/storable.js';
 import type { Deps } from '../context.js';
 import { PgmintError } from '../errors.js';
 import type { AppEnv } from './env.js';
 import { problemResponse, toPgmintError } from './problem.js';
 import { adminTokenRoutes } from './routes/admin-tokens.js';
+import { databaseRoutes } from './routes/databases.js';
 import { exchangeRoutes } from './routes/exchange.js';
-import { leaseRoutes } from './routes/leases.js';
-import { operationsRoutes } from './routes/operations.js';
-import { registryRoutes } from './routes/registry.js';
-import { removalRoutes } from './routes/removals.js';
-import { rotationRoutes } from './routes/rotation.js';
+import { issuerRoutes } from './routes/issuers.js';
+import { databaseLeaseRoutes, leaseRoutes } from './routes/leases.js';
+import { databaseOperationRoutes, operationRoutes } from './routes/operations.js';
+import { roleRoutes } from './routes/roles.js';
+import { fromHttpException } from './validation.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const MAX_BODY_BYTES = 256 * 1024;
 
 /** The methods routed for `path`, for a 405's Allow header. */
 function allowedMethods(routes: ReadonlyArray<{ method: string; path: string }>, path: string): string[] {
@@ -37,40 +40,8 @@ function allowedMethods(routes: ReadonlyArray<{ method: string; path: string }>,
   return [...methods].sort();
 }
 
-/** Hono's own refusals (a body that is not JSON) as problems with a code. */
-function fromHttpException(err: HTTPException): PgmintError {
-  if (err.status === 413) return new PgmintError('payload_too_large', 'request body is larger than 256 KiB');
-  if (err.status === 415) return new PgmintError('unsupported_media_type', err.message);
-  if (err.status < 500) return new PgmintError('invalid_request', `body: ${err.message || 'not valid'}`, { extra: { field: 'body' } });
-  return toPgmintError(err);
-}
-
-export type RouteModule = (app: OpenAPIHono<AppEnv>, deps: Deps) => void;
-
-/** Names the first offending field, e.g. `allowed_service_accounts.0`. */
-function validationError(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; keys?: string[] }>, target: string): PgmintError {
-  // An unknown key is named by the key itself, not by the object holding it.
-  const fieldOf = (i: (typeof issues)[number]) => [...i.path.map(String), ...(i.keys?.[0] !== undefined ? [i.keys[0].replace(/[\u0000\uD800-\uDFFF]/g, '\uFFFD')] : [])].join('.') || target;
-  const first = issues[0];
-  const field = first ? fieldOf(first) : target;
-  return new PgmintError('invalid_request', `${field}: ${first?.message ?? 'invalid'}`, {
-    extra: { field, errors: issues.slice(0, 10).map((i) => ({ field: fieldOf(i), message: i.message })) },
-  });
-}
-
-export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
-  const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        return problemResponse(validationError(result.error.issues, result.target), c.get('requestId'));
-      }
-      // Every value a route accepts passes this one check before any of it reaches SQL.
-      const unstorable = findUnstorable(result.data);
-      if (unstorable) {
-        return problemResponse(validationError([{ path: unstorable.path ? unstorable.path.split('.') : [], message: unstorable.reason }], result.target), c.get('requestId'));
-      }
-    },
-  });
+export function createApp(deps: Deps) {
+  const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', async (c, next) => {
     c.set('requestId', crypto.randomUUID());
@@ -80,7 +51,7 @@ export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
   app.use(
     '/api/*',
     bodyLimit({
-      maxSize: 256 * 1024,
+      maxSize: MAX_BODY_BYTES,
       onError: () => {
         throw new PgmintError('payload_too_large', 'request body is larger than 256 KiB');
       },
@@ -96,28 +67,26 @@ export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
     const path = new URL(c.req.url).pathname;
     const allowed = allowedMethods(app.routes, path);
     if (allowed.length > 0 || !KNOWN_METHODS.has(c.req.method)) {
-      const error = new PgmintError('method_not_allowed', `${c.req.method} is not allowed here`, {
-        headers: allowed.length > 0 ? { allow: allowed.join(', ') } : {},
-        extra: { allow: allowed },
-      });
+      const error = new PgmintError('method_not_allowed', `${c.req.method} is not allowed here`, { details: { allow: allowed } });
       return problemResponse(error, c.get('requestId'));
     }
     return problemResponse(new PgmintError('not_found', `no route for ${c.req.method} ${path}`), c.get('requestId'));
   });
 
   app.get('/healthz', async (c) => {
-    await deps.sql.query('SELECT 1');
+    await deps.store.ping();
     return c.json({ status: 'ok' });
   });
 
-  exchangeRoutes(app, deps);
-  registryRoutes(app, deps);
-  removalRoutes(app, deps);
-  leaseRoutes(app, deps);
-  operationsRoutes(app, deps);
-  adminTokenRoutes(app, deps);
-  rotationRoutes(app, deps);
-  for (const routes of extraRoutes) routes(app, deps);
+  app.route('/api/v1/databases/:db', exchangeRoutes(deps));
+  app.route('/api/v1/databases', databaseRoutes(deps));
+  app.route('/api/v1/databases/:db/roles', roleRoutes(deps));
+  app.route('/api/v1/databases/:db/issuers', issuerRoutes(deps));
+  app.route('/api/v1/databases/:db/leases', databaseLeaseRoutes(deps));
+  app.route('/api/v1/databases/:db', databaseOperationRoutes(deps));
+  app.route('/api/v1/leases', leaseRoutes(deps));
+  app.route('/api/v1/admin-tokens', adminTokenRoutes(deps));
+  app.route('/api/v1', operationRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workloadToken', {
     type: 'http',
@@ -127,7 +96,11 @@ export function createApp(deps: Deps, extraRoutes: RouteModule[] = []) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'An admin token' });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'pgmint', version: '0.1.0', description: 'Short-lived PostgreSQL logins for workloads that prove who they are with an OIDC token.' },
+    info: {
+      title: 'pgmint',
+      version: '0.1.0',
+      description: 'Short-lived PostgreSQL logins for workloads that prove who they are with an OIDC token.',
+    },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
   return app;

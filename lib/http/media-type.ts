@@ -5,7 +5,7 @@
  * defaults would act on input it never read.
  *
  * @example
- *   middleware: [requireScope(deps, 'roles:write'), jsonOnly] as const
+ *   middleware: [jsonOnly] as const
  */
 import type { MiddlewareHandler } from 'hono';
 import { PgmintError } from '../errors.js';
@@ -16,7 +16,7 @@ export const jsonOnly: MiddlewareHandler = async (c, next) => {
   const mediaType = (c.req.header('content-type') ?? '').split(';')[0]!.trim();
   if (!JSON_MEDIA_TYPE.test(mediaType)) {
     throw new PgmintError('unsupported_media_type', 'the body must be JSON (content-type: application/json)', {
-      extra: { field: 'content-type' },
+      details: { field: 'content-type' },
     });
   }
   await next();

@@ -1,17 +1,14 @@
 /**
- * Reads the token out of an `Authorization: Bearer …` header, refusing an
- * oversized header before anything parses it.
+ * The domain's side of a bearer token: the HTTP edge reads it from the
+ * request (lib/http/bearer.ts) and hands on a token or nothing; nothing is
+ * refused here, so every caller refuses it with the same words.
  *
  * @example
- *   const token = bearerToken(request.headers.get('authorization') ?? undefined);
+ *   const token = requireBearer(request.token);
  */
 import { PgmintError } from '../errors.js';
-import { DEFAULT_MAX_TOKEN_BYTES } from './types.js';
 
-export function bearerToken(header: string | undefined): string {
-  if (!header) throw new PgmintError('unauthorized', 'an Authorization: Bearer header is required');
-  if (header.length > DEFAULT_MAX_TOKEN_BYTES + 7) throw new PgmintError('invalid_token', 'token is larger than 16 KiB');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) throw new PgmintError('unauthorized', 'the Authorization header must be "Bearer <token>"');
-  return match[1];
+export function requireBearer(token: string | undefined): string {
+  if (token === undefined) throw new PgmintError('unauthorized', 'an Authorization: Bearer header is required');
+  return token;
 }

@@ -113,5 +113,5 @@ export function fetchFailureHint(failure: FetchFailure): string {
 
 /** The exchange's refusal when an issuer's keys could not be fetched. */
 export function issuerUnavailable(message: string, cause: unknown, retryAfterSec = 5): PgmintError {
-  return new PgmintError('issuer_unavailable', message, { cause, headers: { 'Retry-After': String(retryAfterSec) } });
+  return new PgmintError('issuer_unavailable', message, { cause, retryAfterSec });
 }

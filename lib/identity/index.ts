@@ -8,7 +8,7 @@
  *   const id = k8sIdentity(payload);
  *   if (!matchServiceAccount(['prod/*'], id.namespace, id.serviceAccount)) throw new PgmintError('not_allowed', '…');
  */
-export { bearerToken } from './bearer.js';
+export { requireBearer } from './bearer.js';
 export { discover, discoveryUrl, parseDiscovery, type DiscoveryDocument, type DiscoveryOptions } from './discovery.js';
 export {
   describeFetchError,

@@ -30,7 +30,7 @@ export function checkTokenTimes(payload: JWTPayload, rules: TokenTimeRules): voi
     const lifetime = exp - (iat ?? rules.nowSec);
     if (lifetime > rules.maxLifetimeSec) {
       throw new PgmintError('invalid_token', "token lifetime exceeds the issuer's max_token_lifetime", {
-        extra: { max_token_lifetime: rules.maxLifetimeSec },
+        details: { max_token_lifetime: rules.maxLifetimeSec },
       });
     }
   }

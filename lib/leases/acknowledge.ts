@@ -29,7 +29,7 @@ export async function acknowledgeLease(deps: Deps, id: string, req: AcknowledgeR
       if (lease.state === 'acknowledged') return lease;
       if (lease.state !== 'irrevocable') {
         throw new PgmintError('conflict', `lease is ${lease.state}; only an irrevocable lease is acknowledged (revoke a live one)`, {
-          extra: { state: lease.state, lease_id: lease.id },
+          details: { state: lease.state, lease_id: lease.id },
         });
       }
       const acknowledged = (await leases(tx).acknowledge(lease.id, deps.now()))!;
@@ -50,7 +50,7 @@ export async function acknowledgeLease(deps: Deps, id: string, req: AcknowledgeR
         code: err.code,
         requestId: req.requestId ?? null,
         leaseId: id,
-        detail: { by: req.by, ...err.extra },
+        detail: { by: req.by, ...err.details },
       });
     }
     throw err;

@@ -14,19 +14,22 @@ import type { Deps } from '../context.js';
 import type { AuditEntry } from '../store/types.js';
 
 const LIMIT = 1000;
-const backlog: AuditEntry[] = [];
-let dropped = 0;
-let flushing: Promise<void> | null = null;
 
-/** Rows waiting for the control plane in this process (for tests and health). */
-export const deferredAuditCount = () => backlog.length;
+/** The rows one process keeps for the control plane (Deps.auditBacklog). */
+export interface AuditBacklog {
+  readonly entries: AuditEntry[];
+  dropped: number;
+  flushing: Promise<void> | null;
+}
 
-function defer(entry: AuditEntry, now: Date): void {
-  if (backlog.length >= LIMIT) {
-    backlog.shift();
-    dropped++;
+export const createAuditBacklog = (): AuditBacklog => ({ entries: [], dropped: 0, flushing: null });
+
+function defer(backlog: AuditBacklog, entry: AuditEntry, now: Date): void {
+  if (backlog.entries.length >= LIMIT) {
+    backlog.entries.shift();
+    backlog.dropped++;
   }
-  backlog.push({ ...entry, detail: { ...entry.detail, deferred_from: now.toISOString() } });
+  backlog.entries.push({ ...entry, detail: { ...entry.detail, deferred_from: now.toISOString() } });
   console.warn(
     JSON.stringify({
       level: 'warn',
@@ -36,26 +39,27 @@ function defer(entry: AuditEntry, now: Date): void {
       request_id: entry.requestId ?? null,
       database: entry.databaseId ?? null,
       subject: entry.subject ?? null,
-      waiting: backlog.length,
-      dropped,
+      waiting: backlog.entries.length,
+      dropped: backlog.dropped,
     }),
   );
 }
 
 /** Writes what waited, oldest first, in one statement; on failure it keeps waiting. */
 export function flushDeferredAudit(deps: Deps): Promise<void> {
-  if (backlog.length === 0) return Promise.resolve();
-  flushing ??= (async () => {
-    const batch = backlog.splice(0, backlog.length);
+  const backlog = deps.auditBacklog;
+  if (backlog.entries.length === 0) return Promise.resolve();
+  backlog.flushing ??= (async () => {
+    const batch = backlog.entries.splice(0, backlog.entries.length);
     try {
       await deps.store.audit.appendMany(batch);
     } catch {
-      backlog.unshift(...batch.slice(0, LIMIT - backlog.length));
+      backlog.entries.unshift(...batch.slice(0, LIMIT - backlog.entries.length));
     }
   })().finally(() => {
-    flushing = null;
+    backlog.flushing = null;
   });
-  return flushing;
+  return backlog.flushing;
 }
 
 /** Appends `entry`, or keeps it for later when the control plane cannot take it now. */
@@ -63,7 +67,7 @@ export async function appendOrDefer(deps: Deps, entry: AuditEntry): Promise<void
   try {
     await deps.store.audit.append(entry);
   } catch {
-    defer(entry, deps.now());
+    defer(deps.auditBacklog, entry, deps.now());
     return;
   }
   await flushDeferredAudit(deps);

@@ -29,7 +29,7 @@ export class WorkloadDenied extends PgmintError {
     base: PgmintError,
     readonly who: { subject?: string; issuer?: string; pod?: string },
   ) {
-    super(base.code, base.message, { cause: base.cause, headers: base.headers, extra: base.extra });
+    super(base.code, base.message, { cause: base.cause, details: base.details, retryAfterSec: base.retryAfterSec });
   }
 }
 

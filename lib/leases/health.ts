@@ -19,12 +19,12 @@ export interface HealthReport {
   reachable: boolean;
   createrole: boolean | null;
   superuser: boolean | null;
-  server_version: number | null;
+  serverVersion: number | null;
   /** Who creates and drops lease roles on this target (targets/creators.ts). */
-  lease_roles_created_by: 'creators' | 'broker' | null;
+  leaseRolesCreatedBy: 'creators' | 'broker' | null;
   error: string | null;
   leases: { active: number; pending: number; draining: number; overdue: number; retrying: number; irrevocable: number };
-  root_credential: { rotated_at: string; age_seconds: number; rotation_period: number; rotation_due: boolean };
+  rootCredential: { rotatedAt: string; ageSeconds: number; rotationPeriod: number; rotationDue: boolean };
   issuers: IssuerHealth[];
 }
 
@@ -36,7 +36,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
   let createrole: boolean | null = null;
   let superuser: boolean | null = null;
   let serverVersion: number | null = null;
-  let createdBy: HealthReport['lease_roles_created_by'] = null;
+  let createdBy: HealthReport['leaseRolesCreatedBy'] = null;
   let error: string | null = null;
   try {
     const target = await deps.targets.open(db);
@@ -53,7 +53,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
     error = sanitizeDatabaseError(err).message;
   }
   const [counts, issuers] = await Promise.all([
-    deps.store.leases.countByState(db.id, now, deps.settings.sweepGraceSec),
+    deps.store.leases.countByState({ databaseId: db.id, now, graceSec: deps.settings.sweepGraceSec }),
     issuerHealth(deps, db.id),
   ]);
   const ageSec = Math.max(0, Math.floor((now.getTime() - Date.parse(db.rootRotatedAt)) / 1000));
@@ -66,8 +66,8 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
     reachable,
     createrole,
     superuser,
-    server_version: serverVersion,
-    lease_roles_created_by: createdBy,
+    serverVersion,
+    leaseRolesCreatedBy: createdBy,
     error,
     leases: {
       active: counts.active!,
@@ -77,7 +77,7 @@ export async function databaseHealth(deps: Deps, databaseId: string): Promise<He
       retrying: counts.retrying!,
       irrevocable: counts.irrevocable!,
     },
-    root_credential: { rotated_at: db.rootRotatedAt, age_seconds: ageSec, rotation_period: db.rotationPeriodSec, rotation_due: rotationDue },
+    rootCredential: { rotatedAt: db.rootRotatedAt, ageSeconds: ageSec, rotationPeriod: db.rotationPeriodSec, rotationDue },
     issuers,
   };
 }

@@ -7,17 +7,16 @@
  * or an outage anywhere leaves at worst a pending lease the sweeper revokes.
  *
  * @example
- *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', authorization: `Bearer ${token}` });
+ *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
  */
 import type { Deps } from '../context.js';
-import { createVerifierPool } from '../crypto/verifier-pool.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
-import { PgmintError, toPgmintError } from '../errors.js';
-import { bearerToken, fetchFailureOf, peekIssuer } from '../identity/index.js';
+import { outcomeOf, PgmintError, toPgmintError } from '../errors.js';
+import { fetchFailureOf, peekIssuer, requireBearer } from '../identity/index.js';
 import { createLoginRoleSql, leaseRoleName, randomSuffix } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
 import { createLeaseRole } from '../targets/creators.js';
-import { createLimiter, type Limiter, LimiterTimeout } from '../targets/limiter.js';
+import { type Limiter, LimiterTimeout } from '../targets/limiter.js';
 import type { IssuerKind, RoleRecord } from '../store/types.js';
 import { appendOrDefer, flushDeferredAudit } from './audit-backlog.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
@@ -27,8 +26,8 @@ import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 export interface IssueRequest {
   databaseId: string;
   kind: IssuerKind;
-  /** The raw Authorization header; parsed here so that a malformed one is audited too. */
-  authorization: string | undefined;
+  /** The bearer token, or nothing when none was sent (refused and audited here). */
+  token: string | undefined;
   role?: string;
   ttl?: string;
   requestId?: string;
@@ -37,7 +36,7 @@ export interface IssueRequest {
 function pickRole(workload: Workload, requested: string | undefined): string {
   const name = requested ?? workload.issuer.defaultRole;
   if (!workload.issuer.allowedRoles.includes(name) && name !== workload.issuer.defaultRole) {
-    throw new PgmintError('not_allowed', 'role is not allowed for this workload', { extra: { role: name } });
+    throw new PgmintError('not_allowed', 'role is not allowed for this workload', { details: { role: name } });
   }
   return name;
 }
@@ -56,16 +55,6 @@ function creationSql(role: RoleRecord, name: string, verifier: string, expiresAt
   });
 }
 
-/** Precomputed password/verifier pairs for this process (see crypto/verifier-pool.ts). */
-const passwords = createVerifierPool({ size: 8 });
-
-/**
- * Control-plane reads in flight per process. A burst of thousands of pods
- * waits here, in memory, rather than in the driver's pool queue, whose
- * connection timeout would turn waiting into errors.
- */
-const reads = createLimiter(8);
-
 /** Runs `task` when `limiter` has a slot; if the queue stops moving for the queue timeout the caller is told to retry, and nothing was written. */
 async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): Promise<T> {
   try {
@@ -73,16 +62,16 @@ async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): 
   } catch (err) {
     if (!(err instanceof LimiterTimeout)) throw err;
     throw new PgmintError('target_unavailable', `the database has not finished creating a login for ${Math.round(err.stalledMs / 1000)} s; retry shortly`, {
-      headers: { 'Retry-After': '5' },
-      extra: { queued_ms: err.waitedMs },
+      retryAfterSec: 5,
+      details: { queued_ms: err.waitedMs },
     });
   }
 }
 
-/** The token's `iss`, or the error its header deserves. */
-function readToken(authorization: string | undefined): { token: string; iss: string } | { error: unknown } {
+/** The token's `iss`, or the error it deserves. */
+function readToken(bearer: string | undefined): { token: string; iss: string } | { error: unknown } {
   try {
-    const token = bearerToken(authorization);
+    const token = requireBearer(bearer);
     return { token, iss: peekIssuer(token) };
   } catch (error) {
     return { error };
@@ -94,11 +83,11 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   let workload: Workload | undefined;
   try {
     // A token that cannot even be read is refused before any control-plane query.
-    const bearer = readToken(req.authorization);
+    const bearer = readToken(req.token);
     if ('error' in bearer) throw bearer.error;
     // The database, the token's issuers and the roles: from memory when read recently, else
     // one round trip that waits for a read slot (store/exchange-context.ts).
-    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) => inTurn(deps, reads, read));
+    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) => inTurn(deps, deps.controlReads, read));
     // Without a verified token nothing is said about the database: one that does not exist
     // trusts no issuer, so the token is refused exactly as an untrusted one.
     if (!ctx) throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: bearer.iss });
@@ -106,7 +95,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     workload = await authenticateWorkload(deps, db.id, req.kind, bearer.token, ctx.issuers);
     const roleName = pickRole(workload, req.role);
     const role = ctx.roles.find((r) => r.name === roleName);
-    if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { extra: { role: roleName } });
+    if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { details: { role: roleName } });
     const ttl = resolveTtl(req.ttl, role);
 
     // VALID UNTIL is stated in whole seconds, rounded up: a lease never lives less than it was asked for.
@@ -119,7 +108,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       serviceAccount: workload.nameParts.name,
       random: randomSuffix(10),
     });
-    const { password, verifier } = await passwords.take();
+    const { password, verifier } = await deps.passwords.take();
     const lease = {
       id: crypto.randomUUID(),
       databaseId: db.id,
@@ -147,8 +136,8 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       const reserve = async () => {
         if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
           throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
-            headers: { 'Retry-After': '60' },
-            extra: { limit: cap },
+            retryAfterSec: 60,
+            details: { limit: cap },
           });
         }
       };
@@ -162,7 +151,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
           throw new PgmintError('target_unavailable', 'the target database did not answer; retry shortly', { cause });
         }
         // The statement is all-or-nothing and was refused, so no role exists; the lease is closed as failed.
-        await deps.store.leases.setState(lease.id, 'failed', cause.message);
+        await deps.store.leases.markFailed(lease.id, cause.message);
         throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
       };
       // Sequential on purpose: a role created before its pending row commits would be untracked
@@ -194,11 +183,10 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
 export async function recordRefusal(deps: Deps, req: { databaseId: string | null; requestId?: string }, action: string, err: unknown, workload?: Workload) {
   const who = err instanceof WorkloadDenied ? err.who : {};
   const refusal = toPgmintError(err);
-  const { code, status } = refusal;
   await appendOrDefer(deps, {
       action,
-      outcome: status >= 500 ? 'error' : 'denied',
-      code,
+      outcome: outcomeOf(refusal),
+      code: refusal.code,
       requestId: req.requestId,
       databaseId: req.databaseId,
       subject: workload?.subject ?? who.subject ?? null,
@@ -210,7 +198,7 @@ export async function recordRefusal(deps: Deps, req: { databaseId: string | null
 
 /** The audit detail of a refusal: the error's safe extras, and for an unavailable issuer what failed. */
 function refusalDetail(err: PgmintError): Record<string, unknown> {
-  if (err.code !== 'issuer_unavailable') return err.extra;
+  if (err.code !== 'issuer_unavailable') return err.details;
   const failure = fetchFailureOf(err);
-  return { ...err.extra, reason: err.message, ...(failure ? { fetch_failure: failure } : {}) };
+  return { ...err.details, reason: err.message, ...(failure ? { fetch_failure: failure } : {}) };
 }

@@ -17,8 +17,6 @@
  *   const { dropped } = await sweepOrphans(deps, db, { deadline: Date.now() + 10_000 });
  */
 import type { Deps } from '../context.js';
-import { audit } from '../store/audit.js';
-import { leases } from '../store/leases.js';
 import type { AuditEntry, DatabaseRecord } from '../store/types.js';
 import { dropLeaseRoles } from './drop-roles.js';
 import { HARD_MAX_SESSION_SEC } from './ttl.js';
@@ -38,15 +36,14 @@ interface Candidate {
 
 export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: OrphanOptions): Promise<{ dropped: number; failed: number }> {
   const batchSize = options.batchSize ?? 500;
-  return deps.sql.transaction(async (tx) => {
-    const { rows: lock } = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS ok', [`pgmint:orphans:${db.id}`]);
-    if (!lock[0]?.ok) return { dropped: 0, failed: 0 };
+  return deps.store.transaction(async (s) => {
+    if (!(await s.locks.tryOrphanSweep(db.id))) return { dropped: 0, failed: 0 };
     const target = await deps.targets.open(db);
     // Roles are cluster-wide: only roles this broker or one of its creator
     // roles created (PostgreSQL 16+ records their ADMIN OPTION) or that joined
     // this database's groups are its orphans, never another broker's or
     // another database's.
-    const groups = [...new Set((await deps.store.roles.list(db.id)).flatMap((r) => r.memberOf))];
+    const groups = [...new Set((await s.roles.list(db.id)).flatMap((r) => r.memberOf))];
     let dropped = 0;
     let failed = 0;
     let after = '';
@@ -70,7 +67,7 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
       );
       if (candidates.length === 0) break;
       after = candidates.at(-1)!.name;
-      const tracked = await leases(tx).tracked(candidates.map((c) => c.name));
+      const tracked = await s.leases.tracked(candidates.map((c) => c.name));
       const orphans = candidates.filter((c) => !tracked.has(c.name));
       const outcomes = await dropLeaseRoles(
         deps,
@@ -93,7 +90,7 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
           detail: result.outcome === 'failed' ? { error: result.error.message, sqlstate: result.error.sqlstate ?? null } : { reassigned_to: o.grp },
         });
       }
-      await audit(tx).appendMany(entries);
+      await s.audit.appendMany(entries);
       if (candidates.length < batchSize) break;
     }
     return { dropped, failed };

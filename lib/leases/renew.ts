@@ -13,10 +13,7 @@ import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
 import { renewRoleSql } from '../sql/role-sql.js';
 import { renderTemplate } from '../sql/template.js';
-import { audit, leaseAuditFields } from '../store/audit.js';
-import { databases } from '../store/databases.js';
-import { leases } from '../store/leases.js';
-import { roles } from '../store/roles.js';
+import { leaseAuditFields, type StoreTransaction } from '../store/index.js';
 import type { LeaseRecord } from '../store/types.js';
 import { refreshAt } from './credentials.js';
 import { administerSql } from '../targets/creators.js';
@@ -29,28 +26,28 @@ export interface RenewRequest {
 }
 
 export interface Renewal {
-  lease_id: string;
+  leaseId: string;
   user: string;
-  expires_at: string;
-  refresh_at: string;
-  max_expires_at: string;
-  /** True when max_expires_at cut the requested TTL short. */
+  expiresAt: string;
+  refreshAt: string;
+  maxExpiresAt: string;
+  /** True when maxExpiresAt cut the requested TTL short. */
   capped: boolean;
 }
 
 export async function renewLease(deps: Deps, id: string, req: RenewRequest): Promise<Renewal> {
-  return deps.sql.transaction(async (tx) => {
-    const lease = await leases(tx).lock(id);
+  return deps.store.transaction(async (s) => {
+    const lease = await s.leases.lock(id);
     if (!lease) throw new PgmintError('lease_not_found', 'no such lease');
     const now = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
     if (lease.state !== 'active' || lease.revokeRequestedAt) {
-      throw new PgmintError('conflict', `lease is ${lease.revokeRequestedAt && lease.state === 'active' ? 'being revoked' : lease.state}`, { extra: { state: lease.state } });
+      throw new PgmintError('conflict', `lease is ${lease.revokeRequestedAt && lease.state === 'active' ? 'being revoked' : lease.state}`, { details: { state: lease.state } });
     }
     // Postgres already refuses an expired password; renewing would bring a dead login back.
-    if (Date.parse(lease.expiresAt) <= now.getTime()) throw new PgmintError('conflict', 'lease has expired', { extra: { state: 'expired' } });
-    const db = await databases(tx).get(lease.databaseId);
+    if (Date.parse(lease.expiresAt) <= now.getTime()) throw new PgmintError('conflict', 'lease has expired', { details: { state: 'expired' } });
+    const db = await s.databases.get(lease.databaseId);
     if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
-    const role = await roles(tx).get(db.id, lease.roleName);
+    const role = await s.roles.get(db.id, lease.roleName);
     const ttl = resolveTtl(req.ttl, role ?? { defaultTtl: 3600, maxTtl: HARD_MAX_TTL_SEC });
     const max = Date.parse(lease.maxExpiresAt);
     const wanted = secondsAfter(deps.now(), ttl).getTime();
@@ -68,30 +65,30 @@ export async function renewLease(deps: Deps, id: string, req: RenewRequest): Pro
       const cause = sanitizeDatabaseError(err);
       if (cause.sqlstate === '42704') {
         // Dropped by hand: the lease is over, and saying so now spares the sweeper a retry.
-        await leases(tx).markRevoked([lease.id], deps.now());
-        await auditRenew(tx, lease, req, 'error', 'conflict', { error: 'role no longer exists' });
+        await s.leases.markRevoked([lease.id], deps.now());
+        await auditRenew(s, lease, req, 'error', 'conflict', { error: 'role no longer exists' });
         return null;
       }
       throw new PgmintError('target_unavailable', 'the target database refused the renewal', { cause });
     }
-    await leases(tx).renew(lease.id, expiresAt, now);
-    await auditRenew(tx, lease, req, 'success', null, { expires_at: expiresAt.toISOString(), capped: wanted > max });
+    await s.leases.renew(lease.id, expiresAt, now);
+    await auditRenew(s, lease, req, 'success', null, { expires_at: expiresAt.toISOString(), capped: wanted > max });
     return {
-      lease_id: lease.id,
+      leaseId: lease.id,
       user: lease.username,
-      expires_at: expiresAt.toISOString(),
-      refresh_at: refreshAt(now, expiresAt).toISOString(),
-      max_expires_at: lease.maxExpiresAt,
+      expiresAt: expiresAt.toISOString(),
+      refreshAt: refreshAt(now, expiresAt).toISOString(),
+      maxExpiresAt: lease.maxExpiresAt,
       capped: wanted > max,
     };
   }).then((renewal) => {
-    if (!renewal) throw new PgmintError('conflict', 'the lease role no longer exists on the target; the lease is revoked', { extra: { state: 'revoked' } });
+    if (!renewal) throw new PgmintError('conflict', 'the lease role no longer exists on the target; the lease is revoked', { details: { state: 'revoked' } });
     return renewal;
   });
 }
 
-function auditRenew(tx: Parameters<typeof audit>[0], lease: LeaseRecord, req: RenewRequest, outcome: 'success' | 'error', code: string | null, detail: Record<string, unknown>) {
-  return audit(tx).append({
+function auditRenew(s: StoreTransaction, lease: LeaseRecord, req: RenewRequest, outcome: 'success' | 'error', code: string | null, detail: Record<string, unknown>) {
+  return s.audit.append({
     action: 'lease.renew',
     outcome,
     code,

@@ -7,7 +7,7 @@
  * So the control plane stays the same size however long pgmint runs.
  *
  * @example
- *   const { leases_deleted } = await retainHistory(deps, { deadline: Date.now() + 10_000 });
+ *   const { leasesDeleted } = await retainHistory(deps, { deadline: Date.now() + 10_000 });
  */
 import type { Deps } from '../context.js';
 
@@ -19,9 +19,9 @@ export interface RetentionOptions {
 }
 
 export interface RetentionResult {
-  leases_deleted: number;
-  audit_partitions_created: number;
-  audit_partitions_retired: string[];
+  leasesDeleted: number;
+  auditPartitionsCreated: number;
+  auditPartitionsRetired: string[];
 }
 
 const DAY_MS = 86_400_000;
@@ -31,25 +31,25 @@ const MONTHS_AHEAD = 3;
 export async function retainHistory(deps: Deps, options: RetentionOptions): Promise<RetentionResult> {
   const batchSize = options.batchSize ?? 1000;
   const now = deps.now();
-  const result: RetentionResult = { leases_deleted: 0, audit_partitions_created: 0, audit_partitions_retired: [] };
+  const result: RetentionResult = { leasesDeleted: 0, auditPartitionsCreated: 0, auditPartitionsRetired: [] };
   const ahead = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + MONTHS_AHEAD, 1));
-  result.audit_partitions_created = await deps.store.audit.ensurePartitions(now, ahead);
+  result.auditPartitionsCreated = await deps.store.audit.ensurePartitions(now, ahead);
   if (deps.settings.auditRetentionDays > 0) {
-    result.audit_partitions_retired = await deps.store.audit.retirePartitions(deps.settings.auditRetentionDays, options.requestId ?? null);
+    result.auditPartitionsRetired = await deps.store.audit.retirePartitions(deps.settings.auditRetentionDays, options.requestId ?? null);
   }
   const before = new Date(now.getTime() - deps.settings.leaseRetentionDays * DAY_MS);
   // One batch even past the deadline, so a sweep that spent its time revoking still makes progress.
   for (;;) {
     const deleted = await deps.store.leases.deleteFinished(before, batchSize);
-    result.leases_deleted += deleted;
+    result.leasesDeleted += deleted;
     if (deleted < batchSize || Date.now() >= options.deadline) break;
   }
-  if (result.leases_deleted > 0) {
+  if (result.leasesDeleted > 0) {
     await deps.store.audit.append({
       action: 'lease.retire',
       outcome: 'success',
       requestId: options.requestId ?? null,
-      detail: { deleted: result.leases_deleted, finished_before: before.toISOString(), retention_days: deps.settings.leaseRetentionDays },
+      detail: { deleted: result.leasesDeleted, finished_before: before.toISOString(), retention_days: deps.settings.leaseRetentionDays },
     });
   }
   return result;

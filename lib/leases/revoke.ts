@@ -16,12 +16,9 @@
  *   const lease = await revokeLease(deps, id, { reason: 'request', by: 'system:serviceaccount:prod:api' });
  */
 import type { Deps } from '../context.js';
-import type { Queryable } from '../db/port.js';
 import { PgmintError } from '../errors.js';
-import { audit, leaseAuditFields } from '../store/audit.js';
-import { databases } from '../store/databases.js';
-import { leases } from '../store/leases.js';
-import type { AuditEntry, DatabaseRecord, LeaseRecord } from '../store/types.js';
+import { type DueQuery, leaseAuditFields, type RevocationMatch, type RevokeFailure, type StoreTransaction } from '../store/index.js';
+import type { AuditEntry, DatabaseRecord, LeaseRecord, RoleRecord } from '../store/types.js';
 import { dropLeaseRoles } from './drop-roles.js';
 import { nextAttemptAt } from './retry.js';
 import { DEFAULT_MAX_SESSION_SEC } from './ttl.js';
@@ -61,30 +58,39 @@ export function addTally(into: RevokeTally, t: RevokeTally): void {
   into.draining += t.draining;
 }
 
-/** Revocation rules per role definition of a database; a lease whose definition is gone gets the defaults. */
-export async function revocationRules(deps: Deps, databaseId: string): Promise<Map<string, RevocationRule>> {
-  return new Map((await deps.store.roles.list(databaseId)).map((r) => [r.name, { statements: r.revocationStatements, maxSession: r.maxSession }]));
+/** Revocation rules per role definition; a lease whose definition is gone gets the defaults. */
+export function revocationRules(roles: readonly RoleRecord[]): Map<string, RevocationRule> {
+  return new Map(roles.map((r) => [r.name, { statements: r.revocationStatements, maxSession: r.maxSession }]));
 }
+
+/** A database's leases due now: past expiry plus the sweep's grace, or asked to end. */
+export const dueNow = (deps: Deps, databaseId: string): DueQuery => ({ databaseId, now: deps.now(), graceSec: deps.settings.sweepGraceSec });
 
 /** When the sweep stops waiting for a draining lease's sessions and ends them. */
 export function drainDeadline(lease: LeaseRecord, rule: RevocationRule | undefined): Date {
   return new Date(Date.parse(lease.expiresAt) + (rule?.maxSession ?? DEFAULT_MAX_SESSION_SEC) * 1000);
 }
 
+export interface Revoked {
+  tally: RevokeTally;
+  /** The leases whose row changed, as they now are. */
+  settled: LeaseRecord[];
+}
+
 /**
- * Revokes leases the caller has locked in `tx` and records each outcome
- * there, so the lease rows and their audit rows commit together.
+ * Revokes leases the caller has locked in transaction `s` and records each
+ * outcome there, so the lease rows and their audit rows commit together.
  */
 export async function revokeClaimed(
   deps: Deps,
-  tx: Queryable,
+  s: StoreTransaction,
   db: DatabaseRecord,
   claimed: readonly LeaseRecord[],
   ctx: RevokeContext,
   rules: Map<string, RevocationRule>,
-): Promise<RevokeTally> {
+): Promise<Revoked> {
   const tally = emptyTally();
-  if (claimed.length === 0) return tally;
+  if (claimed.length === 0) return { tally, settled: [] };
   const now = deps.now();
   // Only a lease that merely expired may drain; one someone asked to end, or past its max_session, ends now.
   const mayDrain = (l: LeaseRecord) => ctx.reason === 'sweep' && !l.revokeRequestedAt && now < drainDeadline(l, rules.get(l.roleName));
@@ -95,7 +101,7 @@ export async function revokeClaimed(
   );
   const drainingIds: string[] = [];
   const revokedIds: string[] = [];
-  const failures: Array<{ id: string; error: string; nextAttemptAt: Date | null }> = [];
+  const failures: RevokeFailure[] = [];
   const entries: AuditEntry[] = [];
   for (const lease of claimed) {
     const result = outcomes.get(lease.username) ?? { outcome: 'failed' as const, error: new Error('no outcome') };
@@ -139,11 +145,13 @@ export async function revokeClaimed(
       });
     }
   }
-  await leases(tx).markDraining(drainingIds);
-  await leases(tx).markRevoked(revokedIds, now);
-  await leases(tx).recordFailures(failures);
-  await audit(tx).appendMany(entries);
-  return tally;
+  const settled = [
+    ...(await s.leases.markDraining(drainingIds)),
+    ...(await s.leases.markRevoked(revokedIds, now)),
+    ...(await s.leases.recordFailures(failures)),
+  ];
+  await s.audit.appendMany(entries);
+  return { tally, settled };
 }
 
 /**
@@ -152,20 +160,23 @@ export async function revokeClaimed(
  * `target_unavailable`.
  */
 export async function revokeLease(deps: Deps, id: string, ctx: RevokeContext): Promise<LeaseRecord> {
-  const { lease, tally } = await deps.sql.transaction(async (tx) => {
-    const locked = await leases(tx).lock(id);
-    if (!locked) throw new PgmintError('lease_not_found', 'no such lease');
-    if (locked.state === 'revoked' || locked.state === 'failed') return { lease: locked, tally: emptyTally() };
-    const db = await databases(tx).get(locked.databaseId);
+  const { lease, tally } = await deps.store.transaction(async (s) => {
+    // Asking it to end also locks it (waiting for a sweep that holds it): one statement, and the row as it now is.
+    const requested = await s.leases.requestOne(id, deps.now());
+    if (!requested) {
+      const ended = await s.leases.get(id);
+      if (!ended) throw new PgmintError('lease_not_found', 'no such lease');
+      return { lease: ended, tally: emptyTally() };
+    }
+    const db = await s.databases.get(requested.databaseId);
     if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
-    await leases(tx).requestRevocation(db.id, { id: locked.id }, deps.now());
-    const current = (await leases(tx).get(locked.id))!;
-    const tally = await revokeClaimed(deps, tx, db, [current], ctx, await revocationRules(deps, db.id));
-    return { lease: (await leases(tx).get(locked.id))!, tally };
+    const role = await s.roles.get(db.id, requested.roleName);
+    const { tally, settled } = await revokeClaimed(deps, s, db, [requested], ctx, revocationRules(role ? [role] : []));
+    return { lease: settled.find((l) => l.id === requested.id) ?? requested, tally };
   });
   if (tally.failed > 0) {
     throw new PgmintError('target_unavailable', 'the target did not drop the role; the sweeper will retry', {
-      extra: { lease_id: lease.id, state: lease.state, revoke_attempts: lease.revokeAttempts },
+      details: { lease_id: lease.id, state: lease.state, revoke_attempts: lease.revokeAttempts },
     });
   }
   return lease;
@@ -181,7 +192,7 @@ export interface BulkRevokeResult extends Omit<RevokeTally, 'draining'> {
 export async function revokeMatching(
   deps: Deps,
   db: DatabaseRecord,
-  match: { subject?: string; issuer?: string; prefix?: string; all?: boolean },
+  match: Omit<RevocationMatch, 'id'>,
   ctx: RevokeContext,
   options: { maxMs?: number; batchSize?: number } = {},
 ): Promise<BulkRevokeResult> {
@@ -189,11 +200,11 @@ export async function revokeMatching(
   const batchSize = options.batchSize ?? 200;
   const matched = await deps.store.leases.requestRevocation(db.id, match, deps.now());
   const tally = emptyTally();
-  const rules = await revocationRules(deps, db.id);
+  const rules = revocationRules(await deps.store.roles.list(db.id));
   while (Date.now() < deadline) {
-    const claimed = await deps.sql.transaction(async (tx) => {
-      const batch = await leases(tx).claimDue(db.id, deps.now(), deps.settings.sweepGraceSec, batchSize, true);
-      addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, rules));
+    const claimed = await deps.store.transaction(async (s) => {
+      const batch = await s.leases.claimDue({ ...dueNow(deps, db.id), limit: batchSize, onlyRequested: true });
+      addTally(tally, (await revokeClaimed(deps, s, db, batch, ctx, rules)).tally);
       return batch.length;
     });
     if (claimed < batchSize) break;

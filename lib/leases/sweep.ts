@@ -11,14 +11,13 @@
  * `POST /api/v1/sweep` both call this.
  *
  * @example
- *   const { revoked, orphans_dropped, remaining } = await sweep(deps, { maxMs: 50_000 });
+ *   const { revoked, orphansDropped, remaining } = await sweep(deps, { maxMs: 50_000 });
  */
 import type { Deps } from '../context.js';
 import { isPgmintError } from '../errors.js';
-import { leases } from '../store/leases.js';
 import { sweepOrphans } from './orphans.js';
 import { type RetentionResult, retainHistory } from './retention.js';
-import { addTally, emptyTally, revocationRules, revokeClaimed } from './revoke.js';
+import { addTally, dueNow, emptyTally, revocationRules, revokeClaimed } from './revoke.js';
 
 export interface SweepOptions {
   /** Stop claiming new batches after this long (default 50 s). */
@@ -30,7 +29,7 @@ export interface SweepOptions {
 
 export interface SweepResult {
   revoked: number;
-  orphans_dropped: number;
+  orphansDropped: number;
   failed: number;
   /** Failures that used up their attempts in this run and are now irrevocable. */
   irrevocable: number;
@@ -42,7 +41,7 @@ export interface SweepResult {
   errors: Array<{ database: string; code: string }>;
   /** Finished leases deleted and audit partitions made or retired (lib/leases/retention.ts). */
   retention: RetentionResult;
-  duration_ms: number;
+  durationMs: number;
 }
 
 export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<SweepResult> {
@@ -53,26 +52,26 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   const tally = emptyTally();
   const result: SweepResult = {
     revoked: 0,
-    orphans_dropped: 0,
+    orphansDropped: 0,
     failed: 0,
     irrevocable: 0,
     draining: 0,
     remaining: 0,
     errors: [],
-    retention: { leases_deleted: 0, audit_partitions_created: 0, audit_partitions_retired: [] },
-    duration_ms: 0,
+    retention: { leasesDeleted: 0, auditPartitionsCreated: 0, auditPartitionsRetired: [] },
+    durationMs: 0,
   };
   const dbs = await deps.store.databases.list();
 
   for (const db of dbs) {
     if (Date.now() >= deadline) break;
     try {
-      const rules = await revocationRules(deps, db.id);
+      const rules = revocationRules(await deps.store.roles.list(db.id));
       let after: string | null = null;
       while (Date.now() < deadline) {
-        const claimed: string[] = await deps.sql.transaction(async (tx) => {
-          const batch = await leases(tx).claimDue(db.id, deps.now(), deps.settings.sweepGraceSec, batchSize, false, after);
-          addTally(tally, await revokeClaimed(deps, tx, db, batch, ctx, rules));
+        const claimed: string[] = await deps.store.transaction(async (s) => {
+          const batch = await s.leases.claimDue({ ...dueNow(deps, db.id), limit: batchSize, after });
+          addTally(tally, (await revokeClaimed(deps, s, db, batch, ctx, rules)).tally);
           return batch.map((l) => l.id);
         });
         if (claimed.length < batchSize) break;
@@ -80,7 +79,7 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
       }
       if (Date.now() < deadline) {
         const orphans = await sweepOrphans(deps, db, { deadline, requestId: options.requestId });
-        result.orphans_dropped += orphans.dropped;
+        result.orphansDropped += orphans.dropped;
         result.failed += orphans.failed;
       }
     } catch (err) {
@@ -92,11 +91,11 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   } catch (err) {
     result.errors.push({ database: 'control-plane', code: isPgmintError(err) ? err.code : 'internal' });
   }
-  for (const db of dbs) result.remaining += await deps.store.leases.countDue(db.id, deps.now(), deps.settings.sweepGraceSec);
+  for (const db of dbs) result.remaining += await deps.store.leases.countDue(dueNow(deps, db.id));
   result.revoked = tally.revoked;
   result.failed += tally.failed;
   result.irrevocable = tally.irrevocable;
   result.draining = tally.draining;
-  result.duration_ms = Date.now() - started;
+  result.durationMs = Date.now() - started;
   return result;
 }

@@ -40,18 +40,18 @@ export function resolveTtl(requested: string | undefined, limits: { defaultTtl: 
   const ttl = parseDuration(requested);
   if (ttl === null) {
     throw new PgmintError('invalid_request', 'ttl must be a number of seconds or a duration such as 15m or 1h', {
-      extra: { field: 'ttl' },
+      details: { field: 'ttl' },
     });
   }
   if (ttl < MIN_TTL_SEC) {
     throw new PgmintError('invalid_request', `ttl must be at least ${MIN_TTL_SEC} seconds`, {
-      extra: { field: 'ttl', min_ttl: MIN_TTL_SEC },
+      details: { field: 'ttl', min_ttl: MIN_TTL_SEC },
     });
   }
   const cap = Math.min(limits.maxTtl, HARD_MAX_TTL_SEC);
   if (ttl > cap) {
     throw new PgmintError('invalid_request', `ttl exceeds the role's maximum of ${cap} seconds`, {
-      extra: { field: 'ttl', max_ttl: cap },
+      details: { field: 'ttl', max_ttl: cap },
     });
   }
   return ttl;

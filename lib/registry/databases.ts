@@ -54,15 +54,15 @@ export async function registerDatabase(deps: Deps, r: DatabaseRegistration): Pro
     check = await checkTarget(deps, { host: r.host, port: r.port, database: r.database, user: r.adminUser, password: r.adminPassword, sslmode: r.sslmode });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new PgmintError('invalid_config', `cannot connect to the target database: ${reason}`, { extra: { field: 'host' } });
+    throw new PgmintError('invalid_config', `cannot connect to the target database: ${reason}`, { details: { field: 'host' } });
   }
   if (check.superuser) {
     throw new PgmintError('invalid_config', 'the admin role is a superuser; give pgmint a role with CREATEROLE only (see `pgmint bootstrap-sql`)', {
-      extra: { field: 'admin_user' },
+      details: { field: 'admin_user' },
     });
   }
   if (!check.createrole) {
-    throw new PgmintError('invalid_config', 'the admin role lacks CREATEROLE', { extra: { field: 'admin_user' } });
+    throw new PgmintError('invalid_config', 'the admin role lacks CREATEROLE', { details: { field: 'admin_user' } });
   }
   const sealed = await seal(deps.sealKey, r.adminPassword, rootSecretAad(r.id));
   const record = await deps.store.databases.upsert({

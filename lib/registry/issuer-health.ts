@@ -6,7 +6,7 @@
  *
  * @example
  *   const issuers = await issuerHealth(deps, 'orders');
- *   // [{ issuer: 'https://kube.internal', status: 'failing', last_failure: { status: 403, … }, hint: 'bind …' }]
+ *   // [{ issuer: 'https://kube.internal', status: 'failing', lastFailure: { status: 403, … }, hint: 'bind …' }]
  */
 import type { Deps } from '../context.js';
 import { type FetchFailure, fetchFailureHint } from '../identity/index.js';
@@ -16,12 +16,12 @@ export interface IssuerHealth {
   kind: string;
   issuer: string;
   keys: 'pinned' | 'discovered';
-  ca_pem: boolean;
+  caPem: boolean;
   /** ok: keys fetched just now; failing: the fetch just failed (the stored copy, if any, still serves). */
   status: 'ok' | 'failing' | 'pinned';
-  last_key_fetch_at: string | null;
-  last_failure_at: string | null;
-  last_failure: FetchFailure | null;
+  lastKeyFetchAt: string | null;
+  lastFailureAt: string | null;
+  lastFailure: FetchFailure | null;
   hint: string | null;
 }
 
@@ -49,11 +49,11 @@ export async function issuerHealth(deps: Deps, databaseId: string): Promise<Issu
       kind: i.kind,
       issuer: i.issuer,
       keys: pinned ? 'pinned' : 'discovered',
-      ca_pem: i.caPem !== null,
+      caPem: i.caPem !== null,
       status: pinned ? 'pinned' : failing ? 'failing' : 'ok',
-      last_key_fetch_at: row?.fetchedAt?.toISOString() ?? null,
-      last_failure_at: row?.failedAt?.toISOString() ?? null,
-      last_failure: pinned ? null : failure,
+      lastKeyFetchAt: row?.fetchedAt?.toISOString() ?? null,
+      lastFailureAt: row?.failedAt?.toISOString() ?? null,
+      lastFailure: pinned ? null : failure,
       hint: !pinned && failing && failure ? fetchFailureHint(failure) : null,
     };
   });

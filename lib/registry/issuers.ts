@@ -24,8 +24,8 @@ import {
 import type { IssuerInput } from '../store/issuers.js';
 import type { IssuerRecord } from '../store/types.js';
 
-const invalid = (field: string, message: string) => new PgmintError('invalid_request', message, { extra: { field } });
-const badConfig = (field: string, message: string) => new PgmintError('invalid_config', message, { extra: { field } });
+const invalid = (field: string, message: string) => new PgmintError('invalid_request', message, { details: { field } });
+const badConfig = (field: string, message: string) => new PgmintError('invalid_config', message, { details: { field } });
 
 /** What trying the issuer at registration found; `null` for pinned keys (nothing to fetch). */
 export type DiscoveryCheck = { ok: true; keys: number } | { ok: false; failure: FetchFailure; hint: string } | null;

@@ -26,7 +26,7 @@ export interface RoleDefinition {
   renewStatements?: string;
 }
 
-const invalid = (field: string, message: string) => new PgmintError('invalid_request', message, { extra: { field } });
+const invalid = (field: string, message: string) => new PgmintError('invalid_request', message, { details: { field } });
 
 export async function defineRole(deps: Deps, databaseId: string, name: string, d: RoleDefinition): Promise<RoleRecord> {
   const db = await deps.store.databases.get(databaseId);
@@ -59,7 +59,7 @@ export async function defineRole(deps: Deps, databaseId: string, name: string, d
     const found = new Set(rows.map((r) => r.rolname));
     const missing = d.memberOf.filter((g) => !found.has(g));
     if (missing.length > 0) {
-      throw new PgmintError('invalid_config', `group role(s) not found on the target: ${missing.join(', ')}`, { extra: { field: 'member_of' } });
+      throw new PgmintError('invalid_config', `group role(s) not found on the target: ${missing.join(', ')}`, { details: { field: 'member_of' } });
     }
   }
   return deps.store.roles.put({

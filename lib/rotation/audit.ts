@@ -7,7 +7,7 @@
  *   await rotationStep(deps, db.id, ctx, 'promoted', { rotation_id });
  */
 import type { Deps } from '../context.js';
-import type { PgmintError } from '../errors.js';
+import { outcomeOf, type PgmintError } from '../errors.js';
 
 export const ROTATION_ACTION = 'root.rotate';
 
@@ -44,7 +44,7 @@ export async function rotationFailed(deps: Deps, databaseId: string, ctx: Rotati
   await deps.store.audit
     .append({
       action: ROTATION_ACTION,
-      outcome: err.status >= 500 ? 'error' : 'denied',
+      outcome: outcomeOf(err),
       code: err.code,
       databaseId,
       requestId: ctx.requestId ?? null,

@@ -11,15 +11,11 @@
  */
 import type { Deps } from '../context.js';
 
-/** 'pgmr': the advisory lock namespace for root rotations. */
-const LOCK_SPACE = 0x70676d72;
-
 export type Locked<T> = { locked: true; value: T } | { locked: false };
 
 export async function tryRotationLock<T>(deps: Deps, databaseId: string, fn: () => Promise<T>): Promise<Locked<T>> {
-  return deps.sql.transaction(async (tx) => {
-    const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked', [LOCK_SPACE, databaseId]);
-    if (!rows[0]?.locked) return { locked: false } as const;
+  return deps.store.transaction(async (s) => {
+    if (!(await s.locks.tryRotation(databaseId))) return { locked: false } as const;
     return { locked: true, value: await fn() } as const;
   });
 }

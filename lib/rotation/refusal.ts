@@ -31,7 +31,7 @@ export async function resolveRefusedRoot(deps: Deps, databaseId: string): Promis
     if (version) return { db, version };
     throw new PgmintError('target_unavailable', 'the target refuses every stored root credential');
   } catch (err) {
-    if (err instanceof PgmintError && err.extra.reason === 'root_credential_refused') await rotationFailed(deps, databaseId, ctx, err);
+    if (err instanceof PgmintError && err.details.reason === 'root_credential_refused') await rotationFailed(deps, databaseId, ctx, err);
     throw err;
   }
 }

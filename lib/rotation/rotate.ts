@@ -64,7 +64,7 @@ export async function rotateRoot(deps: Deps, databaseId: string, options: Rotate
       return { database: databaseId, outcome: 'rotated', recovered: settled.outcome, rotationId, rotatedAt: db.rootRotatedAt } as const;
     });
     if (!run.locked) {
-      throw new PgmintError('conflict', 'a rotation of this database is already running', { headers: { 'Retry-After': '5' } });
+      throw new PgmintError('conflict', 'a rotation of this database is already running', { retryAfterSec: 5 });
     }
     return run.value;
   } catch (err) {

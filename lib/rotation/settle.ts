@@ -70,7 +70,7 @@ export async function settleRoot(deps: Deps, db: DatabaseRecord, ctx: RotationCo
     }
     default:
       throw new PgmintError('target_unavailable', 'the target refuses every stored root credential; register the database again with a working password', {
-        extra: { reason: 'root_credential_refused' },
+        details: { reason: 'root_credential_refused' },
       });
   }
 }

@@ -34,7 +34,7 @@ export function ident(name: string): string {
   if (LONE_SURROGATE.test(name)) throw new PgmintError('invalid_request', 'name must be valid Unicode');
   if (utf8Length(name) > MAX_IDENTIFIER_BYTES) {
     throw new PgmintError('invalid_request', `name is longer than ${MAX_IDENTIFIER_BYTES} bytes`, {
-      extra: { max_bytes: MAX_IDENTIFIER_BYTES },
+      details: { max_bytes: MAX_IDENTIFIER_BYTES },
     });
   }
   return `"${name.replace(/"/g, '""')}"`;

@@ -40,6 +40,11 @@ export function adminTokens(sql: Queryable) {
       );
       return toToken(rows[0]!);
     },
+    /** The unrevoked token stored under `tokenHash`, or null. */
+    async findActive(tokenHash: string): Promise<AdminTokenRecord | null> {
+      const { rows } = await sql.query(`SELECT ${COLUMNS} FROM pgmint.admin_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, [tokenHash]);
+      return rows[0] ? toToken(rows[0]) : null;
+    },
     async list(): Promise<AdminTokenRecord[]> {
       const { rows } = await sql.query(`SELECT ${COLUMNS} FROM pgmint.admin_tokens ORDER BY created_at, id`);
       return rows.map(toToken);

@@ -8,20 +8,9 @@ import type { Queryable } from '../db/port.js';
 import { DATABASE_COLUMNS, toDatabase } from './rows.js';
 import type { DatabaseRecord, SealedVersions } from './types.js';
 
-export interface NewDatabase {
-  id: string;
-  host: string;
-  port: number;
-  database: string;
-  adminUser: string;
-  sslmode: string;
-  publicHost?: string | null;
-  publicPort?: number | null;
-  publicSslmode?: string | null;
-  rootSecret: SealedVersions;
-  rotationPeriodSec?: number;
-  leasePrefix?: string;
-}
+/** A database as registered: the connection settings, and optionally how it is presented and rotated. */
+export type NewDatabase = Pick<DatabaseRecord, 'id' | 'host' | 'port' | 'database' | 'adminUser' | 'sslmode' | 'rootSecret'> &
+  Partial<Pick<DatabaseRecord, 'publicHost' | 'publicPort' | 'publicSslmode' | 'rotationPeriodSec' | 'leasePrefix'>>;
 
 export function databases(sql: Queryable) {
   return {
@@ -61,13 +50,6 @@ export function databases(sql: Queryable) {
         ],
       );
       return toDatabase(rows[0]!);
-    },
-    async setRootSecret(id: string, secret: SealedVersions, rotated: boolean): Promise<void> {
-      await sql.query(
-        `UPDATE pgmint.databases SET root_secret = $2, updated_at = now(),
-           root_rotated_at = CASE WHEN $3 THEN now() ELSE root_rotated_at END WHERE id = $1`,
-        [id, JSON.stringify(secret), rotated],
-      );
     },
     /**
      * Replaces the sealed versions only if they are still `expected` (compare

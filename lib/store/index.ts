@@ -1,11 +1,17 @@
 /**
- * The control-plane repository: one object per table family over one Sql.
+ * The control plane's one door: a repository per table family over one Sql,
+ * and `transaction()`, which hands the same repositories bound to one
+ * transaction. Every statement pgmint sends to its own schema is in lib/store/.
  *
  * @example
  *   const store = createStore(sql, { contextCacheMs: 1000 });
  *   const db = await store.databases.get('orders');
+ *   await store.transaction(async (s) => {
+ *     const lease = await s.leases.lock(id);
+ *     await s.audit.append({ action: 'lease.renew', outcome: 'success', leaseId: id });
+ *   });
  */
-import type { Queryable } from '../db/port.js';
+import type { Queryable, Sql } from '../db/port.js';
 import { adminTokens } from './admin-tokens.js';
 import { audit } from './audit.js';
 import { databases } from './databases.js';
@@ -13,6 +19,7 @@ import { exchangeContext } from './exchange-context.js';
 import { issuers } from './issuers.js';
 import { jwksCache } from './jwks-cache.js';
 import { leases } from './leases.js';
+import { locks } from './locks.js';
 import { roles } from './roles.js';
 
 export interface StoreOptions {
@@ -42,11 +49,8 @@ function notifying<T extends Repository>(repo: T, reads: ReadonlyArray<keyof T>,
   return out as T;
 }
 
-export function createStore(sql: Queryable, options: StoreOptions = {}) {
-  const contexts = exchangeContext(sql, { ttlMs: options.contextCacheMs ?? 0 });
-  // The one invalidation point for cached exchange contexts: every write to
-  // databases, issuers or roles through this store (admin routes, rotation).
-  const changed = () => contexts.invalidate();
+/** Every repository over one Queryable; `changed` runs after each write to what an exchange context holds. */
+function repositories(sql: Queryable, changed: () => void) {
   return {
     databases: notifying(databases(sql), ['get', 'list', 'dueForRotation'], changed),
     roles: notifying(roles(sql), ['get', 'list'], changed),
@@ -55,9 +59,52 @@ export function createStore(sql: Queryable, options: StoreOptions = {}) {
     audit: audit(sql),
     jwksCache: jwksCache(sql),
     adminTokens: adminTokens(sql),
+    locks: locks(sql),
+  };
+}
+
+/** The repositories bound to one transaction, as `store.transaction()` hands them. */
+export type StoreTransaction = ReturnType<typeof repositories>;
+
+export function createStore(sql: Sql, options: StoreOptions = {}) {
+  const contexts = exchangeContext(sql, { ttlMs: options.contextCacheMs ?? 0 });
+  // The one invalidation point for cached exchange contexts: every write to
+  // databases, issuers or roles through this store (admin routes, rotation).
+  const changed = () => contexts.invalidate();
+  return {
+    ...repositories(sql, changed),
     exchangeContext: contexts,
+    /**
+     * Runs `fn` with every repository bound to one transaction: committed when
+     * `fn` returns, rolled back when it throws. Cached exchange contexts are
+     * forgotten once it ends if it wrote to databases, issuers or roles
+     * (forgetting before the commit would let a read keep the old rows).
+     */
+    async transaction<T>(fn: (s: StoreTransaction) => Promise<T>): Promise<T> {
+      let wrote = false;
+      try {
+        return await sql.transaction((tx) =>
+          fn(
+            repositories(tx, () => {
+              wrote = true;
+            }),
+          ),
+        );
+      } finally {
+        if (wrote) changed();
+      }
+    },
+    /** Whether the control plane answers (the health route). */
+    async ping(): Promise<void> {
+      await sql.query('SELECT 1');
+    },
   };
 }
 
 export type Store = ReturnType<typeof createStore>;
 export type * from './types.js';
+export type { DueQuery, LeaseQuery, NewLease, RevocationMatch, RevokeFailure } from './leases.js';
+export type { IssuerInput } from './issuers.js';
+export type { Migration } from './migrate.js';
+export { LEASE_STATES } from './types.js';
+export { leaseAuditFields } from './audit.js';

@@ -3,7 +3,7 @@
  * exists so a crash can never leave a role nobody tracks.
  *
  * @example
- *   await leases(sql).insertPending({ ...lease });
+ *   const written = await store.leases.insertPendingWithinCap(lease, 10); // false: the workload's cap is reached
  */
 import type { Queryable } from '../db/port.js';
 import { PgmintError } from '../errors.js';
@@ -39,6 +39,30 @@ export interface LeaseQuery {
   limit?: number;
 }
 
+/** Which live leases of a database a revocation request marks: by subject (of one issuer), username prefix, id, or all. */
+export interface RevocationMatch {
+  subject?: string;
+  /** With `subject`: one cluster's workload of that name, not another's. */
+  issuer?: string;
+  prefix?: string;
+  all?: boolean;
+  id?: string;
+}
+
+/** One failed revocation attempt: the error, and when to try again (null: attempts ran out). */
+export interface RevokeFailure {
+  id: string;
+  error: string;
+  nextAttemptAt: Date | null;
+}
+
+/** Which leases of a database are due: past expiry plus `graceSec` at `now`, or asked to end. */
+export interface DueQuery {
+  databaseId: string;
+  now: Date;
+  graceSec: number;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -47,7 +71,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * here with a domain code instead.
  */
 export function leaseId(id: string): string {
-  if (!UUID.test(id)) throw new PgmintError('invalid_request', 'lease id must be a UUID', { extra: { field: 'id' } });
+  if (!UUID.test(id)) throw new PgmintError('invalid_request', 'lease id must be a UUID', { details: { field: 'id' } });
   return id;
 }
 
@@ -75,17 +99,11 @@ function newLeaseValues(l: NewLease): unknown[] {
 
 export function leases(sql: Queryable) {
   return {
-    async insertPending(l: NewLease): Promise<void> {
-      await sql.query(
-        `INSERT INTO pgmint.leases (id, database_id, role_name, username, reassign_to, state, subject, issuer,
-           workload_key, pod_name, pod_uid, expires_at, max_expires_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12)`,
-        newLeaseValues(l),
-      );
-    },
     /**
-     * insertPending and the per-workload cap in one statement: the row is
-     * written only while the workload holds fewer than `cap` live leases.
+     * Writes the lease `pending` — before its role exists, so a crash never
+     * leaves a role no row tracks — and checks the per-workload cap in the
+     * same statement: the row is written only while the workload (issuer,
+     * workload key) holds fewer than `cap` live leases.
      * Returns false (nothing written) when the cap is reached. Concurrent
      * requests of one workload are serialised, so the cap holds under a race.
      */
@@ -106,26 +124,13 @@ export function leases(sql: Queryable) {
         [...auditValues(entry), id],
       );
     },
-    async setState(id: string, state: LeaseState, lastError: string | null = null): Promise<void> {
-      await sql.query(
-        `UPDATE pgmint.leases SET state = $2, last_error = $3,
-           revoked_at = CASE WHEN $2 = 'revoked' THEN now() ELSE revoked_at END WHERE id = $1`,
-        [id, state, lastError],
-      );
+    /** Closes a pending lease whose role the target refused to create (no role exists). */
+    async markFailed(id: string, lastError: string): Promise<void> {
+      await sql.query(`UPDATE pgmint.leases SET state = 'failed', last_error = $2 WHERE id = $1`, [id, lastError]);
     },
     async get(id: string): Promise<LeaseRecord | null> {
       const { rows } = await sql.query('SELECT * FROM pgmint.leases WHERE id = $1::uuid', [leaseId(id)]);
       return rows[0] ? toLease(rows[0]) : null;
-    },
-    /** Live leases of one workload: (issuer, workload key), as the cap counts them. */
-    async countLive(databaseId: string, issuer: string | null, workloadKey: string): Promise<number> {
-      const { rows } = await sql.query<{ n: string }>(
-        `SELECT count(*) AS n FROM pgmint.leases
-         WHERE database_id = $1 AND issuer IS NOT DISTINCT FROM $2 AND workload_key = $3
-           AND state IN ('pending', 'active') AND expires_at > now()`,
-        [databaseId, issuer, workloadKey],
-      );
-      return Number(rows[0]?.n ?? 0);
     },
     /** Locks one lease for a change (renew, revoke); waits for a sweep holding it. */
     async lock(id: string): Promise<LeaseRecord | null> {
@@ -142,14 +147,7 @@ export function leases(sql: Queryable) {
      * asked to end: the scan stops there, never reading the live leases
      * beyond it, however many there are.
      */
-    async claimDue(
-      databaseId: string,
-      now: Date,
-      graceSec: number,
-      limit: number,
-      onlyRequested = false,
-      after: string | null = null,
-    ): Promise<LeaseRecord[]> {
+    async claimDue(q: DueQuery & { limit: number; onlyRequested?: boolean; after?: string | null }): Promise<LeaseRecord[]> {
       const { rows } = await sql.query(
         `SELECT * FROM pgmint.leases
          WHERE database_id = $1 AND state IN ('pending', 'active', 'draining')
@@ -160,20 +158,36 @@ export function leases(sql: Queryable) {
              (SELECT max(r.expires_at) FROM pgmint.leases r
               WHERE r.database_id = $1 AND r.state IN ('pending', 'active', 'draining') AND r.revoke_requested_at IS NOT NULL))
          ORDER BY expires_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
-        [databaseId, now.toISOString(), graceSec, limit, onlyRequested, after],
+        [q.databaseId, q.now.toISOString(), q.graceSec, q.limit, q.onlyRequested ?? false, q.after ?? null],
       );
       return rows.map(toLease);
     },
-    /** Leases whose expired role still has sessions: kept, and visited again by every sweep until they end. */
-    async markDraining(ids: string[]): Promise<void> {
-      if (ids.length === 0) return;
-      await sql.query(
+    /**
+     * Asks one live lease to end and locks it, in one statement: waits for a
+     * sweep holding it, and returns it as it now is — or null when it has
+     * ended meanwhile or does not exist. An irrevocable lease asked again
+     * gets one more attempt.
+     */
+    async requestOne(id: string, now: Date): Promise<LeaseRecord | null> {
+      const { rows } = await sql.query(
+        `UPDATE pgmint.leases SET revoke_requested_at = coalesce(revoke_requested_at, $2), next_attempt_at = NULL,
+           state = CASE WHEN state = 'irrevocable' THEN 'active' ELSE state END
+         WHERE id = $1::uuid AND state IN ('pending', 'active', 'draining', 'irrevocable') RETURNING *`,
+        [leaseId(id), now.toISOString()],
+      );
+      return rows[0] ? toLease(rows[0]) : null;
+    },
+    /** Leases whose expired role still has sessions: kept, and visited again by every sweep until they end. Returns them as they now are. */
+    async markDraining(ids: string[]): Promise<LeaseRecord[]> {
+      if (ids.length === 0) return [];
+      const { rows } = await sql.query(
         `UPDATE pgmint.leases SET state = 'draining', last_error = NULL, next_attempt_at = NULL
-         WHERE id = ANY($1::uuid[]) AND state IN ('pending', 'active')`,
+         WHERE id = ANY($1::uuid[]) AND state IN ('pending', 'active') RETURNING *`,
         [ids],
       );
+      return rows.map(toLease);
     },
-    async countDue(databaseId: string, now: Date, graceSec: number): Promise<number> {
+    async countDue(q: DueQuery): Promise<number> {
       // Two counts, each bounded by its index: past expiry (leases_due), and asked to end before it (leases_revoke_requested).
       const { rows } = await sql.query<{ n: string }>(
         `SELECT (SELECT count(*) FROM pgmint.leases
@@ -183,7 +197,15 @@ export function leases(sql: Queryable) {
                  WHERE database_id = $1 AND state IN ('pending', 'active') AND revoke_requested_at IS NOT NULL
                    AND expires_at >= $2::timestamptz - make_interval(secs => $3)
                    AND (next_attempt_at IS NULL OR next_attempt_at <= $2)) AS n`,
-        [databaseId, now.toISOString(), graceSec],
+        [q.databaseId, q.now.toISOString(), q.graceSec],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    /** Leases of a database that may still have a role on the target (what deleting the database would strand). */
+    async countLiveInDatabase(databaseId: string): Promise<number> {
+      const { rows } = await sql.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
+        [databaseId],
       );
       return Number(rows[0]?.n ?? 0);
     },
@@ -202,7 +224,7 @@ export function leases(sql: Queryable) {
      */
     async requestRevocation(
       databaseId: string,
-      match: { subject?: string; issuer?: string; prefix?: string; all?: boolean; id?: string },
+      match: RevocationMatch,
       now: Date,
     ): Promise<number> {
       const { rowCount } = await sql.query(
@@ -214,23 +236,26 @@ export function leases(sql: Queryable) {
       );
       return rowCount;
     },
-    async markRevoked(ids: string[], now: Date): Promise<void> {
-      if (ids.length === 0) return;
-      await sql.query(
+    /** Returns the leases as they now are. */
+    async markRevoked(ids: string[], now: Date): Promise<LeaseRecord[]> {
+      if (ids.length === 0) return [];
+      const { rows } = await sql.query(
         `UPDATE pgmint.leases SET state = 'revoked', revoked_at = $2, last_error = NULL, next_attempt_at = NULL
-         WHERE id = ANY($1::uuid[])`,
+         WHERE id = ANY($1::uuid[]) RETURNING *`,
         [ids, now.toISOString()],
       );
+      return rows.map(toLease);
     },
-    /** One failed attempt each: a later retry, or `irrevocable` once attempts run out. */
-    async recordFailures(failures: Array<{ id: string; error: string; nextAttemptAt: Date | null }>): Promise<void> {
-      if (failures.length === 0) return;
-      await sql.query(
+    /** One failed attempt each: a later retry, or `irrevocable` once attempts run out. Returns the leases as they now are. */
+    async recordFailures(failures: readonly RevokeFailure[]): Promise<LeaseRecord[]> {
+      if (failures.length === 0) return [];
+      const { rows } = await sql.query(
         `UPDATE pgmint.leases l SET revoke_attempts = l.revoke_attempts + 1, last_error = f.error,
            next_attempt_at = f.next_at, state = CASE WHEN f.next_at IS NULL THEN 'irrevocable' ELSE l.state END
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS f(id, error, next_at) WHERE l.id = f.id`,
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS f(id, error, next_at) WHERE l.id = f.id RETURNING l.*`,
         [failures.map((f) => f.id), failures.map((f) => f.error), failures.map((f) => f.nextAttemptAt?.toISOString() ?? null)],
       );
+      return rows.map(toLease);
     },
     /** An irrevocable lease, now acknowledged by an operator (finished from `at`); null when it was not irrevocable. */
     async acknowledge(id: string, at: Date): Promise<LeaseRecord | null> {
@@ -269,7 +294,7 @@ export function leases(sql: Queryable) {
       );
       return new Set(rows.map((r) => r.username));
     },
-    async countByState(databaseId: string, now: Date, graceSec: number): Promise<Record<string, number>> {
+    async countByState(q: DueQuery): Promise<Record<string, number>> {
       const { rows } = await sql.query<{ active: string; pending: string; draining: string; overdue: string; irrevocable: string; retrying: string }>(
         `SELECT count(*) FILTER (WHERE state = 'active' AND expires_at > $2) AS active,
                 count(*) FILTER (WHERE state = 'pending') AS pending,
@@ -278,7 +303,7 @@ export function leases(sql: Queryable) {
                 count(*) FILTER (WHERE state = 'irrevocable') AS irrevocable,
                 count(*) FILTER (WHERE state IN ('pending', 'active', 'draining') AND revoke_attempts > 0) AS retrying
          FROM pgmint.leases WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')`,
-        [databaseId, now.toISOString(), graceSec],
+        [q.databaseId, q.now.toISOString(), q.graceSec],
       );
       const r = rows[0]!;
       return { active: Number(r.active), pending: Number(r.pending), draining: Number(r.draining), overdue: Number(r.overdue), irrevocable: Number(r.irrevocable), retrying: Number(r.retrying) };

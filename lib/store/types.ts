@@ -1,5 +1,9 @@
 /**
- * Control-plane records as the domain sees them (camelCase, seconds for TTLs).
+ * Control-plane records as the domain sees them (camelCase, seconds for TTLs),
+ * each declared once here; the HTTP schemas build their wire shapes from them.
+ *
+ * @example
+ *   const live = (l: LeaseRecord) => l.state === 'active' || l.state === 'draining';
  */
 export interface SealedVersions {
   current: string;
@@ -71,7 +75,8 @@ export interface IssuerRecord {
  * `draining`: expired (no new login), its role kept because sessions are
  * still open; live, not finished, until the sweep drops the role.
  */
-export type LeaseState = 'pending' | 'active' | 'draining' | 'revoked' | 'failed' | 'irrevocable' | 'acknowledged';
+export const LEASE_STATES = ['pending', 'active', 'draining', 'revoked', 'failed', 'irrevocable', 'acknowledged'] as const;
+export type LeaseState = (typeof LEASE_STATES)[number];
 
 export interface LeaseRecord {
   id: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Queryable } from '../../lib/db/port.js';
+import type { Queryable, Sql } from '../../lib/db/port.js';
 import { exchangeContext } from '../../lib/store/exchange-context.js';
 import { createStore } from '../../lib/store/index.js';
 import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
@@ -117,11 +117,16 @@ describe('exchange context cache (PGMINT_CONTEXT_CACHE_MS=300)', () => {
   describe('the store', () => {
     let queries = 0;
     let now = 0;
-    const counting = (): Queryable => ({
+    const count = (on: Queryable): Queryable => ({
       query: (text, params) => {
         queries++;
-        return b.deps.sql.query(text, params);
+        return on.query(text, params);
       },
+    });
+    const counting = (): Sql => ({
+      ...count(b.deps.sql),
+      transaction: (fn) => b.deps.sql.transaction((tx) => fn(count(tx))),
+      end: async () => {},
     });
     const options = { ttlMs: 1000, clock: () => now };
 
@@ -184,6 +189,32 @@ describe('exchange context cache (PGMINT_CONTEXT_CACHE_MS=300)', () => {
         await load();
         expect(queries).toBe(2);
       }
+    });
+
+    it('forgets cached contexts when a transaction that wrote to them ends, and not for one that only read', async () => {
+      const store = createStore(counting(), { contextCacheMs: 60_000 });
+      const load = () => store.exchangeContext.load('main', 'k8s', b.issuer.url);
+      await load();
+      queries = 0;
+      await store.transaction(async (s) => {
+        await s.roles.list('main');
+        await s.databases.get('main');
+      });
+      await load();
+      expect(queries).toBe(2); // the two reads: the context came from memory
+      let during = -1;
+      queries = 0;
+      await store.transaction(async (s) => {
+        await s.roles.remove('main', 'nope');
+        // Still cached inside the transaction: forgetting before the commit would let a read keep the old rows.
+        const before = queries;
+        await load();
+        during = queries - before;
+      });
+      expect(during).toBe(0);
+      queries = 0;
+      await load();
+      expect(queries).toBe(1);
     });
   });
 });

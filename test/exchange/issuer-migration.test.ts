@@ -3,36 +3,31 @@
  * migration the cap counts per (issuer, workload), and a live lease written
  * without an issuer takes it from its exchange's audit row.
  */
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, migrate } from '../../functions/local/migrate.js';
+import { readMigrations } from '../../functions/local/migrations.js';
 import { connectPg } from '../../lib/db/pg.js';
 import { parseDatabaseUrl, type Sql } from '../../lib/db/port.js';
+import { type Migration, migrate } from '../../lib/store/migrate.js';
 import { createDatabase, server, serverUrl } from '../support/postgres.js';
 
-const ISSUER_MIGRATION = '0006_issuer_identity.sql';
+const ISSUER_MIGRATION = '0006_issuer_identity';
 const A = 'https://cluster-a.example';
 const B = 'https://cluster-b.example';
 
 describe('the issuer migration on existing leases', () => {
   let sql: Sql;
   let client: pg.Client;
-  let before: string;
+  let all: Migration[];
   beforeAll(async () => {
     const s = server();
     const db = await createDatabase(s, 'migr');
     sql = connectPg({ ...parseDatabaseUrl(serverUrl(s, db)), max: 2 });
     client = new pg.Client({ connectionString: serverUrl(s, db) });
     await client.connect();
+    all = await readMigrations();
     // The schema as it was before: every migration named before this one.
-    before = await mkdtemp(join(tmpdir(), 'pgmint-migrations-'));
-    for (const f of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f < ISSUER_MIGRATION)) {
-      await cp(join(MIGRATIONS_DIR, f), join(before, f));
-    }
-    await migrate(sql, before);
+    await migrate(sql, all.filter((m) => m.version < ISSUER_MIGRATION));
     const lease = (id: string, issuer: string | null, key: string) =>
       client.query(
         `INSERT INTO pgmint.leases (id, database_id, role_name, username, state, subject, issuer, workload_key, expires_at, max_expires_at)
@@ -46,17 +41,13 @@ describe('the issuer migration on existing leases', () => {
       `INSERT INTO pgmint.audit_log (action, outcome, database_id, issuer, lease_id) VALUES ('credentials.issue', 'success', 'main', $1, $2)`,
       [B, '00000000-0000-4000-8000-000000000002'],
     );
-    expect(await migrate(sql)).toEqual([ISSUER_MIGRATION.replace(/\.sql$/, ''), ...(await laterThan(ISSUER_MIGRATION))]);
+    expect(await migrate(sql, all)).toEqual(all.map((m) => m.version).filter((v) => v >= ISSUER_MIGRATION));
   });
   afterAll(async () => {
     await client?.end();
     await sql?.end();
-    if (before) await rm(before, { recursive: true, force: true });
   });
 
-  async function laterThan(name: string): Promise<string[]> {
-    return (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql') && f > name).sort().map((f) => f.replace(/\.sql$/, ''));
-  }
 
   const insert = async (issuer: string | null, key: string, cap: number) =>
     (

@@ -111,7 +111,7 @@ describe('minikube tokens (non-URL issuer kubernetes/serviceaccount) with the PE
     const err = await v.verify(projected.token, { ...defaults, pinnedPems: [pem(projected)] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PgmintError);
     expect((err as PgmintError).code).toBe('invalid_token');
-    expect((err as PgmintError).extra).toMatchObject({ max_token_lifetime: 172_800 });
+    expect((err as PgmintError).details).toMatchObject({ max_token_lifetime: 172_800 });
   });
 
   it('the same key pinned as a JWK verifies too', async () => {

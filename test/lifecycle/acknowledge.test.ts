@@ -84,7 +84,7 @@ describe.each(['pg18', 'pg15'] as const)('acknowledging irrevocable leases on %s
     await b.deps.sql.query(`UPDATE pgmint.leases SET issued_at = now() - interval '90 days', revoked_at = NULL WHERE id = $1`, [kept.lease_id]);
 
     const result = await retainHistory(b.deps, { deadline: Date.now() + 30_000 });
-    expect(result.leases_deleted).toBeGreaterThanOrEqual(1);
+    expect(result.leasesDeleted).toBeGreaterThanOrEqual(1);
     expect(await stateOf(b, old.lease_id)).toBe('deleted');
     expect(await stateOf(b, recent.lease_id)).toBe('acknowledged');
     expect(await stateOf(b, kept.lease_id)).toBe('irrevocable');

@@ -131,7 +131,7 @@ describe('creator roles on pg18', () => {
     await asBroker(b, (c) => c.query(`SELECT ${CREATOR_SCHEMA}."${creator}"($1)`, [`CREATE ROLE ${orphan} LOGIN VALID UNTIL '2000-01-01' IN ROLE ${ro}`]));
     expect(await adminsOf(b, orphan)).toEqual([creator]);
     const swept = await sweep(b.deps);
-    expect(swept.orphans_dropped).toBeGreaterThanOrEqual(1);
+    expect(swept.orphansDropped).toBeGreaterThanOrEqual(1);
     expect(await roleExists(b, orphan)).toBe(false);
   });
 

@@ -24,6 +24,20 @@ async function auditOf(b: TestBroker, leaseId: string) {
   return rows;
 }
 
+/**
+ * A lease with one open session, expired two minutes ago and swept once: draining.
+ * `ended` settles with the error the session gets when it is terminated.
+ */
+async function drainingWithSession(b: TestBroker, creds: { lease_id: string; user: string; connection_uri: string }) {
+  const client = new pg.Client({ connectionString: creds.connection_uri });
+  const ended = new Promise<{ code?: string }>((resolve) => client.on('error', (err) => resolve(err as { code?: string })));
+  await client.connect();
+  await expiredAgo(b, creds, 120);
+  await sweep(b.deps);
+  expect((await b.deps.store.leases.get(creds.lease_id))!.state).toBe('draining');
+  return { client, ended };
+}
+
 /** A pool of one connection, as an application holds it: opened once, reused for every query. */
 function poolFor(creds: { connection_uri: string }) {
   const pool = new pg.Pool({ connectionString: creds.connection_uri, max: 1, idleTimeoutMillis: 0 });
@@ -124,12 +138,7 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
 
   it('a revoke still ends a draining lease at once, sessions included', async () => {
     const creds = await mint(b, '?ttl=30');
-    const client = new pg.Client({ connectionString: creds.connection_uri });
-    const ended = new Promise<{ code?: string }>((resolve) => client.on('error', (err) => resolve(err as { code?: string })));
-    await client.connect();
-    await expiredAgo(b, creds, 120);
-    await sweep(b.deps);
-    expect((await b.deps.store.leases.get(creds.lease_id))!.state).toBe('draining');
+    const { client, ended } = await drainingWithSession(b, creds);
 
     const res = await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token);
     expect(res.status).toBe(200);
@@ -173,7 +182,7 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
     expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(name);
     await client.end();
     await untilNoSessions(b, name);
-    expect((await sweep(b.deps)).orphans_dropped).toBeGreaterThanOrEqual(1);
+    expect((await sweep(b.deps)).orphansDropped).toBeGreaterThanOrEqual(1);
     expect(await roleExists(b, name)).toBe(false);
 
     // Expired more than 24 hours ago: its sessions are ended with it.
@@ -194,12 +203,7 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
     const res = await fetch(`${b.url}/api/v1/databases/second/credentials/k8s?ttl=30`, { headers: { authorization: `Bearer ${await workloadToken(b)}` } });
     expect(res.status).toBe(200);
     const creds = await res.json();
-    const client = new pg.Client({ connectionString: creds.connection_uri });
-    const ended = new Promise<{ code?: string }>((resolve) => client.on('error', (err) => resolve(err as { code?: string })));
-    await client.connect();
-    await expiredAgo(b, creds, 120);
-    await sweep(b.deps);
-    expect((await b.deps.store.leases.get(creds.lease_id))!.state).toBe('draining');
+    const { client, ended } = await drainingWithSession(b, creds);
 
     // A draining lease is live: removal without force is refused, with force it is revoked first.
     expect((await b.admin('DELETE', '/api/v1/databases/second')).status).toBe(409);

@@ -36,7 +36,7 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
     };
     const { retainHistory } = await import('../../lib/leases/retention.js');
     const result = await retainHistory(b.deps, { deadline: Date.now() + 30_000, batchSize: 10 });
-    expect(result.leases_deleted).toBe(25);
+    expect(result.leasesDeleted).toBe(25);
     for (const id of old) expect(await exists(b, id)).toBe(false);
     for (const id of Object.values(kept)) expect(await exists(b, id)).toBe(true);
     const { rows } = await b.deps.sql.query<{ detail: { deleted: number; retention_days: number } }>(
@@ -58,7 +58,7 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
 
     const result = await sweep(b.deps);
     expect(result.errors).toEqual([]);
-    expect(result.retention.audit_partitions_retired).toContain(month);
+    expect(result.retention.auditPartitionsRetired).toContain(month);
     expect((await b.deps.sql.query(`SELECT 1 FROM pgmint.audit_log WHERE subject = 'ancient'`)).rows).toEqual([]);
     expect((await b.deps.sql.query('SELECT to_regclass($1) AS r', [`pgmint.${month}`])).rows[0]!.r).toBeNull();
     const { rows } = await b.deps.sql.query<{ detail: { partition: string; retention_days: number } }>(
@@ -68,7 +68,7 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
     expect(rows).toHaveLength(1);
     expect(rows[0]!.detail.retention_days).toBe(400);
     // A second sweep finds nothing more to retire.
-    expect((await sweep(b.deps)).retention.audit_partitions_retired).toEqual([]);
+    expect((await sweep(b.deps)).retention.auditPartitionsRetired).toEqual([]);
   });
 
   it('the audit log stays append-only, and a runtime role can neither rewrite it nor retire recent months', async () => {

@@ -69,6 +69,41 @@ describe.each(['pg18', 'pg15'] as const)('revoking leases on %s', (serverName) =
     expect((await garbage.json()).code).toBe('invalid_token');
   });
 
+  it("reads the lease once and the token's issuers once, and sends nothing outside its transaction while it is open", async () => {
+    const creds = await mint(b);
+    const sql = b.deps.sql;
+    const { query, transaction } = sql;
+    const seen: string[] = [];
+    let open = 0;
+    let outsideWhileOpen = 0;
+    sql.query = ((text: string, params?: readonly unknown[]) => {
+      if (open > 0) outsideWhileOpen++;
+      seen.push(text);
+      return query(text, params);
+    }) as typeof query;
+    sql.transaction = ((fn) =>
+      transaction(async (tx) => {
+        open++;
+        try {
+          return await fn({ query: (text, params) => (seen.push(text), tx.query(text, params)) });
+        } finally {
+          open--;
+        }
+      })) as typeof transaction;
+    try {
+      const res = await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token);
+      expect(await res.json()).toMatchObject({ id: creds.lease_id, state: 'revoked' });
+    } finally {
+      sql.query = query;
+      sql.transaction = transaction;
+    }
+    const count = (pattern: RegExp) => seen.filter((text) => pattern.test(text)).length;
+    expect(count(/^SELECT \* FROM pgmint\.leases WHERE id/)).toBe(1);
+    expect(count(/FROM pgmint\.issuers WHERE database_id = \$1 AND kind = \$2 AND issuer = \$3/)).toBe(1);
+    expect(count(/UPDATE pgmint\.leases/)).toBe(2); // asked to end (and locked), then revoked
+    expect(outsideWhileOpen).toBe(0);
+  });
+
   it('revokes cleanly a role already dropped by hand, and revoking twice is harmless', async () => {
     const creds = await mint(b);
     await withSuperuser(b.pg, b.targetDb, (c) => c.query(`DROP ROLE "${creds.user}"`));

@@ -56,7 +56,7 @@ describe('sweeping at scale on pg18', () => {
       await c.query(`ALTER ROLE "${live.user}" VALID UNTIL '2000-01-01'`);
     });
     const result = await sweep(b.deps);
-    expect(result).toMatchObject({ orphans_dropped: 1, failed: 0, errors: [] });
+    expect(result).toMatchObject({ orphansDropped: 1, failed: 0, errors: [] });
     expect(await roleExists(b, orphan!)).toBe(false);
     for (const kept of [live.user, 'pgm_future_role', 'pgm_forever_role']) expect(await roleExists(b, kept)).toBe(true);
     const audit = await b.deps.sql.query(`SELECT outcome FROM pgmint.audit_log WHERE action = 'orphan.drop' AND username = $1`, [orphan]);
@@ -70,7 +70,7 @@ describe('sweeping at scale on pg18', () => {
     const [first, second] = await Promise.all([sweep(b.deps, { batchSize: 25 }), sweep(b.deps, { batchSize: 25 })]);
     for (const r of [first!, second!]) expect(r).toMatchObject({ failed: 0, errors: [] });
     expect(first!.revoked + second!.revoked).toBe(leased.length);
-    expect(first!.orphans_dropped + second!.orphans_dropped).toBe(orphans.length);
+    expect(first!.orphansDropped + second!.orphansDropped).toBe(orphans.length);
     expect(await countRoles(b, 'pgm_overlap')).toBe(0);
     const { rows } = await b.deps.sql.query<{ n: number; leases: number }>(
       `SELECT count(*)::int AS n, count(DISTINCT lease_id)::int AS leases FROM pgmint.audit_log

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenHash } from '../../lib/http/auth.js';
+import { tokenHash } from '../../lib/admin/index.js';
 import { rotateRoot } from '../../lib/rotation/index.js';
 import { startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, withSuperuser } from '../support/postgres.js';

@@ -9,7 +9,8 @@ import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
 import { bootstrapSql } from '../../lib/targets/bootstrap.js';
 import { type DevIssuer, startDevIssuer } from '../../functions/local/dev-issuer.js';
-import { migrate } from '../../functions/local/migrate.js';
+import { readMigrations } from '../../functions/local/migrations.js';
+import { migrate } from '../../lib/store/migrate.js';
 import { serveNode } from '../../functions/runtime/http-server.js';
 import { nodeDeps } from '../../functions/runtime/node.js';
 import type { ServerInfo } from './global-setup.js';
@@ -82,7 +83,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     ...options.env,
   };
   const deps = await nodeDeps(env, { now: options.now });
-  await migrate(deps.sql);
+  await migrate(deps.sql, await readMigrations());
   const app = createApp(deps);
   const httpServer = await serveNode(app.fetch, { port: 0, hostname: '127.0.0.1' });
   const address = httpServer.address();

@@ -1,71 +1,73 @@
 /**
- * The workload exchange routes: credentials as JSON, or the connection URI
- * alone as text, for `k8s` service-account tokens and other `oidc` tokens.
+ * The workload exchange: credentials as JSON, or the connection URI alone as
+ * text, for `k8s` service-account tokens and other `oidc` tokens. Mounted at
+ * /api/v1/databases/{db}.
  */
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { Deps } from '../../context.js';
-import { issueCredentials } from '../../leases/issue.js';
+import { issueCredentials, recordRefusal } from '../../leases/issue.js';
+import { takeBearer } from '../bearer.js';
+import { json, problem, workloadSecurity } from '../describe.js';
 import type { AppEnv } from '../env.js';
-import { Credentials, DatabaseParams, ExchangeQuery, Problem } from '../schemas.js';
+import { guardRoutes } from '../guard.js';
+import { slug } from '../schemas/common.js';
+import { Credentials, ExchangeQuery, KindParams } from '../schemas/exchange.js';
+import { subApp } from '../validation.js';
 
-const problems = {
-  400: { description: 'Bad query parameter', content: { 'application/problem+json': { schema: Problem } } },
-  401: { description: 'Token not accepted', content: { 'application/problem+json': { schema: Problem } } },
-  403: { description: 'Identity not allowed', content: { 'application/problem+json': { schema: Problem } } },
-  429: { description: 'Lease cap reached for this workload', content: { 'application/problem+json': { schema: Problem } } },
-  503: {
-    description: "The issuer's keys cannot be fetched, or the token's key is not fetched yet (retry after Retry-After); or the target is unavailable",
-    content: { 'application/problem+json': { schema: Problem } },
-  },
-} as const;
+const ACTION = 'credentials.issue';
 
-const KindParams = DatabaseParams.extend({ kind: z.enum(['k8s', 'oidc']).openapi({ param: { name: 'kind', in: 'path' } }) });
+const exchangeRoute = <P extends string>(path: P, summary: string, ok: Record<string, unknown>) =>
+  createRoute({
+    method: 'get',
+    path,
+    summary,
+    security: workloadSecurity,
+    request: { params: KindParams, query: ExchangeQuery },
+    responses: {
+      200: ok,
+      400: problem('Bad query parameter'),
+      401: problem('Token not accepted'),
+      403: problem('Identity not allowed'),
+      429: problem('Lease cap reached for this workload'),
+      503: problem(
+        "The issuer's keys cannot be fetched, or the token's key is not fetched yet (retry after Retry-After); " +
+          'or the target is unavailable',
+      ),
+    },
+  });
 
-const credentialsRoute = createRoute({
-  method: 'get',
-  path: '/api/v1/databases/{db}/credentials/{kind}',
-  summary: 'Exchange a workload token for a fresh Postgres login',
-  security: [{ workloadToken: [] }],
-  request: { params: KindParams, query: ExchangeQuery },
-  responses: {
-    200: { description: 'A new login role, shown once', content: { 'application/json': { schema: Credentials } } },
-    ...problems,
-  },
+const credentialsRoute = exchangeRoute(
+  '/credentials/{kind}',
+  'Exchange a workload token for a fresh Postgres login',
+  json(Credentials, 'A new login role, shown once'),
+);
+const connectRoute = exchangeRoute('/connect/{kind}', 'Exchange a workload token for a connection URI (text/plain)', {
+  description: 'postgresql:// URI of a new login role',
+  content: { 'text/plain': { schema: z.string() } },
 });
 
-const connectRoute = createRoute({
-  method: 'get',
-  path: '/api/v1/databases/{db}/connect/{kind}',
-  summary: 'Exchange a workload token for a connection URI (text/plain)',
-  security: [{ workloadToken: [] }],
-  request: { params: KindParams, query: ExchangeQuery },
-  responses: {
-    200: { description: 'postgresql:// URI of a new login role', content: { 'text/plain': { schema: z.string() } } },
-    ...problems,
-  },
-});
+export function exchangeRoutes(deps: Deps) {
+  const app = subApp();
+  // A header that cannot even be read is refused, and audited like every other refusal of an exchange.
+  guardRoutes(app, async (c) => {
+    try {
+      takeBearer(c);
+    } catch (err) {
+      const db = c.req.param('db');
+      await recordRefusal(deps, { databaseId: db && slug.safeParse(db).success ? db : null, requestId: c.get('requestId') }, ACTION, err);
+      throw err;
+    }
+  });
 
-export function exchangeRoutes(app: OpenAPIHono<AppEnv>, deps: Deps) {
-  const exchange = async (c: Parameters<Parameters<typeof app.openapi<typeof credentialsRoute>>[1]>[0]) => {
-    const { db, kind } = c.req.valid('param');
-    const { role, ttl } = c.req.valid('query');
-    return issueCredentials(deps, {
-      databaseId: db,
-      kind,
-      authorization: c.req.header('authorization'),
-      role,
-      ttl,
-      requestId: c.get('requestId'),
-    });
+  /** The credentials are a secret: no cache keeps them. */
+  const exchange = async (c: Context<AppEnv>, params: z.output<typeof KindParams>, query: z.output<typeof ExchangeQuery>) => {
+    const request = { databaseId: params.db, kind: params.kind, token: c.get('token'), ...query, requestId: c.get('requestId') };
+    const credentials = await issueCredentials(deps, request);
+    c.header('cache-control', 'no-store');
+    return credentials;
   };
-  app.openapi(credentialsRoute, async (c) => {
-    const creds = await exchange(c);
-    c.header('cache-control', 'no-store');
-    return c.json(creds, 200);
-  });
-  app.openapi(connectRoute, async (c) => {
-    const creds = await exchange(c as never);
-    c.header('cache-control', 'no-store');
-    return c.text(creds.connection_uri, 200);
-  });
+  app.openapi(credentialsRoute, async (c) => c.json(await exchange(c, c.req.valid('param'), c.req.valid('query')), 200));
+  app.openapi(connectRoute, async (c) => c.text((await exchange(c, c.req.valid('param'), c.req.valid('query'))).connection_uri, 200));
+  return app;
 }

@@ -1,10 +1,10 @@
 /**
- * Admin tokens: constant-time comparison and the hash they are stored as.
+ * Admin token secrets: the SHA-256 hash they are stored as, and a comparison
+ * with the bootstrap token that leaks neither length nor content through timing.
  *
  * @example
  *   if (await constantTimeEqual(token, bootstrapToken)) …
  */
-export { bearerToken } from '../identity/bearer.js';
 
 async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
