@@ -1,15 +1,17 @@
 /**
  * The floor: what an exchange cannot avoid, sent straight to Postgres with the
- * broker's own driver (lib/db/pg.ts) — insert the pending lease under the
- * per-pod cap (the same locked call) and, at the same time, create the
- * login role with exactly the SQL an exchange sends (SCRAM verifier, VALID
- * UNTIL, IN ROLE, the role's ALTER ROLE … SET lines, through the same creator
- * role's function on PostgreSQL 16+), then activate the lease with its audit
- * row. `sequential` runs the first two one after the other, as exchanges did
- * before they overlapped. Each role gets a fresh SCRAM verifier from a verifier pool like the
- * exchange's: deriving it (4,096 PBKDF2 iterations) is part of setting a
- * password, whoever does it — the server would, given the plaintext — and
- * both sides may do it ahead of time while idle.
+ * broker's own driver (lib/db/pg.ts), in the exchange's own order
+ * (lib/leases/issue.ts): insert the pending lease under the per-pod cap (the
+ * same locked call); then create the login role with exactly the SQL an
+ * exchange sends (SCRAM verifier, VALID UNTIL, IN ROLE, the role's ALTER ROLE
+ * … SET lines, through the same creator role's function on PostgreSQL 16+);
+ * then activate the lease with its audit row — three round trips in a row.
+ * `overlapped` sends the first two at once instead: a bound, not what an
+ * exchange does (a role whose pending row an outage lost would be untracked
+ * until the orphan sweep). Each role gets a fresh SCRAM verifier from a
+ * verifier pool like the exchange's: deriving it (4,096 PBKDF2 iterations) is
+ * part of setting a password, whoever does it — the server would, given the
+ * plaintext — and both sides may do it ahead of time while idle.
  *
  * @example
  *   const r = await measureFloor(stack, { concurrency: 8, total: 2000 }); // raw latencies
@@ -24,7 +26,7 @@ import { createAsCreator, probeCreators } from '../lib/targets/creators.js';
 import { closedLoopRaw, type RawLoad } from './load.js';
 import { DATABASE_ID, type Stack } from './stack.js';
 
-export async function measureFloor(stack: Stack, o: { concurrency: number; total: number; warmup?: number; sequential?: boolean }): Promise<RawLoad> {
+export async function measureFloor(stack: Stack, o: { concurrency: number; total: number; warmup?: number; overlapped?: boolean }): Promise<RawLoad> {
   const control = connectPg({ ...hostOf(stack), database: stack.controlDb, user: stack.pg.superuser, password: stack.pg.password, max: o.concurrency });
   const target = connectPg({ ...hostOf(stack), database: stack.targetDb, user: stack.brokerUser, password: stack.brokerPassword, max: o.concurrency });
   try {
@@ -69,12 +71,12 @@ export async function measureFloor(stack: Stack, o: { concurrency: number; total
         if (!(await store.insertPendingWithinCap(lease, 10))) throw new Error('lease cap reached');
       };
       const create = () => createAsCreator(target, creators, { name: username, statements, groups: role.memberOf });
-      // As the exchange does (lib/leases/issue.ts): both at once when an untracked role would be found as an orphan.
-      if (o.sequential || (creators.mode !== 'creators' && role.memberOf.length === 0)) {
+      if (o.overlapped) {
+        await Promise.all([reserve(), create()]);
+      } else {
+        // As the exchange does: the pending row commits before the role exists.
         await reserve();
         await create();
-      } else {
-        await Promise.all([reserve(), create()]);
       }
       await store.activate(id, {
         action: 'credentials.issue',

@@ -199,7 +199,7 @@ function request(agent: http.Agent, method: string, url: string, authorization: 
  * 390 days (inside the 400-day retention) from 10,000 service accounts, the
  * bench's own `prod/api` among them.
  */
-async function loadHistory(pg: BenchPostgres, controlDb: string, o: { leases: number; audit: number; log: (l: string) => void }): Promise<void> {
+export async function loadHistory(pg: BenchPostgres, controlDb: string, o: { leases: number; audit: number; log: (l: string) => void }): Promise<void> {
   const chunk = 500_000;
   await pg.su(controlDb, async (c) => {
     await c.query("SET synchronous_commit = off");

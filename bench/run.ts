@@ -7,6 +7,7 @@
  *   npm run bench                 # everything, ~11 minutes on 2 cores
  *   npm run bench -- latency      # floor and exchange only
  *   npm run bench -- history      # 1,000,000 leases and 10,000,000 audit rows vs an empty control plane
+ *   BENCH_HISTORY_SCALE=0.1 npm run bench -- history   # a tenth of that history, for a quick look
  *   BENCH_QUICK=1 npm run bench   # smaller counts, for a smoke run
  *   BENCH_SWEEP_SIZES=50000 PGMINT_CREATOR_ROLES=1000 npm run bench -- sweep   # one sweep, other settings
  */
@@ -146,9 +147,12 @@ async function main(argv: string[]) {
     }
     if (wanted.includes('history')) {
       log('history: empty vs loaded control plane');
+      // BENCH_HISTORY_SCALE=0.1 loads a tenth of the history (quick investigation runs); the report states the counts.
+      const scale = Number(process.env.BENCH_HISTORY_SCALE ?? (quick ? '0.05' : '1'));
+      if (!(scale > 0 && scale <= 1)) throw new Error('BENCH_HISTORY_SCALE must be in (0, 1]');
       results.history = await historyScenario(pg, {
-        leases: quick ? 50_000 : 1_000_000,
-        audit: quick ? 500_000 : 10_000_000,
+        leases: Math.round(1_000_000 * scale),
+        audit: Math.round(10_000_000 * scale),
         slices: quick ? 2 : 4,
         perSlice: quick ? 30 : 100,
         sweepExpired: quick ? 50 : 200,

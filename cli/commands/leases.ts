@@ -1,6 +1,7 @@
 /**
- * `pgmint leases list|revoke`: the live and past logins of a database, and
- * ending them (one lease, or all of a subject's or a name prefix's).
+ * `pgmint leases list|revoke|ack`: the live and past logins of a database,
+ * ending them (one lease, or all of a subject's or a name prefix's), and
+ * acknowledging an irrevocable one so it ages out.
  */
 import type { Command } from 'commander';
 import { adminCall } from '../lib/admin.js';
@@ -48,7 +49,7 @@ export function registerLeases(program: Command): void {
       leases
         .command('list <db>')
         .description('List leases of <db>, newest first')
-        .option('--state <state>', 'pending, active, draining, revoked, failed or irrevocable')
+        .option('--state <state>', 'pending, active, draining, revoked, failed, irrevocable or acknowledged')
         .option('--subject <subject>', 'only this workload, e.g. system:serviceaccount:prod:api')
         .option('--issuer <issuer>', "only this issuer's workloads (two clusters may share a subject)")
         .option('--role <role>', 'only this role')
@@ -101,5 +102,14 @@ export function registerLeases(program: Command): void {
     });
     process.stdout.write(`revoked ${r.revoked} of ${r.matched} live lease(s) on ${o.db}\n`);
     if (r.remaining > 0 || r.failed > 0) process.stdout.write(`${r.remaining} left to the sweeper (${r.failed} failed, ${r.irrevocable} irrevocable)\n`);
+  });
+
+  adminOptions(
+    leases
+      .command('ack <lease-id>')
+      .description('Acknowledge an irrevocable lease (its role could not be dropped): it is finished, and deleted after the retention'),
+  ).action(async (leaseId: string, o: AdminOptions) => {
+    const lease = await adminCall<Lease>(o, 'POST', `/api/v1/leases/${seg(leaseId)}/acknowledge`, { label: 'acknowledging' });
+    process.stdout.write(`lease ${lease.id} (${lease.user}): ${lease.state}\n`);
   });
 }

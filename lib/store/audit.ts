@@ -35,6 +35,9 @@ export function leaseAuditFields(lease: LeaseRecord) {
   };
 }
 
+/** How far back an audit read looks first (lib/store/audit.ts `query`). */
+const RECENT_MS = 31 * 86_400_000;
+
 export const AUDIT_COLUMNS = 'request_id, action, outcome, code, database_id, subject, issuer, pod, lease_id, role_name, username, detail';
 
 export function auditValues(e: AuditEntry): unknown[] {
@@ -72,30 +75,29 @@ export function audit(sql: Queryable) {
     /**
      * Newest first. Each filter has an index on (filter, at, id) and the table
      * is partitioned by month on `at`, so a page costs the same at any size;
-     * the cursor continues from the (at, id) of the entry it names.
+     * the cursor continues from the (at, id) of the entry it names. The last
+     * month is read first, bounded by a parameter so Postgres plans only the
+     * partitions it covers; older months only when that page is not full.
      */
     async query(q: AuditQuery): Promise<AuditRecord[]> {
-      const { rows } = await sql.query(
-        `SELECT id, at, ${AUDIT_COLUMNS} FROM pgmint.audit_log
-         WHERE ($1::text IS NULL OR database_id = $1) AND ($2::text IS NULL OR action = $2)
-           AND ($3::text IS NULL OR outcome = $3) AND ($4::text IS NULL OR subject = $4)
-           AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
-           AND ($7::bigint IS NULL OR (at, id) < (SELECT c.at, c.id FROM pgmint.audit_log c WHERE c.id = $7))
-           AND ($9::text IS NULL OR issuer = $9)
-         ORDER BY at DESC, id DESC LIMIT $8`,
-        [
-          q.databaseId ?? null,
-          q.action ?? null,
-          q.outcome ?? null,
-          q.subject ?? null,
-          q.since ?? null,
-          q.until ?? null,
-          q.before ?? null,
-          Math.min(q.limit ?? 100, 1000),
-          q.issuer ?? null,
-        ],
-      );
-      return rows.map(toAudit);
+      const limit = Math.min(q.limit ?? 100, 1000);
+      const recentFrom = new Date(Date.now() - RECENT_MS).toISOString();
+      const page = async (range: string, n: number) =>
+        (
+          await sql.query(
+            `SELECT id, at, ${AUDIT_COLUMNS} FROM pgmint.audit_log
+             WHERE ($1::text IS NULL OR database_id = $1) AND ($2::text IS NULL OR action = $2)
+               AND ($3::text IS NULL OR outcome = $3) AND ($4::text IS NULL OR subject = $4)
+               AND ${range} AND ($6::timestamptz IS NULL OR at < $6)
+               AND ($7::bigint IS NULL OR (at, id) < (SELECT c.at, c.id FROM pgmint.audit_log c WHERE c.id = $7))
+               AND ($9::text IS NULL OR issuer = $9)
+             ORDER BY at DESC, id DESC LIMIT $8`,
+            [q.databaseId ?? null, q.action ?? null, q.outcome ?? null, q.subject ?? null, q.since ?? null, q.until ?? null, q.before ?? null, n, q.issuer ?? null, recentFrom],
+          )
+        ).rows.map(toAudit);
+      const recent = await page('at >= greatest($5::timestamptz, $10::timestamptz)', limit);
+      if (recent.length === limit) return recent;
+      return [...recent, ...(await page('at < $10::timestamptz AND ($5::timestamptz IS NULL OR at >= $5)', limit - recent.length))];
     },
     /** Makes the monthly partitions from `from` through `through` that are missing (migration 0007); returns how many. */
     async ensurePartitions(from: Date, through: Date): Promise<number> {

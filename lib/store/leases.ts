@@ -142,7 +142,10 @@ export function leases(sql: Queryable) {
      * past expiry plus grace, or asked to end — or draining, and not waiting
      * out a retry backoff. Rows another sweep holds are skipped, never waited
      * for. `after` (a lease id) pages through them by (expires_at, id), so
-     * one run visits a draining lease once even though it stays due.
+     * one run visits a draining lease once even though it stays due. Due
+     * leases come first in that order, up to the latest expiry among those
+     * asked to end: the scan stops there, never reading the live leases
+     * beyond it, however many there are.
      */
     async claimDue(q: DueQuery & { limit: number; onlyRequested?: boolean; after?: string | null }): Promise<LeaseRecord[]> {
       const { rows } = await sql.query(
@@ -151,6 +154,9 @@ export function leases(sql: Queryable) {
            AND (revoke_requested_at IS NOT NULL OR (NOT $5 AND expires_at < $2::timestamptz - make_interval(secs => $3)))
            AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
            AND ($6::uuid IS NULL OR (expires_at, id) > (SELECT expires_at, id FROM pgmint.leases WHERE id = $6))
+           AND expires_at <= greatest(CASE WHEN NOT $5 THEN $2::timestamptz - make_interval(secs => $3) END,
+             (SELECT max(r.expires_at) FROM pgmint.leases r
+              WHERE r.database_id = $1 AND r.state IN ('pending', 'active', 'draining') AND r.revoke_requested_at IS NOT NULL))
          ORDER BY expires_at, id LIMIT $4 FOR UPDATE SKIP LOCKED`,
         [q.databaseId, q.now.toISOString(), q.graceSec, q.limit, q.onlyRequested ?? false, q.after ?? null],
       );
@@ -182,11 +188,15 @@ export function leases(sql: Queryable) {
       return rows.map(toLease);
     },
     async countDue(q: DueQuery): Promise<number> {
+      // Two counts, each bounded by its index: past expiry (leases_due), and asked to end before it (leases_revoke_requested).
       const { rows } = await sql.query<{ n: string }>(
-        `SELECT count(*) AS n FROM pgmint.leases
-         WHERE database_id = $1 AND state IN ('pending', 'active')
-           AND (expires_at < $2::timestamptz - make_interval(secs => $3) OR revoke_requested_at IS NOT NULL)
-           AND (next_attempt_at IS NULL OR next_attempt_at <= $2)`,
+        `SELECT (SELECT count(*) FROM pgmint.leases
+                 WHERE database_id = $1 AND state IN ('pending', 'active') AND expires_at < $2::timestamptz - make_interval(secs => $3)
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= $2))
+              + (SELECT count(*) FROM pgmint.leases
+                 WHERE database_id = $1 AND state IN ('pending', 'active') AND revoke_requested_at IS NOT NULL
+                   AND expires_at >= $2::timestamptz - make_interval(secs => $3)
+                   AND (next_attempt_at IS NULL OR next_attempt_at <= $2)) AS n`,
         [q.databaseId, q.now.toISOString(), q.graceSec],
       );
       return Number(rows[0]?.n ?? 0);
@@ -247,21 +257,30 @@ export function leases(sql: Queryable) {
       );
       return rows.map(toLease);
     },
+    /** An irrevocable lease, now acknowledged by an operator (finished from `at`); null when it was not irrevocable. */
+    async acknowledge(id: string, at: Date): Promise<LeaseRecord | null> {
+      const { rows } = await sql.query(
+        `UPDATE pgmint.leases SET state = 'acknowledged', acknowledged_at = $2, next_attempt_at = NULL
+         WHERE id = $1::uuid AND state = 'irrevocable' RETURNING *`,
+        [leaseId(id), at.toISOString()],
+      );
+      return rows[0] ? toLease(rows[0]) : null;
+    },
     async renew(id: string, expiresAt: Date, now: Date): Promise<void> {
       await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1::uuid', [leaseId(id), expiresAt.toISOString(), now.toISOString()]);
     },
     /**
-     * Deletes up to `limit` finished leases (revoked, or failed at issue) that
-     * ended before `before`, oldest first; returns how many. Live, draining
-     * and irrevocable leases are never finished here. Rows another sweep
-     * holds are skipped.
+     * Deletes up to `limit` finished leases (revoked, failed at issue, or
+     * irrevocable and acknowledged) that ended before `before`, oldest first;
+     * returns how many. Live, draining and unacknowledged irrevocable leases
+     * are never finished here. Rows another sweep holds are skipped.
      */
     async deleteFinished(before: Date, limit: number): Promise<number> {
       const { rowCount } = await sql.query(
         `DELETE FROM pgmint.leases WHERE id = ANY (ARRAY(
            SELECT id FROM pgmint.leases
-           WHERE state IN ('revoked', 'failed') AND coalesce(revoked_at, issued_at) < $1
-           ORDER BY coalesce(revoked_at, issued_at) LIMIT $2 FOR UPDATE SKIP LOCKED))`,
+           WHERE state IN ('revoked', 'failed', 'acknowledged') AND coalesce(acknowledged_at, revoked_at, issued_at) < $1
+           ORDER BY coalesce(acknowledged_at, revoked_at, issued_at) LIMIT $2 FOR UPDATE SKIP LOCKED))`,
         [before.toISOString(), limit],
       );
       return rowCount;

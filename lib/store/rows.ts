@@ -92,6 +92,7 @@ export function toLease(r: Row): LeaseRecord {
     nextAttemptAt: isoOrNull(r.next_attempt_at),
     lastError: (r.last_error as string | null) ?? null,
     revokeRequestedAt: isoOrNull(r.revoke_requested_at),
+    acknowledgedAt: isoOrNull(r.acknowledged_at),
   };
 }
 

@@ -75,7 +75,7 @@ export interface IssuerRecord {
  * `draining`: expired (no new login), its role kept because sessions are
  * still open; live, not finished, until the sweep drops the role.
  */
-export const LEASE_STATES = ['pending', 'active', 'draining', 'revoked', 'failed', 'irrevocable'] as const;
+export const LEASE_STATES = ['pending', 'active', 'draining', 'revoked', 'failed', 'irrevocable', 'acknowledged'] as const;
 export type LeaseState = (typeof LEASE_STATES)[number];
 
 export interface LeaseRecord {
@@ -100,6 +100,8 @@ export interface LeaseRecord {
   lastError: string | null;
   /** When someone asked for the lease to end (lifecycle migration); null otherwise. */
   revokeRequestedAt?: string | null;
+  /** When an operator acknowledged an irrevocable lease (it then ages out like a revoked one); null otherwise. */
+  acknowledgedAt?: string | null;
 }
 
 export type AuditOutcome = 'success' | 'denied' | 'error';

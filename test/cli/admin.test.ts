@@ -97,6 +97,18 @@ describe('pgmint operator verbs', () => {
     expect(nothing.stderr).toMatch(/^pgmint: invalid_request: nothing to revoke/);
   });
 
+  it('leases ack finishes an irrevocable lease and refuses a live one', async () => {
+    const lease = await mint('prod', 'api');
+    const live = await runCli(['leases', 'ack', lease.lease_id], { env: env() });
+    expect(live.status).toBe(1);
+    expect(live.stderr).toMatch(/^pgmint: conflict: lease is active/);
+    // As the sweep leaves a lease whose revocations kept failing.
+    await b.deps.sql.query(`UPDATE pgmint.leases SET state = 'irrevocable', revoke_attempts = 5 WHERE id = $1`, [lease.lease_id]);
+    expect(await admin(['leases', 'ack', lease.lease_id])).toBe(`lease ${lease.lease_id} (${lease.user}): acknowledged\n`);
+    const listed = JSON.parse(await admin(['leases', 'list', 'main', '--state', 'acknowledged', '--json']));
+    expect(listed.leases.map((l: { id: string }) => l.id)).toEqual([lease.lease_id]);
+  });
+
   it('audit as a table and as JSON', async () => {
     await mint('prod', 'api');
     const table = await admin(['audit', '--database', 'main', '--action', 'credentials.issue', '--since', '1h']);

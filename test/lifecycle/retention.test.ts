@@ -102,4 +102,47 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
       await withSuperuser(b.pg, b.controlDb, (c) => c.query(`DROP OWNED BY ${runtime}; DROP ROLE ${runtime}`));
     }
   });
+
+  it('an insert never lacks a partition, however long no sweep ran; the next one moves such rows into their months, ids kept', async () => {
+    const partitionOf = async (subject: string) =>
+      (await b.deps.sql.query<{ p: string; id: string }>(`SELECT tableoid::regclass::text AS p, id FROM pgmint.audit_log WHERE subject = $1`, [subject])).rows[0]!;
+    const month = (offset: number) => `pgmint.audit_log_${new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + offset, 1)).toISOString().slice(0, 7).replace(/^(\d{4})-(\d{2})$/, 'y$1m$2')}`;
+    // Seven months ahead: past the three the sweep keeps, as if it had not run for four months.
+    await b.deps.sql.query(`INSERT INTO pgmint.audit_log (at, action, outcome, subject) VALUES (now() + interval '7 months', 'credentials.issue', 'success', 'after-a-gap')`);
+    const caught = await partitionOf('after-a-gap');
+    expect(caught.p).toBe('pgmint.audit_log_ahead');
+
+    const made = await b.deps.store.audit.ensurePartitions(new Date(), new Date(Date.now() + 240 * 86_400_000));
+    expect(made).toBeGreaterThanOrEqual(4);
+    const moved = await partitionOf('after-a-gap');
+    expect(moved).toEqual({ p: month(7), id: caught.id });
+    const { rows } = await b.deps.sql.query<{ n: number; bound: string }>(
+      `SELECT (SELECT count(*)::int FROM pgmint.audit_log_ahead) AS n,
+              pg_get_expr(relpartbound, oid) AS bound FROM pg_class WHERE oid = 'pgmint.audit_log_ahead'::regclass`,
+    );
+    expect(rows[0]!.n).toBe(0);
+    expect(rows[0]!.bound).toMatch(/TO \(MAXVALUE\)$/);
+    // Still append-only, and nothing left behind.
+    await expect(b.deps.sql.query(`DELETE FROM pgmint.audit_log WHERE subject = 'after-a-gap'`)).rejects.toMatchObject({ sqlstate: '42501' });
+    expect((await b.deps.sql.query(`SELECT to_regclass('pgmint.audit_log_ahead_caught') AS r`)).rows[0]!.r).toBeNull();
+    expect(await b.deps.store.audit.ensurePartitions(new Date(), new Date(Date.now() + 240 * 86_400_000))).toBe(0);
+  });
+
+  it('a long reader of the audit log does not hold up inserts behind a new partition: the sweep gives up and tries again', async () => {
+    const pg = await import('pg');
+    const reader = new pg.default.Client({ host: b.pg.host, port: b.pg.port, database: b.controlDb, user: b.pg.user, password: b.pg.password });
+    await reader.connect();
+    const through = new Date(Date.now() + 330 * 86_400_000);
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM pgmint.audit_log');
+      expect(await b.deps.store.audit.ensurePartitions(new Date(), through)).toBe(0);
+      // Inserts go on meanwhile.
+      await b.deps.store.audit.append({ action: 'credentials.issue', outcome: 'success', subject: 'during-a-long-read' });
+    } finally {
+      await reader.query('ROLLBACK');
+      await reader.end();
+    }
+    expect(await b.deps.store.audit.ensurePartitions(new Date(), through)).toBeGreaterThanOrEqual(1);
+  });
 });

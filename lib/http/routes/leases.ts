@@ -1,6 +1,7 @@
 /**
  * Lease routes. One lease, by id (mounted at /api/v1/leases): renew and
- * revoke, by the workload holding it or an admin with `leases:revoke`. A
+ * revoke, by the workload holding it or an admin with `leases:revoke`;
+ * acknowledge an irrevocable one, by an admin with `leases:revoke`. A
  * database's leases (mounted at /api/v1/databases/{db}/leases): list, and
  * revoke many by subject or user-name prefix.
  */
@@ -11,6 +12,8 @@ import { registeredDatabase } from '../../registry/lookup.js';
 import { PgmintError } from '../../errors.js';
 import { requireBearer } from '../../identity/index.js';
 import { authorizeLeaseRequest, callerName } from '../../leases/authorize.js';
+import { authorizeAdmin } from '../../admin/index.js';
+import { acknowledgeLease } from '../../leases/acknowledge.js';
 import { renewLease } from '../../leases/renew.js';
 import { revokeLease, revokeMatching } from '../../leases/revoke.js';
 import { takeBearer } from '../bearer.js';
@@ -72,6 +75,20 @@ export function leaseRoutes(deps: Deps) {
     const { lease, caller } = await authorizeLeaseRequest(deps, { ...leaseRequest(c, c.req.valid('param').id), action: 'lease.revoke' });
     const revoked = await revokeLease(deps, lease.id, { reason: 'request', by: callerName(caller), requestId });
     return c.json(presentLease(revoked), 200);
+  });
+
+  const acknowledge = createRoute({
+    method: 'post',
+    path: '/{id}/acknowledge',
+    summary: 'Acknowledge an irrevocable lease: it is then finished, and deleted after the lease retention',
+    security: [{ adminToken: [] }],
+    request: { params: LeaseIdParams },
+    responses: { 200: json(Lease, 'The acknowledged lease'), ...errors, 409: problem('Lease not irrevocable') },
+  });
+  app.openapi(acknowledge, async (c) => {
+    const admin = await authorizeAdmin(deps, c.get('token'), 'leases:revoke');
+    const lease = await acknowledgeLease(deps, c.req.valid('param').id, { by: `admin:${admin.name}`, requestId: c.get('requestId') });
+    return c.json(presentLease(lease), 200);
   });
   return app;
 }

@@ -16,7 +16,8 @@ export const LeaseIdParams = IdParams;
 export const LeaseState = z.enum(LEASE_STATES).openapi({
   description:
     'draining: expired (no new login) while sessions opened before expiry keep running, ' +
-    'until the last ends or the role’s max_session passes',
+    'until the last ends or the role’s max_session passes; acknowledged: irrevocable, and an operator said so ' +
+    '(finished: deleted after the lease retention like a revoked lease)',
 });
 
 const subject = z.string().min(1).max(512);
@@ -72,6 +73,7 @@ export const Lease = z
     revoke_attempts: z.number(),
     next_attempt_at: z.string().nullable(),
     last_error: z.string().nullable(),
+    acknowledged_at: z.string().nullable(),
   })
   .openapi('Lease');
 
@@ -111,6 +113,7 @@ export const presentLease = (l: LeaseRecord): z.input<typeof Lease> => ({
   revoke_attempts: l.revokeAttempts,
   next_attempt_at: l.nextAttemptAt,
   last_error: l.lastError,
+  acknowledged_at: l.acknowledgedAt ?? null,
 });
 
 /** A page of leases: the next page starts after the last one when this one is full. */
