@@ -15,7 +15,7 @@
  */
 import http from 'node:http';
 import { closeDeps } from '../lib/deps.js';
-import type { Deps } from '../lib/context.js';
+import type { Deps } from '../lib/deps.js';
 import { nodeDeps } from '../functions/runtime/node.js';
 import { sweep } from '../lib/leases/sweep.js';
 import { creatorIndex, creatorName } from '../lib/sql/creator-names.js';

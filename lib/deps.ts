@@ -1,23 +1,62 @@
 /**
- * Wires a Deps from a Config and a driver: one control-plane pool, one target
- * pool, one token verifier, one verifier pool and one control-plane read
- * limiter per process. Entry points call this once at module
- * scope so warm invocations reuse connections and the JWKS cache.
+ * Everything a request or a scheduled run needs (Deps), built once per
+ * process by the entry point (functions/*) and passed down; lib/ never reads
+ * the environment itself.
+ *
+ * buildDeps wires one from a Config and a driver: one control-plane pool, one
+ * target pool, one token verifier, one verifier pool and one control-plane
+ * read limiter per process. Entry points call it once at module scope so warm
+ * invocations reuse connections and the JWKS cache.
  *
  * @example
  *   const deps = await buildDeps(readConfig(env), connectPg);
  */
 import { type Config, ConfigError, loadSealKey } from './config.js';
-import type { Deps } from './context.js';
-import { createVerifierPool } from './crypto/verifier-pool.js';
+import { createVerifierPool, type VerifierPool } from './crypto/verifier-pool.js';
 import { guardOutage } from './db/outage.js';
-import { type Connect, parseDatabaseUrl, STATEMENT_TIMEOUT_MS } from './db/port.js';
+import { type Connect, parseDatabaseUrl, STATEMENT_TIMEOUT_MS, type Sql } from './db/port.js';
 import { TokenVerifier } from './identity/index.js';
-import { createAuditBacklog } from './leases/audit-backlog.js';
+import { type AuditBacklog, createAuditBacklog } from './leases/audit-backlog.js';
 import { resolveRefusedRoot } from './rotation/refusal.js';
-import { createStore } from './store/index.js';
-import { createLimiter } from './targets/limiter.js';
-import { createTargetPool } from './targets/pool.js';
+import { createStore, type Store } from './store/index.js';
+import { createLimiter, type Limiter } from './targets/limiter.js';
+import { createTargetPool, type TargetPool } from './targets/pool.js';
+
+export interface Settings {
+  /** Audience workload tokens must carry unless an issuer names its own. */
+  audience: string;
+  /** Bootstrap admin token (PGMINT_ADMIN_TOKEN); empty disables it. */
+  adminToken: string;
+  allowInsecureIssuers: boolean;
+  /** Grace after expiry before the sweeper revokes a lease. */
+  sweepGraceSec: number;
+  /** Days a finished lease row is kept before the sweep deletes it. */
+  leaseRetentionDays: number;
+  /** Days after a month ends before its audit partition is dropped; 0 keeps every month. */
+  auditRetentionDays: number;
+  /** How long an exchange waits for a slot on a busy target before answering 503 with Retry-After. */
+  queueTimeoutMs: number;
+}
+
+export interface Deps {
+  sql: Sql;
+  store: Store;
+  targets: TargetPool;
+  verifier: TokenVerifier;
+  /** Lease passwords with their verifiers computed ahead (PGMINT_VERIFIER_POOL). */
+  passwords: VerifierPool;
+  /**
+   * Exchange context reads in flight on the control plane (PGMINT_CONTROL_READS):
+   * a burst of thousands of pods waits here, in memory, rather than in the
+   * driver's pool queue, whose connection timeout would turn waiting into errors.
+   */
+  controlReads: Limiter;
+  /** Refusals waiting for the control plane to come back (leases/audit-backlog.ts). */
+  auditBacklog: AuditBacklog;
+  sealKey: CryptoKey;
+  settings: Settings;
+  now: () => Date;
+}
 
 export interface DepsOptions {
   now?: () => Date;
@@ -35,7 +74,6 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
   const deps: Deps = {
     sql,
     store,
-    connect,
     targets: createTargetPool({ connect, sealKey, poolSize: config.poolSize, concurrency: config.targetConcurrency, creatorRoles: config.creatorRoles }),
     verifier: new TokenVerifier({
       now,

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Deps } from '../../lib/context.js';
+import type { Deps } from '../../lib/deps.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SEC } from '../../lib/identity/index.js';

@@ -13,7 +13,7 @@
  *   return withEdgeDeps(env, ctx, (deps) => createApp(deps).fetch(request, env, ctx));
  */
 import { type Config, ConfigError, readConfig } from '../../lib/config.js';
-import type { Deps } from '../../lib/context.js';
+import type { Deps } from '../../lib/deps.js';
 import { configureNeon, connectNeon, isLoopbackProxy } from '../../lib/db/neon.js';
 import { buildDeps, closeDeps } from '../../lib/deps.js';
 

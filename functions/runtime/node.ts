@@ -4,7 +4,7 @@
  */
 import WebSocket from 'ws';
 import { type Config, readConfig } from '../../lib/config.js';
-import type { Deps } from '../../lib/context.js';
+import type { Deps } from '../../lib/deps.js';
 import { configureNeon, connectNeon, isLoopbackProxy } from '../../lib/db/neon.js';
 import { connectPg } from '../../lib/db/pg.js';
 import type { Connect } from '../../lib/db/port.js';

@@ -8,7 +8,7 @@
  *   const deps = nodeDeps();
  *   closeOnShutdown(deps);
  */
-import type { Deps } from '../../lib/context.js';
+import type { Deps } from '../../lib/deps.js';
 import { closeDeps } from '../../lib/deps.js';
 
 /** Lambda allows a shutdown hook about half a second; never wait longer than that. */

@@ -5,7 +5,7 @@
  * @example
  *   const admin = await authorizeAdmin(deps, token, 'databases:write');
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { requireBearer } from '../identity/bearer.js';
 import { type AdminIdentity, hasScope, missingScope, type Scope, SCOPES } from './scopes.js';

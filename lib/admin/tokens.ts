@@ -6,7 +6,7 @@
  * @example
  *   const { record, token } = await mintAdminToken(deps, admin, { name: 'ci', scopes: ['leases:read'] });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { toBase64Url } from '../crypto/encoding.js';
 import { PgmintError } from '../errors.js';
 import type { AdminTokenRecord } from '../store/admin-tokens.js';

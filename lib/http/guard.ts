@@ -11,7 +11,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Env } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { authorizeAdmin, type Scope } from '../admin/index.js';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { takeBearer } from './bearer.js';
 import { subApp } from './validation.js';
 import type { AdminEnv } from './env.js';

@@ -10,11 +10,9 @@
  * @example
  *   const lease = await acknowledgeLease(deps, leaseId, { by: 'admin:ops' });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
-import { audit, leaseAuditFields } from '../store/audit.js';
-import { leases } from '../store/leases.js';
-import type { LeaseRecord } from '../store/types.js';
+import { type LeaseRecord, leaseAuditFields } from '../store/index.js';
 
 export interface AcknowledgeRequest {
   by: string;
@@ -23,8 +21,8 @@ export interface AcknowledgeRequest {
 
 export async function acknowledgeLease(deps: Deps, id: string, req: AcknowledgeRequest): Promise<LeaseRecord> {
   try {
-    return await deps.sql.transaction(async (tx) => {
-      const lease = await leases(tx).lock(id);
+    return await deps.store.transaction(async (s) => {
+      const lease = await s.leases.lock(id);
       if (!lease) throw new PgmintError('lease_not_found', 'no such lease');
       if (lease.state === 'acknowledged') return lease;
       if (lease.state !== 'irrevocable') {
@@ -32,8 +30,8 @@ export async function acknowledgeLease(deps: Deps, id: string, req: AcknowledgeR
           details: { state: lease.state, lease_id: lease.id },
         });
       }
-      const acknowledged = (await leases(tx).acknowledge(lease.id, deps.now()))!;
-      await audit(tx).append({
+      const acknowledged = (await s.leases.acknowledge(lease.id, deps.now()))!;
+      await s.audit.append({
         action: 'lease.acknowledge',
         outcome: 'success',
         requestId: req.requestId ?? null,

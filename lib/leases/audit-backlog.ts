@@ -10,7 +10,7 @@
  * @example
  *   await appendOrDefer(deps, { action: 'credentials.issue', outcome: 'error', code: 'control_plane_unavailable' });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import type { AuditEntry } from '../store/types.js';
 
 const LIMIT = 1000;

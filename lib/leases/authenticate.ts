@@ -7,7 +7,7 @@
  *   const who = await authenticateWorkload(deps, db.id, 'k8s', token);
  */
 import type { JWTPayload } from 'jose';
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { k8sIdentity, matchServiceAccount, peekIssuer } from '../identity/index.js';
 import type { IssuerKind, IssuerRecord } from '../store/types.js';

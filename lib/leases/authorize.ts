@@ -8,7 +8,7 @@
  * @example
  *   const caller = await authorizeLeaseCaller(deps, lease, token);
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { isPgmintError, PgmintError } from '../errors.js';
 import { authorizeAdmin } from '../admin/index.js';
 import { peekIssuer, requireBearer } from '../identity/index.js';

@@ -8,7 +8,7 @@
  * @example
  *   const report = await databaseHealth(deps, 'orders'); // report.status: 'ok' | 'degraded' | 'down'
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { type IssuerHealth, issuerHealth } from '../registry/issuer-health.js';
 

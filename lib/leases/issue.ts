@@ -9,7 +9,7 @@
  * @example
  *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { outcomeOf, PgmintError, toPgmintError } from '../errors.js';
 import { fetchFailureOf, peekIssuer, requireBearer } from '../identity/index.js';

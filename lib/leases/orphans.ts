@@ -16,7 +16,7 @@
  * @example
  *   const { dropped } = await sweepOrphans(deps, db, { deadline: Date.now() + 10_000 });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import type { AuditEntry, DatabaseRecord } from '../store/types.js';
 import { HARD_MAX_SESSION_SEC } from './ttl.js';
 

@@ -8,7 +8,7 @@
  * @example
  *   const renewed = await renewLease(deps, leaseId, { ttl: '30m', by: 'system:serviceaccount:prod:api' });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { leaseAuditFields, type StoreTransaction } from '../store/index.js';
 import type { LeaseRecord } from '../store/types.js';

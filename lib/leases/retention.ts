@@ -9,7 +9,7 @@
  * @example
  *   const { leasesDeleted } = await retainHistory(deps, { deadline: Date.now() + 10_000 });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 
 export interface RetentionOptions {
   deadline: number;

@@ -15,7 +15,7 @@
  * @example
  *   const lease = await revokeLease(deps, id, { reason: 'request', by: 'system:serviceaccount:prod:api' });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { type DueQuery, leaseAuditFields, type RevocationMatch, type RevokeFailure, type StoreTransaction } from '../store/index.js';
 import type { AuditEntry, DatabaseRecord, LeaseRecord, RoleRecord } from '../store/types.js';

@@ -13,7 +13,7 @@
  * @example
  *   const { revoked, orphansDropped, remaining } = await sweep(deps, { maxMs: 50_000 });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { isPgmintError } from '../errors.js';
 import { sweepOrphans } from './orphans.js';
 import { type RetentionResult, retainHistory } from './retention.js';

@@ -6,7 +6,7 @@
  * @example
  *   await registerDatabase(deps, { id: 'orders', host, port, database, adminUser, adminPassword, sslmode });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { seal } from '../crypto/seal.js';
 import type { SslMode } from '../db/port.js';
 import { PgmintError } from '../errors.js';

@@ -8,7 +8,7 @@
  *   const issuers = await issuerHealth(deps, 'orders');
  *   // [{ issuer: 'https://kube.internal', status: 'failing', lastFailure: { status: 403, … }, hint: 'bind …' }]
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { type FetchFailure, fetchFailureHint } from '../identity/index.js';
 
 export interface IssuerHealth {

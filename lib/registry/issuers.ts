@@ -9,7 +9,7 @@
  * @example
  *   const { issuer, discovery } = await trustIssuer(deps, 'orders', { kind: 'k8s', issuer: 'https://oidc.eks…', ... });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import {
   ALLOWED_ALGORITHMS,

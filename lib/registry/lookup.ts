@@ -5,7 +5,7 @@
  * @example
  *   const db = await registeredDatabase(deps, 'orders'); // or database_not_found
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import type { DatabaseRecord } from '../store/types.js';
 

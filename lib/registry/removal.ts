@@ -7,7 +7,7 @@
  * @example
  *   await removeDatabase(deps, 'orders', { admin: 'ops', requestId }, { force: true });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { revokeMatching } from '../leases/revoke.js';
 import { registeredDatabase } from './lookup.js';

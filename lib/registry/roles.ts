@@ -6,7 +6,7 @@
  * @example
  *   await defineRole(deps, 'orders', 'readonly', { memberOf: ['orders_read'] });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { DEFAULT_MAX_SESSION_SEC, DEFAULT_READONLY_TTL_SEC, DEFAULT_READWRITE_TTL_SEC, HARD_MAX_SESSION_SEC, HARD_MAX_TTL_SEC, MIN_TTL_SEC } from '../leases/ttl.js';
 import { validateTemplate } from '../sql/template.js';

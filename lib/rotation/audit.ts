@@ -6,7 +6,7 @@
  * @example
  *   await rotationStep(deps, db.id, ctx, 'promoted', { rotation_id });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { outcomeOf, type PgmintError } from '../errors.js';
 
 export const ROTATION_ACTION = 'root.rotate';

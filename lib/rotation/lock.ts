@@ -9,7 +9,7 @@
  *   const r = await tryRotationLock(deps, 'orders', () => rotate());
  *   if (!r.locked) // another instance is rotating 'orders'
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 
 export type Locked<T> = { locked: true; value: T } | { locked: false };
 

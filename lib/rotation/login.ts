@@ -6,7 +6,7 @@
  * @example
  *   const result = await probeRoot(deps, db, 'pending'); // 'accepted' | 'refused'
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { sanitizeDatabaseError } from '../db/sanitize.js';
 import { PgmintError } from '../errors.js';
 import type { DatabaseRecord } from '../store/types.js';

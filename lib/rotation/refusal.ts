@@ -8,7 +8,7 @@
  * @example
  *   deps.targets.onRefused((id) => resolveRefusedRoot(deps, id));
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import type { DatabaseRecord } from '../store/types.js';
 import { rotationFailed } from './audit.js';

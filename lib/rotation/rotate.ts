@@ -12,7 +12,7 @@
  * @example
  *   const result = await rotateRoot(deps, 'orders', { trigger: 'api', force: true });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { generatePassword } from '../crypto/password.js';
 import { scramSha256Verifier } from '../crypto/scram.js';
 import { seal } from '../crypto/seal.js';

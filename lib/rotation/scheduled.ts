@@ -7,7 +7,7 @@
  * @example
  *   const summary = await rotateDueDatabases(deps, { deadline: Date.now() + 60_000 });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { isPgmintError } from '../errors.js';
 import { rotateRoot } from './rotate.js';
 

@@ -15,7 +15,7 @@
  * @example
  *   const { db: settled, outcome } = await settleRoot(deps, db, { trigger: 'schedule' });
  */
-import type { Deps } from '../context.js';
+import type { Deps } from '../deps.js';
 import { scramSha256Verifier } from '../crypto/scram.js';
 import { PgmintError } from '../errors.js';
 import type { DatabaseRecord, SealedVersions } from '../store/types.js';

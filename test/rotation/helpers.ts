@@ -3,7 +3,7 @@
  * rotation audit trail, and a broker process started afresh on the same
  * control plane (what runs after a crash).
  */
-import type { Deps } from '../../lib/context.js';
+import type { Deps } from '../../lib/deps.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
 import { unsealRoot } from '../../lib/targets/root-secret.js';

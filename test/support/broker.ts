@@ -4,7 +4,7 @@
  * the Hono app (in-process via `app.request`, and served over real HTTP).
  */
 import { randomBytes } from 'node:crypto';
-import type { Deps } from '../../lib/context.js';
+import type { Deps } from '../../lib/deps.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
 import { bootstrapSql } from '../../lib/sql/bootstrap-sql.js';

@@ -3,7 +3,7 @@
  * only), list without secrets, revoke. Mounted at /api/v1/admin-tokens.
  */
 import { mintAdminToken, revokeAdminToken } from '../../admin/index.js';
-import type { Deps } from '../../context.js';
+import type { Deps } from '../../deps.js';
 import { adminErrors, adminRoutes, bodyErrors, json, jsonInput, problem } from '../describe.js';
 import { adminApp } from '../guard.js';
 import { AdminToken, AdminTokenInput, AdminTokenList, NewAdminToken, presentAdminToken, TokenIdParams } from '../schemas/admin-tokens.js';

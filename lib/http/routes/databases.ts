@@ -2,7 +2,7 @@
  * Target databases: register (the connection and CREATEROLE are tested),
  * list, show, and forget one. Mounted at /api/v1/databases.
  */
-import type { Deps } from '../../context.js';
+import type { Deps } from '../../deps.js';
 import { registeredDatabase } from '../../registry/lookup.js';
 import { registerDatabase } from '../../registry/databases.js';
 import { removeDatabase } from '../../registry/removal.js';

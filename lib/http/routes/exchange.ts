@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { Deps } from '../../context.js';
+import type { Deps } from '../../deps.js';
 import { issueCredentials, recordRefusal } from '../../leases/issue.js';
 import { takeBearer } from '../bearer.js';
 import { json, problem, workloadSecurity } from '../describe.js';

@@ -3,7 +3,7 @@
  * are tried and reported), list, show, stop trusting. Mounted at
  * /api/v1/databases/{db}/issuers.
  */
-import type { Deps } from '../../context.js';
+import type { Deps } from '../../deps.js';
 import { registeredDatabase } from '../../registry/lookup.js';
 import { PgmintError } from '../../errors.js';
 import { trustIssuer } from '../../registry/issuers.js';

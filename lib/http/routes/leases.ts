@@ -7,7 +7,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { Deps } from '../../context.js';
+import type { Deps } from '../../deps.js';
 import { registeredDatabase } from '../../registry/lookup.js';
 import { PgmintError } from '../../errors.js';
 import { requireBearer } from '../../identity/index.js';

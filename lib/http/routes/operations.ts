@@ -8,7 +8,7 @@
  *   curl -X POST -H "authorization: Bearer $ADMIN" $PGMINT/api/v1/databases/orders/rotate-root
  */
 import { createRoute } from '@hono/zod-openapi';
-import type { Deps } from '../../context.js';
+import type { Deps } from '../../deps.js';
 import { databaseHealth } from '../../leases/health.js';
 import { sweep } from '../../leases/sweep.js';
 import { rotateRoot } from '../../rotation/index.js';

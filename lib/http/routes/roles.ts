@@ -2,7 +2,7 @@
  * Role definitions that leases are minted from: define or replace, list,
  * show, delete. Mounted at /api/v1/databases/{db}/roles.
  */
-import type { Deps } from '../../context.js';
+import type { Deps } from '../../deps.js';
 import { registeredDatabase } from '../../registry/lookup.js';
 import { PgmintError } from '../../errors.js';
 import { removeRole } from '../../registry/removal.js';
