@@ -36,7 +36,10 @@ interface Creds {
   password: string;
 }
 
-export async function burstScenario(server: BenchPostgres, o: { pods: number; env: Record<string, string>; sample?: number; log: (l: string) => void }): Promise<BurstResult> {
+export async function burstScenario(
+  server: BenchPostgres,
+  o: { pods: number; env: Record<string, string>; sample?: number; log: (l: string) => void },
+): Promise<BurstResult> {
   const stack = await startStack(server, { env: o.env });
   const monitor = new pg.Client({ connectionString: server.url('postgres') });
   await monitor.connect();
@@ -80,7 +83,9 @@ export async function burstScenario(server: BenchPostgres, o: { pods: number; en
     const peaks = await sampler.stop();
     const jwksFetches = stack.issuer.jwksRequests();
     const errors = Object.values(errorsByCode).reduce((s, n) => s + n, 0);
-    o.log(`burst ${o.pods}: all served in ${(allServedMs / 1000).toFixed(1)} s, errors ${errors} ${errors ? JSON.stringify(errorsByCode) : ''}`);
+    o.log(
+      `burst ${o.pods}: all served in ${(allServedMs / 1000).toFixed(1)} s, errors ${errors} ${errors ? JSON.stringify(errorsByCode) : ''}`,
+    );
 
     const sample = Math.min(o.sample ?? 50, creds.length);
     let ok = 0;

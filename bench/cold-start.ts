@@ -80,11 +80,27 @@ export async function coldStartScenario(server: BenchPostgres, o: { runs: number
     for (const spec of FUNCTIONS) {
       const bundle = built.bundles.find((b) => b.name === spec.name);
       if (!bundle) {
-        rows.push({ name: spec.name, runtime: spec.runtime, bytes: null, importMs: null, firstRequestMs: null, spawnToFirstMs: null, status: 'not available (no entry)' });
+        rows.push({
+          name: spec.name,
+          runtime: spec.runtime,
+          bytes: null,
+          importMs: null,
+          firstRequestMs: null,
+          spawnToFirstMs: null,
+          status: 'not available (no entry)',
+        });
         continue;
       }
       if (spec.runtime !== 'lambda') {
-        rows.push({ name: spec.name, runtime: spec.runtime, bytes: bundle.bytes, importMs: null, firstRequestMs: null, spawnToFirstMs: null, status: 'size only (runs on workerd)' });
+        rows.push({
+          name: spec.name,
+          runtime: spec.runtime,
+          bytes: bundle.bytes,
+          importMs: null,
+          firstRequestMs: null,
+          spawnToFirstMs: null,
+          status: 'size only (runs on workerd)',
+        });
         continue;
       }
       const times: Array<ChildTimes & { wallMs: number }> = [];
@@ -95,7 +111,11 @@ export async function coldStartScenario(server: BenchPostgres, o: { runs: number
             : JSON.parse(readFileSync(join(ROOT, 'infra/events', spec.name === 'sweep' ? 'sweep.json' : 'rotate-root.json'), 'utf8'));
         times.push(await runChild(bundle.file, event, stack.env));
       }
-      const median = (f: (t: ChildTimes & { wallMs: number }) => number) => percentile(times.map(f).sort((a, b) => a - b), 50);
+      const median = (f: (t: ChildTimes & { wallMs: number }) => number) =>
+        percentile(
+          times.map(f).sort((a, b) => a - b),
+          50,
+        );
       const row: ColdStartRow = {
         name: spec.name,
         runtime: spec.runtime,
@@ -105,7 +125,9 @@ export async function coldStartScenario(server: BenchPostgres, o: { runs: number
         spawnToFirstMs: median((t) => t.wallMs),
         status: [...new Set(times.map((t) => t.status))].join(', '),
       };
-      o.log(`cold start ${spec.name}: ${(row.bytes! / 1024).toFixed(0)} KiB, imported at ${row.importMs!.toFixed(0)} ms, first answer at ${row.firstRequestMs!.toFixed(0)} ms (${row.status})`);
+      o.log(
+        `cold start ${spec.name}: ${(row.bytes! / 1024).toFixed(0)} KiB, imported at ${row.importMs!.toFixed(0)} ms, first answer at ${row.firstRequestMs!.toFixed(0)} ms (${row.status})`,
+      );
       rows.push(row);
     }
     return { available: true, rows };

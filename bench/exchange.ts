@@ -11,7 +11,11 @@ import http from 'node:http';
 import { closedLoopRaw, httpGet, type RawLoad } from './load.js';
 import type { Stack } from './stack.js';
 
-export async function measureExchange(stack: Stack, nextToken: () => string, o: { concurrency: number; total: number; warmup?: number }): Promise<RawLoad> {
+export async function measureExchange(
+  stack: Stack,
+  nextToken: () => string,
+  o: { concurrency: number; total: number; warmup?: number },
+): Promise<RawLoad> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   try {
     return await closedLoopRaw(o, async () => {

@@ -26,9 +26,24 @@ import { createAsCreator, probeCreators } from '../lib/targets/creators.js';
 import { closedLoopRaw, type RawLoad } from './load.js';
 import { DATABASE_ID, type Stack } from './stack.js';
 
-export async function measureFloor(stack: Stack, o: { concurrency: number; total: number; warmup?: number; overlapped?: boolean }): Promise<RawLoad> {
-  const control = connectPg({ ...hostOf(stack), database: stack.controlDb, user: stack.pg.superuser, password: stack.pg.password, max: o.concurrency });
-  const target = connectPg({ ...hostOf(stack), database: stack.targetDb, user: stack.brokerUser, password: stack.brokerPassword, max: o.concurrency });
+export async function measureFloor(
+  stack: Stack,
+  o: { concurrency: number; total: number; warmup?: number; overlapped?: boolean },
+): Promise<RawLoad> {
+  const control = connectPg({
+    ...hostOf(stack),
+    database: stack.controlDb,
+    user: stack.pg.superuser,
+    password: stack.pg.password,
+    max: o.concurrency,
+  });
+  const target = connectPg({
+    ...hostOf(stack),
+    database: stack.targetDb,
+    user: stack.brokerUser,
+    password: stack.brokerPassword,
+    max: o.concurrency,
+  });
   try {
     const role = await roles(control).get(DATABASE_ID, 'readonly');
     if (!role) throw new Error('bench role missing');

@@ -72,7 +72,9 @@ export async function historyScenario(pg: BenchPostgres, o: HistoryOptions): Pro
     const started = performance.now();
     await loadHistory(pg, loaded.stack.controlDb, o);
     const loadSec = (performance.now() - started) / 1000;
-    const loadedBytes = await pg.su(loaded.stack.controlDb, async (c) => Number((await c.query('SELECT pg_database_size(current_database()) AS b')).rows[0].b));
+    const loadedBytes = await pg.su(loaded.stack.controlDb, async (c) =>
+      Number((await c.query('SELECT pg_database_size(current_database()) AS b')).rows[0].b),
+    );
     o.log(`history: loaded in ${loadSec.toFixed(0)} s (${(loadedBytes / 2 ** 30).toFixed(1)} GiB)`);
     const nextToken = new Map<Side, () => string>();
     for (const side of [empty, loaded]) {
@@ -82,14 +84,23 @@ export async function historyScenario(pg: BenchPostgres, o: HistoryOptions): Pro
       // Slice 0 warms both brokers and is not counted.
       const warm = s === 0;
       for (const side of s % 2 === 0 ? [empty, loaded] : [loaded, empty]) {
-        await runSlice(side, { count: warm ? 40 : o.perSlice, token: nextToken.get(side)!, sweepExpired: warm ? 10 : o.sweepExpired, sweeps: warm ? 1 : 3, pg, record: !warm });
+        await runSlice(side, {
+          count: warm ? 40 : o.perSlice,
+          token: nextToken.get(side)!,
+          sweepExpired: warm ? 10 : o.sweepExpired,
+          sweeps: warm ? 1 : 3,
+          pg,
+          record: !warm,
+        });
       }
       if (!warm) o.log(`history: slice ${s}/${o.slices} done`);
     }
     const rows = HISTORY_OPERATIONS.map((operation) => {
       const e = mergeLoads(empty.parts[operation]);
       const l = mergeLoads(loaded.parts[operation]);
-      o.log(`${operation.padEnd(16)} empty p50 ${e.p50Ms.toFixed(2)} ms, loaded p50 ${l.p50Ms.toFixed(2)} ms, ratio ${(l.p50Ms / e.p50Ms).toFixed(2)}, errors ${e.errors + l.errors}`);
+      o.log(
+        `${operation.padEnd(16)} empty p50 ${e.p50Ms.toFixed(2)} ms, loaded p50 ${l.p50Ms.toFixed(2)} ms, ratio ${(l.p50Ms / e.p50Ms).toFixed(2)}, errors ${e.errors + l.errors}`,
+      );
       return { operation, empty: e, loaded: l, p50Ratio: l.p50Ms / e.p50Ms };
     });
     return { leaseRows: o.leases, auditRows: o.audit, loadSec, loadedBytes, sweepExpired: o.sweepExpired, rows };
@@ -166,12 +177,14 @@ async function runSlice(side: Side, o: SliceOptions): Promise<void> {
     await read('audit by subject', `/api/v1/audit?subject=${encodeURIComponent('system:serviceaccount:prod:api')}&limit=100`);
     await read('audit by time', `/api/v1/audit?since=${encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString())}&limit=100`);
     // Sweeps over freshly expired leases; the same count on both sides.
-    const admins = (name: string) => (stack.creatorRoles > 0 ? creatorName(stack.brokerUser, creatorIndex(name, stack.creatorRoles)) : stack.brokerUser);
+    const admins = (name: string) =>
+      stack.creatorRoles > 0 ? creatorName(stack.brokerUser, creatorIndex(name, stack.creatorRoles)) : stack.brokerUser;
     for (let i = 0; i < o.sweeps; i++) {
       await makeExpired(o.pg, stack.targetDb, stack.controlDb, admins, stack.readonlyGroup, o.sweepExpired);
       await timed('sweep', 1, async () => {
         const r = await sweep(side.deps, { maxMs: 60_000 });
-        if (r.revoked !== o.sweepExpired || r.errors.length > 0) throw new Error(`sweep revoked ${r.revoked}, errors ${JSON.stringify(r.errors)}`);
+        if (r.revoked !== o.sweepExpired || r.errors.length > 0)
+          throw new Error(`sweep revoked ${r.revoked}, errors ${JSON.stringify(r.errors)}`);
       });
     }
   } finally {
@@ -199,10 +212,14 @@ function request(agent: http.Agent, method: string, url: string, authorization: 
  * 390 days (inside the 400-day retention) from 10,000 service accounts, the
  * bench's own `prod/api` among them.
  */
-export async function loadHistory(pg: BenchPostgres, controlDb: string, o: { leases: number; audit: number; log: (l: string) => void }): Promise<void> {
+export async function loadHistory(
+  pg: BenchPostgres,
+  controlDb: string,
+  o: { leases: number; audit: number; log: (l: string) => void },
+): Promise<void> {
   const chunk = 500_000;
   await pg.su(controlDb, async (c) => {
-    await c.query("SET synchronous_commit = off");
+    await c.query('SET synchronous_commit = off');
     await c.query(`SELECT pgmint.ensure_audit_partitions(now() - interval '391 days', now() + interval '3 months')`);
     for (let from = 1; from <= o.leases; from += chunk) {
       const to = Math.min(o.leases, from + chunk - 1);

@@ -39,7 +39,9 @@ export async function jwksScenario(o: { exchangesFrom?: BurstResult; total?: num
     const result: JwksResult = {
       verificationsPerSec: { serial: serial.perSec, concurrent16: concurrent.perSec },
       verifierFetches: verifier.stats().jwksFetches - before,
-      burst: o.exchangesFrom ? { exchanges: o.exchangesFrom.pods - o.exchangesFrom.latency.errors, jwksFetches: o.exchangesFrom.jwksFetches } : null,
+      burst: o.exchangesFrom
+        ? { exchanges: o.exchangesFrom.pods - o.exchangesFrom.latency.errors, jwksFetches: o.exchangesFrom.jwksFetches }
+        : null,
     };
     o.log(
       `jwks: ${serial.perSec.toFixed(0)} verifications/s serial, ${concurrent.perSec.toFixed(0)}/s with 16 in flight; ` +

@@ -64,14 +64,26 @@ export async function latencyScenario(stack: Stack, o: LatencyOptions): Promise<
     }
     const floor = mergeLoads(floorParts);
     const exchange = mergeLoads(exchangeParts);
-    o.log(`floor    c=${concurrency}: p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms, ${floor.perSec.toFixed(0)}/s, errors ${floor.errors}`);
+    o.log(
+      `floor    c=${concurrency}: p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms, ${floor.perSec.toFixed(0)}/s, errors ${floor.errors}`,
+    );
     o.log(
       `exchange c=${concurrency}: p50 ${exchange.p50Ms.toFixed(2)} ms, p99 ${exchange.p99Ms.toFixed(2)} ms, ${exchange.perSec.toFixed(0)}/s, errors ${exchange.errors}` +
         (exchange.errors ? ` ${JSON.stringify(exchange.errorSamples)}` : ''),
     );
     const overlappedFloor = overlappedParts.length > 0 ? mergeLoads(overlappedParts) : undefined;
-    if (overlappedFloor) o.log(`floor, pending row and role at once, c=${concurrency}: p50 ${overlappedFloor.p50Ms.toFixed(2)} ms, ${overlappedFloor.perSec.toFixed(0)}/s`);
-    rows.push({ concurrency, floor, exchange, overlappedFloor, p50Ratio: exchange.p50Ms / floor.p50Ms, throughputRatio: exchange.perSec / floor.perSec });
+    if (overlappedFloor)
+      o.log(
+        `floor, pending row and role at once, c=${concurrency}: p50 ${overlappedFloor.p50Ms.toFixed(2)} ms, ${overlappedFloor.perSec.toFixed(0)}/s`,
+      );
+    rows.push({
+      concurrency,
+      floor,
+      exchange,
+      overlappedFloor,
+      p50Ratio: exchange.p50Ms / floor.p50Ms,
+      throughputRatio: exchange.perSec / floor.perSec,
+    });
   }
   await dropLeaseRoles(stack.pg, stack.targetDb);
   return rows;

@@ -30,7 +30,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
-export function summarize(concurrency: number, latencies: number[], errors: number, wallMs: number, errorSamples: Record<string, number> = {}): LoadResult {
+export function summarize(
+  concurrency: number,
+  latencies: number[],
+  errors: number,
+  wallMs: number,
+  errorSamples: Record<string, number> = {},
+): LoadResult {
   const sorted = [...latencies].sort((a, b) => a - b);
   const mean = sorted.reduce((s, v) => s + v, 0) / (sorted.length || 1);
   return {
@@ -69,7 +75,10 @@ export function mergeLoads(parts: RawLoad[]): LoadResult {
   );
 }
 
-export async function closedLoopRaw(o: { concurrency: number; total: number; warmup?: number }, op: (i: number) => Promise<void>): Promise<RawLoad> {
+export async function closedLoopRaw(
+  o: { concurrency: number; total: number; warmup?: number },
+  op: (i: number) => Promise<void>,
+): Promise<RawLoad> {
   let next = 0;
   const runUntil = async (limit: number, record: (ms: number) => void, fail: (err: unknown) => void) => {
     const worker = async () => {
@@ -86,20 +95,32 @@ export async function closedLoopRaw(o: { concurrency: number; total: number; war
     };
     await Promise.all(Array.from({ length: o.concurrency }, worker));
   };
-  if (o.warmup) await runUntil(o.warmup, () => {}, () => {});
+  if (o.warmup)
+    await runUntil(
+      o.warmup,
+      () => {},
+      () => {},
+    );
   const latencies: number[] = [];
   const errorSamples: Record<string, number> = {};
   let errors = 0;
   const start = performance.now();
-  await runUntil((o.warmup ?? 0) + o.total, (ms) => latencies.push(ms), (err) => {
-    errors++;
-    const key = err instanceof Error ? err.message.slice(0, 120) : String(err);
-    if (errorSamples[key] !== undefined || Object.keys(errorSamples).length < 5) errorSamples[key] = (errorSamples[key] ?? 0) + 1;
-  });
+  await runUntil(
+    (o.warmup ?? 0) + o.total,
+    (ms) => latencies.push(ms),
+    (err) => {
+      errors++;
+      const key = err instanceof Error ? err.message.slice(0, 120) : String(err);
+      if (errorSamples[key] !== undefined || Object.keys(errorSamples).length < 5) errorSamples[key] = (errorSamples[key] ?? 0) + 1;
+    },
+  );
   return { concurrency: o.concurrency, latencies, errors, wallMs: performance.now() - start, errorSamples };
 }
 
-export async function closedLoop(o: { concurrency: number; total: number; warmup?: number }, op: (i: number) => Promise<void>): Promise<LoadResult> {
+export async function closedLoop(
+  o: { concurrency: number; total: number; warmup?: number },
+  op: (i: number) => Promise<void>,
+): Promise<LoadResult> {
   return mergeLoads([await closedLoopRaw(o, op)]);
 }
 

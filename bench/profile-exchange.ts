@@ -55,7 +55,12 @@ try {
   // The broker's main thread (thread id 0) of the newest run; tsx's loader thread writes one too.
   const files = (await readdir(OUT)).filter((f) => /\.0\.[0-9]+\.cpuprofile$/.test(f));
   const newest = files.sort().at(-1)!;
-  const profile = JSON.parse(await readFile(join(OUT, newest), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number };
+  const profile = JSON.parse(await readFile(join(OUT, newest), 'utf8')) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+    startTime: number;
+  };
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   const byFile = new Map<string, number>();
@@ -64,15 +69,29 @@ try {
     const n = byNode.get(id)!;
     const dt = profile.timeDeltas[k] ?? 0;
     total += dt;
-    const file = n.callFrame.url.replace(/^.*node_modules\//, 'npm:').replace(/^.*\/wt\/[0-9]+\//, '').replace(/^file:\/\//, '') || `(${n.callFrame.functionName || 'native'})`;
+    const file =
+      n.callFrame.url
+        .replace(/^.*node_modules\//, 'npm:')
+        .replace(/^.*\/wt\/[0-9]+\//, '')
+        .replace(/^file:\/\//, '') || `(${n.callFrame.functionName || 'native'})`;
     const key = `${n.callFrame.functionName || '(anonymous)'} ${file}:${n.callFrame.lineNumber}`;
     self.set(key, (self.get(key) ?? 0) + dt);
-    const pkg = file.startsWith('npm:') ? file.split('/').slice(0, file.startsWith('npm:@') ? 2 : 1).join('/') : file;
+    const pkg = file.startsWith('npm:')
+      ? file
+          .split('/')
+          .slice(0, file.startsWith('npm:@') ? 2 : 1)
+          .join('/')
+      : file;
     byFile.set(pkg, (byFile.get(pkg) ?? 0) + dt);
   });
   const top = (m: Map<string, number>, n: number) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)} %  ${(v / 1000 / served).toFixed(3)} ms/exchange  ${k}`);
-  process.stdout.write(`profile ${newest}: ${(total / 1e6).toFixed(1)} s sampled over ${served} exchanges (idle includes the in-process phases)\n\nby file or package\n${top(byFile, 25).join('\n')}\n\nby function (self)\n${top(self, 30).join('\n')}\n`);
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)} %  ${(v / 1000 / served).toFixed(3)} ms/exchange  ${k}`);
+  process.stdout.write(
+    `profile ${newest}: ${(total / 1e6).toFixed(1)} s sampled over ${served} exchanges (idle includes the in-process phases)\n\nby file or package\n${top(byFile, 25).join('\n')}\n\nby function (self)\n${top(self, 30).join('\n')}\n`,
+  );
 } finally {
   await pg.stop();
 }
@@ -176,7 +195,8 @@ async function phases(stack: Awaited<ReturnType<typeof startStack>>, agent: http
 function phaseReport(p: Phases): string {
   const { perExchange: e } = p;
   const rest = p.inProcess.meanMs - e.control - e.target - e.verify;
-  const row = (name: string, ms: number) => `  ${name.padEnd(44)} ${ms.toFixed(2).padStart(6)} ms  ${((ms / p.http.meanMs) * 100).toFixed(0).padStart(3)} %`;
+  const row = (name: string, ms: number) =>
+    `  ${name.padEnd(44)} ${ms.toFixed(2).padStart(6)} ms  ${((ms / p.http.meanMs) * 100).toFixed(0).padStart(3)} %`;
   return [
     `one exchange, wall clock (1 client, ${p.http.ok} over HTTP, ${p.inProcess.ok} in process, alternating slices)`,
     `  over loopback HTTP: p50 ${p.http.p50Ms.toFixed(2)} ms, mean ${p.http.meanMs.toFixed(2)} ms; in process: p50 ${p.inProcess.p50Ms.toFixed(2)} ms, mean ${p.inProcess.meanMs.toFixed(2)} ms`,

@@ -74,7 +74,14 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 async function pgbench(peer: Peer, args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(peer.port), PGUSER: peer.user, PGDATABASE: peer.database, PGSSLMODE: 'disable' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PGHOST: '127.0.0.1',
+    PGPORT: String(peer.port),
+    PGUSER: peer.user,
+    PGDATABASE: peer.database,
+    PGSSLMODE: 'disable',
+  };
   if (peer.password) env.PGPASSWORD = peer.password;
   try {
     const { stdout, stderr } = await exec('pgbench', ['-n', ...args], { env, maxBuffer: 16 * 1024 * 1024 });
@@ -97,13 +104,19 @@ const number = (text: string, re: RegExp) => {
 async function prepareBenchRole(stack: Stack): Promise<void> {
   await exec('pgbench', ['-i', '-q', '-s', '4', stack.pg.url(stack.targetDb)]);
   const rw = stack.readonlyGroup.replace(/^app_ro_/, 'app_rw_');
-  await stack.pg.su(stack.targetDb, (c) => c.query(`GRANT SELECT, INSERT, UPDATE ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO ${rw}`));
-  const steps: Array<[string, string, unknown?]> = [['PUT', `/api/v1/databases/${DATABASE_ID}/roles/bench`, { member_of: [rw], allow_write: true, default_ttl: '4h', max_ttl: '4h' }]];
+  await stack.pg.su(stack.targetDb, (c) =>
+    c.query(`GRANT SELECT, INSERT, UPDATE ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO ${rw}`),
+  );
+  const steps: Array<[string, string, unknown?]> = [
+    ['PUT', `/api/v1/databases/${DATABASE_ID}/roles/bench`, { member_of: [rw], allow_write: true, default_ttl: '4h', max_ttl: '4h' }],
+  ];
   for (const [method, path, body] of steps) {
     const res = await stack.admin(method, path, body);
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   }
-  const { issuers } = (await (await stack.admin('GET', `/api/v1/databases/${DATABASE_ID}/issuers`)).json()) as { issuers: Array<{ id: string }> };
+  const { issuers } = (await (await stack.admin('GET', `/api/v1/databases/${DATABASE_ID}/issuers`)).json()) as {
+    issuers: Array<{ id: string }>;
+  };
   await stack.admin('DELETE', `/api/v1/databases/${DATABASE_ID}/issuers/${issuers[0]!.id}`);
   const res = await stack.admin('POST', `/api/v1/databases/${DATABASE_ID}/issuers`, {
     issuer: stack.issuer.url,
@@ -118,7 +131,13 @@ async function holdConnections(peer: Peer, n: number): Promise<pg.Client[]> {
   const clients: pg.Client[] = [];
   for (let i = 0; i < n; i += 20) {
     const batch = Array.from({ length: Math.min(20, n - i) }, () => {
-      const c = new pg.Client({ host: '127.0.0.1', port: peer.port, user: peer.user, password: peer.password ?? '', database: peer.database });
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port: peer.port,
+        user: peer.user,
+        password: peer.password ?? '',
+        database: peer.database,
+      });
       c.on('error', (err) => process.stderr.write(`[bench] a connection through ${peer.name} failed: ${err.message}\n`));
       return c;
     });
@@ -131,7 +150,14 @@ async function holdConnections(peer: Peer, n: number): Promise<pg.Client[]> {
 
 export async function proxyScenario(
   server: BenchPostgres,
-  o: { slices: number; seconds: number; levels: number[]; modes?: Array<'S' | 'N'>; env?: Record<string, string>; log: (line: string) => void },
+  o: {
+    slices: number;
+    seconds: number;
+    levels: number[];
+    modes?: Array<'S' | 'N'>;
+    env?: Record<string, string>;
+    log: (line: string) => void;
+  },
 ): Promise<ProxyResult> {
   const result: ProxyResult = { available: true, seconds: o.seconds, slices: o.slices, peers: [], cells: [], connectMs: {}, memory: [] };
   const stack = await startStack(server, { env: o.env });
@@ -141,7 +167,9 @@ export async function proxyScenario(
     const dir = await mkdtemp(join(tmpdir(), 'pgmint-bench-proxy-'));
     const tokenFile = join(dir, 'token');
     await writeFile(tokenFile, await stack.issuer.mint({ namespace: 'prod', serviceAccount: 'bench-proxy' }));
-    const res = await fetch(`${stack.exchangeUrl}?role=bench`, { headers: { authorization: `Bearer ${await stack.issuer.mint({ namespace: 'prod', serviceAccount: 'bench-direct' })}` } });
+    const res = await fetch(`${stack.exchangeUrl}?role=bench`, {
+      headers: { authorization: `Bearer ${await stack.issuer.mint({ namespace: 'prod', serviceAccount: 'bench-direct' })}` },
+    });
     if (!res.ok) throw new Error(`exchange: ${res.status} ${await res.text()}`);
     const creds = (await res.json()) as Credentials;
     const login = { user: creds.user, password: creds.password, database: creds.database };
@@ -174,9 +202,18 @@ export async function proxyScenario(
           const order = peers.map((_, i) => peers[(i + slice) % peers.length]!);
           for (const peer of order) {
             const cpuBefore = peer.pid === null ? 0 : await cpuSeconds(peer.pid);
-            const out = await pgbench(peer, [`-${mode}`, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(o.seconds)]);
+            const out = await pgbench(peer, [
+              `-${mode}`,
+              '-c',
+              String(clients),
+              '-j',
+              String(Math.min(clients, 2)),
+              '-T',
+              String(o.seconds),
+            ]);
             const transactions = number(out, /number of transactions actually processed: (\d+)/);
-            if (peer.pid !== null) (cell.cpuUsPerTx[peer.name] ??= []).push((((await cpuSeconds(peer.pid)) - cpuBefore) * 1e6) / transactions);
+            if (peer.pid !== null)
+              (cell.cpuUsPerTx[peer.name] ??= []).push((((await cpuSeconds(peer.pid)) - cpuBefore) * 1e6) / transactions);
             (cell.tps[peer.name] ??= []).push(number(out, /tps = ([\d.]+) \(without initial connection time\)/));
             (cell.latencyMs[peer.name] ??= []).push(number(out, /latency average = ([\d.]+) ms/));
           }

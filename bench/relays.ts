@@ -80,7 +80,10 @@ export function pgbouncerPath(): string | null {
 }
 
 /** PgBouncer in session mode in front of `database`, logging in as `user` with SCRAM (its password in the auth file). */
-export async function startPgBouncer(bin: string, upstream: { host: string; port: number; database: string; user: string; password: string }): Promise<Relay> {
+export async function startPgBouncer(
+  bin: string,
+  upstream: { host: string; port: number; database: string; user: string; password: string },
+): Promise<Relay> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'pgmint-bench-pgbouncer-'));
   const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
@@ -127,7 +130,22 @@ export async function startPgmintProxy(o: { brokerUrl: string; database: string;
   const [port, adminPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_PROXY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROXY_PROFILE}`] : []), bin, 'proxy', o.database, '--url', o.brokerUrl, '--token-file', o.tokenFile, '--role', o.role, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`],
+    [
+      ...(process.env.BENCH_PROXY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROXY_PROFILE}`] : []),
+      bin,
+      'proxy',
+      o.database,
+      '--url',
+      o.brokerUrl,
+      '--token-file',
+      o.tokenFile,
+      '--role',
+      o.role,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';

@@ -19,7 +19,9 @@ function table(head: string[], rows: Array<Array<string | number>>): string {
 export function formatReport(r: BenchResults): string {
   const out: string[] = [];
   const m = r.machine;
-  out.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (embedded, fsync off). ${r.startedAt}`);
+  out.push(
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, PostgreSQL ${m.postgres} (embedded, fsync off). ${r.startedAt}`,
+  );
   if (r.latency) {
     out.push(
       '\nExchange vs floor (floor = the statements of an exchange, in its order: pending lease, CREATE ROLE, activate with audit row; same driver, no HTTP)\n',
@@ -39,7 +41,10 @@ export function formatReport(r: BenchResults): string {
     );
   }
   const overlapped = r.latency?.find((l) => l.overlappedFloor)?.overlappedFloor;
-  if (overlapped) out.push(`\nFloor at 1 client with the pending row and the role sent at once (a bound; exchanges send them in turn): p50 ${ms(overlapped.p50Ms)} ms, p99 ${ms(overlapped.p99Ms)} ms, ${n0(overlapped.perSec)}/s`);
+  if (overlapped)
+    out.push(
+      `\nFloor at 1 client with the pending row and the role sent at once (a bound; exchanges send them in turn): p50 ${ms(overlapped.p50Ms)} ms, p99 ${ms(overlapped.p99Ms)} ms, ${n0(overlapped.perSec)}/s`,
+    );
   if (r.burst) {
     out.push(
       '\nBurst (every pod asks at once, one connection each, fresh broker)\n',
@@ -64,7 +69,14 @@ export function formatReport(r: BenchResults): string {
       out.push(
         table(
           ['creator roles', 'expired leases', 'revoked', 'time s', 'ms per role', 'finished'],
-          r.sweep.rows.map((s) => [s.creatorRoles ?? '-', s.leases, s.revoked, (s.ms / 1000).toFixed(1), s.msPerRole.toFixed(2), s.finished ? 'yes' : 'no (time budget)']),
+          r.sweep.rows.map((s) => [
+            s.creatorRoles ?? '-',
+            s.leases,
+            s.revoked,
+            (s.ms / 1000).toFixed(1),
+            s.msPerRole.toFixed(2),
+            s.finished ? 'yes' : 'no (time budget)',
+          ]),
         ),
       );
   }
@@ -109,7 +121,13 @@ export function formatReport(r: BenchResults): string {
       '\nJWKS\n',
       table(
         ['verifications/s serial', 'verifications/s, 16 in flight', 'JWKS fetches (burst)'],
-        [[n0(r.jwks.verificationsPerSec.serial), n0(r.jwks.verificationsPerSec.concurrent16), r.jwks.burst ? `${r.jwks.burst.jwksFetches} for ${r.jwks.burst.exchanges} exchanges` : '–']],
+        [
+          [
+            n0(r.jwks.verificationsPerSec.serial),
+            n0(r.jwks.verificationsPerSec.concurrent16),
+            r.jwks.burst ? `${r.jwks.burst.jwksFetches} for ${r.jwks.burst.exchanges} exchanges` : '–',
+          ],
+        ],
       ),
     );
   }
@@ -134,7 +152,9 @@ export function formatReport(r: BenchResults): string {
 }
 
 function formatProxy(p: ProxyResult): string {
-  const out: string[] = [`\nRelays (pgbench, median TPS of ${p.slices} alternating ${p.seconds} s slices; ratios to direct, and proxy to bare pipe)\n`];
+  const out: string[] = [
+    `\nRelays (pgbench, median TPS of ${p.slices} alternating ${p.seconds} s slices; ratios to direct, and proxy to bare pipe)\n`,
+  ];
   const has = (name: PeerName) => p.peers.includes(name);
   const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : '–');
   out.push(
@@ -143,14 +163,25 @@ function formatProxy(p: ProxyResult): string {
       p.cells.map((c) => {
         const d = median(c.tps.direct);
         const cell = (name: PeerName) => (has(name) ? `${n0(median(c.tps[name]))} (${ratio(median(c.tps[name]), d)})` : '–');
-        return [`-${c.mode}`, c.clients, n0(d), cell('bare pipe'), cell('pgbouncer'), cell('pgmint proxy'), ratio(median(c.tps['pgmint proxy']), median(c.tps['bare pipe']))];
+        return [
+          `-${c.mode}`,
+          c.clients,
+          n0(d),
+          cell('bare pipe'),
+          cell('pgbouncer'),
+          cell('pgmint proxy'),
+          ratio(median(c.tps['pgmint proxy']), median(c.tps['bare pipe'])),
+        ];
       }),
     ),
   );
   const relays = p.peers.filter((n) => n !== 'direct');
   out.push(
     '\nRelay CPU per transaction (user + system time of the relay process / transactions; median of the slices)\n',
-    table(['mode', 'clients', ...relays], p.cells.map((c) => [`-${c.mode}`, c.clients, ...relays.map((n) => `${n0(median(c.cpuUsPerTx?.[n]))} µs`)])),
+    table(
+      ['mode', 'clients', ...relays],
+      p.cells.map((c) => [`-${c.mode}`, c.clients, ...relays.map((n) => `${n0(median(c.cpuUsPerTx?.[n]))} µs`)]),
+    ),
   );
   const one = p.cells.find((c) => c.mode === 'S' && c.clients === 1);
   if (one) {
@@ -168,7 +199,10 @@ function formatProxy(p: ProxyResult): string {
     '\nNew connection (pgbench -C, average connection time)\n',
     table(p.peers, [p.peers.map((n) => `${ms(median(p.connectMs[n]))} ms (${ratio(median(p.connectMs[n]), direct)})`)]),
     '\nRelay memory (RSS)\n',
-    table(['relay', 'idle', 'with 200 connections'], p.memory.map((m) => [m.peer, `${m.idleMiB.toFixed(0)} MiB`, `${m.with200MiB.toFixed(0)} MiB`])),
+    table(
+      ['relay', 'idle', 'with 200 connections'],
+      p.memory.map((m) => [m.peer, `${m.idleMiB.toFixed(0)} MiB`, `${m.with200MiB.toFixed(0)} MiB`]),
+    ),
   );
   return out.join('\n');
 }

@@ -52,7 +52,9 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 async function main(argv: string[]) {
   const wanted = (argv.length ? argv : [...DEFAULT]) as Scenario[];
   for (const w of wanted) if (!ALL.includes(w)) throw new Error(`unknown scenario ${w}; one of ${ALL.join(', ')}`);
-  const brokerEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PGMINT_') && !!e[1]));
+  const brokerEnv = Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PGMINT_') && !!e[1]),
+  );
   const results: BenchResults = {
     startedAt: new Date().toISOString(),
     machine: {
@@ -116,7 +118,11 @@ async function main(argv: string[]) {
     if (wanted.includes('sweep')) {
       log('sweep');
       const sweeps = await sweepScenario(pg, {
-        sizes: process.env.BENCH_SWEEP_SIZES ? process.env.BENCH_SWEEP_SIZES.split(',').map(Number) : quick ? [1000, 3000] : [1000, 10000, 50000],
+        sizes: process.env.BENCH_SWEEP_SIZES
+          ? process.env.BENCH_SWEEP_SIZES.split(',').map(Number)
+          : quick
+            ? [1000, 3000]
+            : [1000, 10000, 50000],
         budgetMs: (n) => (n <= 1000 ? 60_000 : n <= 10000 ? 120_000 : 300_000),
         env: brokerEnv,
         log,
@@ -124,7 +130,12 @@ async function main(argv: string[]) {
       // The baseline: the broker administering every lease role itself, as it must without the pgmint_roles schema.
       const direct = process.env.BENCH_SWEEP_SIZES
         ? { available: true as const, rows: [] }
-        : await sweepScenario(pg, { sizes: quick ? [1000] : [1000, 3000], budgetMs: () => 120_000, env: { ...brokerEnv, PGMINT_CREATOR_ROLES: '0' }, log });
+        : await sweepScenario(pg, {
+            sizes: quick ? [1000] : [1000, 3000],
+            budgetMs: () => 120_000,
+            env: { ...brokerEnv, PGMINT_CREATOR_ROLES: '0' },
+            log,
+          });
       results.sweep = sweeps.available && direct.available ? { available: true, rows: [...sweeps.rows, ...direct.rows] } : sweeps;
       await save();
     }

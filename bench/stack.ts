@@ -225,7 +225,15 @@ export async function startStack(server: BenchPostgres, options: StackOptions = 
  * steady-state exchanges, not the one-time setup of each creator.
  */
 export async function warmCreators(server: BenchPostgres, target: Target, count: number): Promise<void> {
-  const sql = connectPg({ host: server.host, port: server.port, database: target.targetDb, user: target.brokerUser, password: target.brokerPassword, sslmode: 'disable', max: 1 });
+  const sql = connectPg({
+    host: server.host,
+    port: server.port,
+    database: target.targetDb,
+    user: target.brokerUser,
+    password: target.brokerPassword,
+    sslmode: 'disable',
+    max: 1,
+  });
   try {
     await provisionAllCreators(sql, await probeCreators(sql, target.brokerUser, count), [target.readonlyGroup]);
   } finally {

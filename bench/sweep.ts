@@ -50,7 +50,8 @@ export async function sweepScenario(
     const deps = await nodeDeps(stack.env);
     try {
       const setupStart = performance.now();
-      const admins = (name: string) => (stack.creatorRoles > 0 ? creatorName(stack.brokerUser, creatorIndex(name, stack.creatorRoles)) : stack.brokerUser);
+      const admins = (name: string) =>
+        stack.creatorRoles > 0 ? creatorName(stack.brokerUser, creatorIndex(name, stack.creatorRoles)) : stack.brokerUser;
       await makeExpired(server, stack.targetDb, stack.controlDb, admins, stack.readonlyGroup, n);
       const setupMs = performance.now() - setupStart;
       const budget = o.budgetMs?.(n) ?? 240_000;
@@ -68,8 +69,19 @@ export async function sweepScenario(
         }
       }
       const ms = performance.now() - start;
-      rows.push({ creatorRoles: stack.creatorRoles, leases: n, revoked, ms, msPerRole: ms / Math.max(1, revoked), setupMs, finished, errors });
-      o.log(`sweep ${n} (${stack.creatorRoles} creator roles): revoked ${revoked} in ${(ms / 1000).toFixed(1)} s (${(ms / Math.max(1, revoked)).toFixed(2)} ms/role)${finished ? '' : ' — time budget ran out'}`);
+      rows.push({
+        creatorRoles: stack.creatorRoles,
+        leases: n,
+        revoked,
+        ms,
+        msPerRole: ms / Math.max(1, revoked),
+        setupMs,
+        finished,
+        errors,
+      });
+      o.log(
+        `sweep ${n} (${stack.creatorRoles} creator roles): revoked ${revoked} in ${(ms / 1000).toFixed(1)} s (${(ms / Math.max(1, revoked)).toFixed(2)} ms/role)${finished ? '' : ' — time budget ran out'}`,
+      );
     } finally {
       await closeDeps(deps);
       await stack.stop();
@@ -79,7 +91,14 @@ export async function sweepScenario(
 }
 
 /** `n` login roles past VALID UNTIL, each administered by `adminOf(name)`, each with an active lease row that expired an hour ago. */
-export async function makeExpired(server: BenchPostgres, targetDb: string, controlDb: string, adminOf: (name: string) => string, group: string, n: number): Promise<void> {
+export async function makeExpired(
+  server: BenchPostgres,
+  targetDb: string,
+  controlDb: string,
+  adminOf: (name: string) => string,
+  group: string,
+  n: number,
+): Promise<void> {
   const batch = `s${Math.random().toString(36).slice(2, 8)}`;
   const names = Array.from({ length: n }, (_, i) => `pgm_prod_sweep_${batch}${String(i + 1).padStart(8, '0')}`);
   // In chunks: one transaction holding tens of thousands of role locks runs out of lock table.

@@ -16,7 +16,10 @@ export async function mintTokens(issuer: DevIssuer, count: number, namespace = '
     const n = Math.min(batch, count - i);
     const minted = await Promise.all(
       Array.from({ length: n }, (_, j) =>
-        issuer.mint({ namespace, serviceAccount, podName: `${serviceAccount}-${i + j}`, podUid: crypto.randomUUID() }, { ttlSec: 3 * 3600 }),
+        issuer.mint(
+          { namespace, serviceAccount, podName: `${serviceAccount}-${i + j}`, podUid: crypto.randomUUID() },
+          { ttlSec: 3 * 3600 },
+        ),
       ),
     );
     for (let j = 0; j < n; j++) tokens[i + j] = minted[j]!;

@@ -14,7 +14,12 @@ const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace
 // Another terminal does not have this one's PGMINT_HOME: the printed command names the folder itself.
 const homeOption = process.env.PGMINT_HOME ? ` --home ${shellWord(home)}` : '';
 
-const stack = await startStack({ home, brokerPort: port, issuerPort: Number(process.env.PGMINT_DEV_ISSUER_PORT ?? 8788), log: (l) => console.log(l) });
+const stack = await startStack({
+  home,
+  brokerPort: port,
+  issuerPort: Number(process.env.PGMINT_DEV_ISSUER_PORT ?? 8788),
+  log: (l) => console.log(l),
+});
 const b = stack.brokerUrl;
 const exchange = `${b}/api/v1/databases/demo`;
 console.log(`
@@ -22,7 +27,9 @@ pgmint is serving on ${b}
   control plane : ${stack.postgres ? `embedded PostgreSQL ${stack.postgres.version} on 127.0.0.1:${stack.postgres.port}, data in ${home}/postgres` : 'PGMINT_DATABASE_URL'}
   dev issuer    : ${stack.issuer.url}
   admin token   : in ${home}/admin.token   API docs: ${b}/docs
-${stack.postgres ? `
+${
+  stack.postgres
+    ? `
 Try it (another terminal, in this folder):
 
   # 1. mint a development service-account token for demo/api
@@ -33,7 +40,9 @@ Try it (another terminal, in this folder):
 
   # 3. connect with psql using a fresh login
   psql "$(curl -s -H "Authorization: Bearer $TOKEN" ${exchange}/connect/k8s)" -c 'SELECT current_user, count(*) FROM app.orders'
-` : ''}
+`
+    : ''
+}
 Ctrl-C stops everything.`);
 
 let stopping = false;

@@ -17,7 +17,10 @@ closeOnShutdown(ready);
 /** Leave this much of the invocation's time unused so a rotation in flight can finish. */
 const RESERVE_MS = 15_000;
 
-export async function handler(_event: ScheduledEvent | Record<string, unknown>, context?: Partial<Context>): Promise<ScheduledRotationSummary> {
+export async function handler(
+  _event: ScheduledEvent | Record<string, unknown>,
+  context?: Partial<Context>,
+): Promise<ScheduledRotationSummary> {
   const deps = await ready;
   const remaining = context?.getRemainingTimeInMillis?.();
   const summary = await rotateDueDatabases(deps, { deadline: remaining === undefined ? undefined : Date.now() + remaining - RESERVE_MS });

@@ -152,7 +152,8 @@ async function main(argv: string[]): Promise<void> {
       `${relative(process.cwd(), b.file).padEnd(28)} ${formatSize(b.bytes).padStart(10)}  gzip ${formatSize(b.gzipBytes).padStart(9)}  (${b.runtime})\n`,
     );
   }
-  for (const name of result.missing) process.stderr.write(`missing: ${name} (${FUNCTIONS.find((f) => f.name === name)!.entry} does not exist)\n`);
+  for (const name of result.missing)
+    process.stderr.write(`missing: ${name} (${FUNCTIONS.find((f) => f.name === name)!.entry} does not exist)\n`);
   if (result.missing.length) process.exitCode = 1;
 }
 

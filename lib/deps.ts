@@ -68,13 +68,27 @@ export interface DepsOptions {
 export async function buildDeps(config: Config, connect: Connect, options: DepsOptions = {}): Promise<Deps> {
   if (!config.databaseUrl) throw new ConfigError('PGMINT_DATABASE_URL is required');
   const sealKey = await loadSealKey(config);
-  const sql = guardOutage(connect({ ...parseDatabaseUrl(config.databaseUrl), max: config.poolSize, applicationName: 'pgmint-control', statementTimeoutMs: STATEMENT_TIMEOUT_MS }), 'control_plane');
+  const sql = guardOutage(
+    connect({
+      ...parseDatabaseUrl(config.databaseUrl),
+      max: config.poolSize,
+      applicationName: 'pgmint-control',
+      statementTimeoutMs: STATEMENT_TIMEOUT_MS,
+    }),
+    'control_plane',
+  );
   const store = createStore(sql, { contextCacheMs: config.contextCacheMs });
   const now = options.now ?? (() => new Date());
   const deps: Deps = {
     sql,
     store,
-    targets: createTargetPool({ connect, sealKey, poolSize: config.poolSize, concurrency: config.targetConcurrency, creatorRoles: config.creatorRoles }),
+    targets: createTargetPool({
+      connect,
+      sealKey,
+      poolSize: config.poolSize,
+      concurrency: config.targetConcurrency,
+      creatorRoles: config.creatorRoles,
+    }),
     verifier: new TokenVerifier({
       now,
       fetch: options.fetch,

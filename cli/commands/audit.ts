@@ -24,7 +24,8 @@ export function sinceParam(since: string | undefined, now = Date.now()): string 
   if (since === undefined) return undefined;
   const m = /^(\d+)([smhd])$/.exec(since);
   if (m) return new Date(now - Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'] * 1000).toISOString();
-  if (Number.isNaN(Date.parse(since))) throw new CliError('invalid_request', `--since must be a time such as 2026-04-12T16:30:00Z or a duration such as 1h, not "${since}"`);
+  if (Number.isNaN(Date.parse(since)))
+    throw new CliError('invalid_request', `--since must be a time such as 2026-04-12T16:30:00Z or a duration such as 1h, not "${since}"`);
   return since;
 }
 
@@ -57,7 +58,16 @@ export function registerAudit(program: Command): void {
     ),
   ).action(async (o: AuditOptions) => {
     const answer = await adminCall<{ entries: Entry[]; next_cursor: string | null }>(o, 'GET', '/api/v1/audit', {
-      query: { database: o.database, action: o.action, outcome: o.outcome, subject: o.subject, issuer: o.issuer, since: sinceParam(o.since), limit: o.limit, cursor: o.cursor },
+      query: {
+        database: o.database,
+        action: o.action,
+        outcome: o.outcome,
+        subject: o.subject,
+        issuer: o.issuer,
+        since: sinceParam(o.since),
+        limit: o.limit,
+        cursor: o.cursor,
+      },
     });
     if (o.json) return printJson(answer);
     process.stdout.write(

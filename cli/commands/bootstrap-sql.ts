@@ -43,7 +43,8 @@ export function registerBootstrapSql(program: Command): void {
     .option('--lease-prefix <prefix>', 'lease prefix of the registered database (the lookup answers only for its roles)', 'pgm')
     .action((o: Options) => {
       const serverVersion = Number(o.serverVersion);
-      if (!Number.isInteger(serverVersion) || serverVersion < 9) throw new Error('--server-version must be a major version such as 15 or 18');
+      if (!Number.isInteger(serverVersion) || serverVersion < 9)
+        throw new Error('--server-version must be a major version such as 15 or 18');
       const sql = bootstrapSql({
         database: o.database,
         schema: o.schema,
@@ -57,7 +58,9 @@ export function registerBootstrapSql(program: Command): void {
       });
       const bouncer = o.pgbouncer ? pgbouncerAuthSql({ authUser: o.pgbouncerUser, leasePrefix: o.leasePrefix }) : '';
       const passwords = [...(o.broker ? [o.brokerRole] : []), ...(o.pgbouncer ? [o.pgbouncerUser] : [])];
-      const after = passwords.map((role) => `-- Then set the password of ${role} without sending it in clear: \\password ${role}\n`).join('');
+      const after = passwords
+        .map((role) => `-- Then set the password of ${role} without sending it in clear: \\password ${role}\n`)
+        .join('');
       process.stdout.write(sql + bouncer + after);
     });
 }

@@ -8,7 +8,19 @@ import { CliError } from '../lib/errors.js';
 import { type IdentityOptions, identityOptions } from '../lib/options.js';
 import { fields, printJson, timeLeft } from '../lib/table.js';
 
-const FIELDS = ['host', 'port', 'database', 'user', 'password', 'sslmode', 'expires_at', 'refresh_at', 'connection_uri', 'lease_id', 'role'] as const;
+const FIELDS = [
+  'host',
+  'port',
+  'database',
+  'user',
+  'password',
+  'sslmode',
+  'expires_at',
+  'refresh_at',
+  'connection_uri',
+  'lease_id',
+  'role',
+] as const;
 
 export function registerCreds(program: Command): void {
   identityOptions(

@@ -50,7 +50,11 @@ export function registerDb(program: Command): void {
       .requiredOption('--database <name>', 'database name on the server')
       .requiredOption('--admin-user <role>', "the broker's role on the target (CREATEROLE)")
       .option('--admin-password-file <file>', "file holding that role's password (`-` for stdin); default PGMINT_TARGET_PASSWORD")
-      .addOption(new Option('--sslmode <mode>', 'how the broker connects').choices(['disable', 'prefer', 'require', 'verify-full']).default('require'))
+      .addOption(
+        new Option('--sslmode <mode>', 'how the broker connects')
+          .choices(['disable', 'prefer', 'require', 'verify-full'])
+          .default('require'),
+      )
       .option('--public-host <host>', 'host clients use, when it differs')
       .option('--public-port <port>', 'port clients use', int)
       .addOption(new Option('--public-sslmode <mode>', 'sslmode clients use').choices(['disable', 'prefer', 'require', 'verify-full']))
@@ -73,7 +77,12 @@ export function registerDb(program: Command): void {
         rotationPeriod?: string;
       },
     ) => {
-      const password = await readSecret({ file: o.adminPasswordFile, envName: 'PGMINT_TARGET_PASSWORD', what: 'admin password', flag: '--admin-password-file' });
+      const password = await readSecret({
+        file: o.adminPasswordFile,
+        envName: 'PGMINT_TARGET_PASSWORD',
+        what: 'admin password',
+        flag: '--admin-password-file',
+      });
       const body = {
         id,
         host: o.host,
@@ -108,11 +117,13 @@ export function registerDb(program: Command): void {
     );
   });
 
-  jsonOption(adminOptions(db.command('show <id>').description('Show one target database'))).action(async (id: string, o: AdminOptions & { json?: boolean }) => {
-    const d = await adminCall<Database>(o, 'GET', `/api/v1/databases/${seg(id)}`);
-    if (o.json) printJson(d);
-    else process.stdout.write(showDatabase(d));
-  });
+  jsonOption(adminOptions(db.command('show <id>').description('Show one target database'))).action(
+    async (id: string, o: AdminOptions & { json?: boolean }) => {
+      const d = await adminCall<Database>(o, 'GET', `/api/v1/databases/${seg(id)}`);
+      if (o.json) printJson(d);
+      else process.stdout.write(showDatabase(d));
+    },
+  );
 
   adminOptions(
     db
@@ -121,10 +132,16 @@ export function registerDb(program: Command): void {
       .option('--force', 'revoke its live leases first (otherwise live leases make this fail)'),
   ).action(async (id: string, o: AdminOptions & { force?: boolean }) => {
     try {
-      await adminCall(o, 'DELETE', `/api/v1/databases/${seg(id)}`, { query: { force: o.force ? 'true' : undefined }, label: `removing ${id}` });
+      await adminCall(o, 'DELETE', `/api/v1/databases/${seg(id)}`, {
+        query: { force: o.force ? 'true' : undefined },
+        label: `removing ${id}`,
+      });
     } catch (err) {
       if (err instanceof CliError && err.code === 'conflict' && !o.force) {
-        throw new CliError(err.code, err.message, { hint: `revoke them first (\`pgmint leases revoke --db ${id} --prefix …\`) or pass --force`, requestId: err.requestId });
+        throw new CliError(err.code, err.message, {
+          hint: `revoke them first (\`pgmint leases revoke --db ${id} --prefix …\`) or pass --force`,
+          requestId: err.requestId,
+        });
       }
       throw err;
     }

@@ -35,7 +35,13 @@ export function registerDevCommands(program: Command): void {
       const jwt = await mintDevToken(
         settings.keyFile,
         settings.issuerUrl,
-        { namespace: o.namespace, serviceAccount: o.serviceAccount, podName, podUid: crypto.randomUUID(), audience: o.audience ?? settings.audience },
+        {
+          namespace: o.namespace,
+          serviceAccount: o.serviceAccount,
+          podName,
+          podUid: crypto.randomUUID(),
+          audience: o.audience ?? settings.audience,
+        },
         Number(o.ttl),
       );
       process.stdout.write(`${jwt}\n`);

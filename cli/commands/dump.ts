@@ -35,17 +35,27 @@ export function pgDumpArgs(o: { output: string; format: string; schemaOnly?: boo
 export function explainPgDumpFailure(stderr: string, status: number, serverVersionNum?: number): CliError {
   const mismatch = /server version: ([\d.]+\w*);\s*pg_dump version: ([\d.]+\w*)/.exec(stderr);
   if (mismatch || /server version mismatch/.test(stderr)) {
-    const [server, client] = mismatch ? [mismatch[1], mismatch[2]] : [serverVersionNum ? String(Math.floor(serverVersionNum / 10000)) : 'newer', 'older'];
+    const [server, client] = mismatch
+      ? [mismatch[1], mismatch[2]]
+      : [serverVersionNum ? String(Math.floor(serverVersionNum / 10000)) : 'newer', 'older'];
     const major = server?.split('.')[0];
-    return new CliError('pg_dump_version_mismatch', `pg_dump ${client} cannot dump a PostgreSQL ${server} server: pg_dump must be at least as new as the server`, {
-      hint: `install the PostgreSQL ${major} client (Debian/Ubuntu from apt.postgresql.org: \`apt-get install postgresql-client-${major}\`) and pass --pg-dump /usr/lib/postgresql/${major}/bin/pg_dump, or set PGMINT_PG_DUMP`,
-    });
+    return new CliError(
+      'pg_dump_version_mismatch',
+      `pg_dump ${client} cannot dump a PostgreSQL ${server} server: pg_dump must be at least as new as the server`,
+      {
+        hint: `install the PostgreSQL ${major} client (Debian/Ubuntu from apt.postgresql.org: \`apt-get install postgresql-client-${major}\`) and pass --pg-dump /usr/lib/postgresql/${major}/bin/pg_dump, or set PGMINT_PG_DUMP`,
+      },
+    );
   }
   const rls = /row-level security policy for table "([^"]+)"/.exec(stderr);
   if (rls) {
-    return new CliError('row_level_security', `table "${rls[1]}" is protected by row-level security, so a full data dump with temporary credentials is refused`, {
-      hint: 'use --schema-only for a DDL-only export, dump only the rows you can see with `-- --enable-row-security`, or ask an operator for a verified full export',
-    });
+    return new CliError(
+      'row_level_security',
+      `table "${rls[1]}" is protected by row-level security, so a full data dump with temporary credentials is refused`,
+      {
+        hint: 'use --schema-only for a DDL-only export, dump only the rows you can see with `-- --enable-row-security`, or ask an operator for a verified full export',
+      },
+    );
   }
   const denied = /permission denied for (table|schema|sequence|relation) ([^\s]+)/.exec(stderr);
   if (denied) {
@@ -53,7 +63,10 @@ export function explainPgDumpFailure(stderr: string, status: number, serverVersi
       hint: 'dump only the schemas you are granted with --schema <name>, or ask an operator for a role with a search_path (tenant-scoped roles are dumped schema by schema)',
     });
   }
-  return new CliError('pg_dump_failed', `pg_dump exited with status ${status}`, { hint: 'see pg_dump\'s message above', exitCode: status || 1 });
+  return new CliError('pg_dump_failed', `pg_dump exited with status ${status}`, {
+    hint: "see pg_dump's message above",
+    exitCode: status || 1,
+  });
 }
 
 export function registerDump(program: Command): void {
@@ -63,8 +76,10 @@ export function registerDump(program: Command): void {
       .description('Run pg_dump on <db> with a short-lived login (arguments after -- go to pg_dump)')
       .requiredOption('-o, --output <file>', 'where to write the dump (`-` for stdout)')
       .option('--schema-only', 'DDL only, no data')
-      .option('--schema <name>', 'dump only this schema (repeatable; default: the role\'s own schemas when it is tenant-scoped)', collect)
-      .addOption(new Option('--format <format>', 'pg_dump output format').choices(['custom', 'plain', 'directory', 'tar']).default('custom'))
+      .option('--schema <name>', "dump only this schema (repeatable; default: the role's own schemas when it is tenant-scoped)", collect)
+      .addOption(
+        new Option('--format <format>', 'pg_dump output format').choices(['custom', 'plain', 'directory', 'tar']).default('custom'),
+      )
       .addOption(new Option('--pg-dump <path>', 'pg_dump to run').env('PGMINT_PG_DUMP')),
   ).action(async (db: string, extra: string[], o: DumpOptions) => {
     const creds = await mintCredentials(db, o);

@@ -93,10 +93,14 @@ if (process.listenerCount('SIGTERM') > 0) {
 export async function invokeBundle(options: InvokeOptions): Promise<InvokeResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const nodeArgs = options.envFile ? [`--env-file=${options.envFile}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', RUNNER, options.bundle, options.functionName, String(timeoutMs)], {
-    env: { PATH: process.env.PATH, ...options.env } as NodeJS.ProcessEnv,
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--input-type=module', '-e', RUNNER, options.bundle, options.functionName, String(timeoutMs)],
+    {
+      env: { PATH: process.env.PATH, ...options.env } as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    },
+  );
   const stderr: Buffer[] = [];
   const fd3: Buffer[] = [];
   child.stdout!.on('data', (c: Buffer) => stderr.push(c));

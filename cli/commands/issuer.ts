@@ -157,7 +157,8 @@ export function registerIssuer(program: Command): void {
       jwks: o.jwksFile ? await readJson(o.jwksFile) : undefined,
       pem_keys: o.pemFile ? await Promise.all(o.pemFile.map((f) => readFile(f, 'utf8'))) : undefined,
       max_leases_per_workload: o.maxLeases,
-      max_token_lifetime: o.maxTokenLifetime === undefined ? undefined : /^\d+$/.test(o.maxTokenLifetime) ? Number(o.maxTokenLifetime) : o.maxTokenLifetime,
+      max_token_lifetime:
+        o.maxTokenLifetime === undefined ? undefined : /^\d+$/.test(o.maxTokenLifetime) ? Number(o.maxTokenLifetime) : o.maxTokenLifetime,
       require_bound_pod: o.requireBoundPod,
       ca_pem: o.caFile ? await readText(o.caFile) : undefined,
     };
@@ -180,7 +181,14 @@ export function registerIssuer(program: Command): void {
           { title: 'ID', value: (i) => i.id },
           { title: 'KIND', value: (i) => i.kind },
           { title: 'ISSUER', value: (i) => i.issuer, max: 48 },
-          { title: 'WHO', value: (i) => (i.kind === 'k8s' ? i.allowed_service_accounts : [...i.allowed_subjects, ...Object.entries(i.bound_claims).map(([k, v]) => `${k}=${v}`)]), max: 40 },
+          {
+            title: 'WHO',
+            value: (i) =>
+              i.kind === 'k8s'
+                ? i.allowed_service_accounts
+                : [...i.allowed_subjects, ...Object.entries(i.bound_claims).map(([k, v]) => `${k}=${v}`)],
+            max: 40,
+          },
           { title: 'DEFAULT', value: (i) => i.default_role },
           { title: 'ROLES', value: (i) => i.allowed_roles },
         ]),
@@ -188,8 +196,10 @@ export function registerIssuer(program: Command): void {
     },
   );
 
-  adminOptions(issuer.command('rm <db> <id>').description('Stop trusting an issuer')).action(async (db: string, id: string, o: AdminOptions) => {
-    await adminCall(o, 'DELETE', `/api/v1/databases/${seg(db)}/issuers/${seg(id)}`);
-    process.stdout.write(`removed issuer ${id}\n`);
-  });
+  adminOptions(issuer.command('rm <db> <id>').description('Stop trusting an issuer')).action(
+    async (db: string, id: string, o: AdminOptions) => {
+      await adminCall(o, 'DELETE', `/api/v1/databases/${seg(db)}/issuers/${seg(id)}`);
+      process.stdout.write(`removed issuer ${id}\n`);
+    },
+  );
 }

@@ -87,21 +87,26 @@ export function registerLeases(program: Command): void {
       .option('--prefix <prefix>', 'revoke every live lease whose login starts with this'),
   ).action(async (leaseId: string | undefined, o: AdminOptions & { db?: string; subject?: string; issuer?: string; prefix?: string }) => {
     if (leaseId) {
-      if (o.db || o.subject || o.prefix) throw new CliError('invalid_request', 'give either a lease id or --db with --subject/--prefix, not both');
+      if (o.db || o.subject || o.prefix)
+        throw new CliError('invalid_request', 'give either a lease id or --db with --subject/--prefix, not both');
       const lease = await adminCall<Lease>(o, 'DELETE', `/api/v1/leases/${seg(leaseId)}`, { label: 'revoking' });
       process.stdout.write(`lease ${lease.id} (${lease.user}): ${lease.state}\n`);
-      if (lease.state !== 'revoked') process.stdout.write(`not revoked yet${lease.last_error ? ` (${lease.last_error})` : ''}; the sweeper retries it\n`);
+      if (lease.state !== 'revoked')
+        process.stdout.write(`not revoked yet${lease.last_error ? ` (${lease.last_error})` : ''}; the sweeper retries it\n`);
       return;
     }
     if (!o.db || (!o.subject && !o.prefix)) {
-      throw new CliError('invalid_request', 'nothing to revoke', { hint: 'pass a lease id, or --db <db> with --subject <subject> or --prefix <prefix>' });
+      throw new CliError('invalid_request', 'nothing to revoke', {
+        hint: 'pass a lease id, or --db <db> with --subject <subject> or --prefix <prefix>',
+      });
     }
     const r = await adminCall<BulkRevokeResult>(o, 'DELETE', `/api/v1/databases/${seg(o.db)}/leases`, {
       query: { subject: o.subject, issuer: o.issuer, prefix: o.prefix },
       label: 'revoking',
     });
     process.stdout.write(`revoked ${r.revoked} of ${r.matched} live lease(s) on ${o.db}\n`);
-    if (r.remaining > 0 || r.failed > 0) process.stdout.write(`${r.remaining} left to the sweeper (${r.failed} failed, ${r.irrevocable} irrevocable)\n`);
+    if (r.remaining > 0 || r.failed > 0)
+      process.stdout.write(`${r.remaining} left to the sweeper (${r.failed} failed, ${r.irrevocable} irrevocable)\n`);
   });
 
   adminOptions(

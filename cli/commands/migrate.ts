@@ -11,7 +11,10 @@ export function registerMigrate(program: Command): void {
     // From the environment, not a default: help output must not print the URL and its password.
     .addOption(new Option('--database-url <url>', 'control-plane database').env('PGMINT_DATABASE_URL'))
     .action(async (o: { databaseUrl?: string }) => {
-      if (!o.databaseUrl) throw new CliError('invalid_request', 'no control-plane database given', { hint: 'set PGMINT_DATABASE_URL or pass --database-url' });
+      if (!o.databaseUrl)
+        throw new CliError('invalid_request', 'no control-plane database given', {
+          hint: 'set PGMINT_DATABASE_URL or pass --database-url',
+        });
       const [{ connectPg }, { parseDatabaseUrl }, { migrate }, { readMigrations }] = await Promise.all([
         import('../../lib/db/pg.js'),
         import('../../lib/db/port.js'),

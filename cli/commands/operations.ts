@@ -17,17 +17,22 @@ function summary(doc: Doc | undefined): string {
 }
 
 export function registerOperations(program: Command): void {
-  jsonOption(adminOptions(program.command('sweep').description('End expired leases (those with open sessions drain first) and drop orphaned roles now (admin)'))).action(
-    async (o: AdminOptions & { json?: boolean }) => {
-      const result = await adminCall<Doc>(o, 'POST', '/api/v1/sweep', { label: 'sweeping', timeoutMs: 300_000 });
-      if (o.json) printJson(result);
-      else process.stdout.write(summary(result));
-    },
-  );
+  jsonOption(
+    adminOptions(
+      program.command('sweep').description('End expired leases (those with open sessions drain first) and drop orphaned roles now (admin)'),
+    ),
+  ).action(async (o: AdminOptions & { json?: boolean }) => {
+    const result = await adminCall<Doc>(o, 'POST', '/api/v1/sweep', { label: 'sweeping', timeoutMs: 300_000 });
+    if (o.json) printJson(result);
+    else process.stdout.write(summary(result));
+  });
 
   jsonOption(adminOptions(program.command('rotate-root <db>').description("Rotate the broker's root password on <db> now (admin)"))).action(
     async (db: string, o: AdminOptions & { json?: boolean }) => {
-      const result = await adminCall<Doc>(o, 'POST', `/api/v1/databases/${seg(db)}/rotate-root`, { label: `rotating root on ${db}`, timeoutMs: 300_000 });
+      const result = await adminCall<Doc>(o, 'POST', `/api/v1/databases/${seg(db)}/rotate-root`, {
+        label: `rotating root on ${db}`,
+        timeoutMs: 300_000,
+      });
       if (o.json) printJson(result);
       else process.stdout.write(summary(result));
     },

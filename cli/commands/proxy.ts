@@ -53,8 +53,16 @@ export function registerProxy(program: Command): void {
     program
       .command('proxy <db>')
       .description('Serve <db> on a local port to applications with no credential; the proxy holds, renews and revokes the lease')
-      .addOption(new Option('--token-file <path>', 'service-account or OIDC token, read again for every broker call').env('PGMINT_TOKEN_FILE').default(DEFAULT_TOKEN_FILE))
-      .addOption(new Option('--kind <kind>', 'exchange kind; auto picks k8s for service-account tokens').choices(['auto', 'k8s', 'oidc']).default('auto'))
+      .addOption(
+        new Option('--token-file <path>', 'service-account or OIDC token, read again for every broker call')
+          .env('PGMINT_TOKEN_FILE')
+          .default(DEFAULT_TOKEN_FILE),
+      )
+      .addOption(
+        new Option('--kind <kind>', 'exchange kind; auto picks k8s for service-account tokens')
+          .choices(['auto', 'k8s', 'oidc'])
+          .default('auto'),
+      )
       .option('--role <name>', 'role to mint (default: the one the issuer gives this workload)')
       .option('--ttl <duration>', 'lease lifetime such as 15m or 1h (capped by the role)')
       .option('--listen <host:port>', 'address applications connect to; beyond loopback needs --local-password-file', '127.0.0.1:5432')
@@ -63,7 +71,11 @@ export function registerProxy(program: Command): void {
       .option('--tls-cert <path>', 'certificate for applications that ask for TLS (with --tls-key); otherwise SSLRequest is answered N')
       .option('--tls-key <path>', 'private key for --tls-cert')
       .option('--ca-file <path>', "CA bundle to verify the server with (sslmode verify-ca/verify-full); default: the system's")
-      .addOption(new Option('--admin-listen <host:port>', 'HTTP health, metrics and quitquitquit; "off" disables').env('PGMINT_PROXY_ADMIN').default('127.0.0.1:9090'))
+      .addOption(
+        new Option('--admin-listen <host:port>', 'HTTP health, metrics and quitquitquit; "off" disables')
+          .env('PGMINT_PROXY_ADMIN')
+          .default('127.0.0.1:9090'),
+      )
       .option('--max-sigterm-delay <duration>', 'on SIGTERM, how long open connections may finish before the leases are revoked', '0')
       .option('--upstream-host <host>', "connect to this host instead of the credential's (the same server under another name)")
       .option('--upstream-port <port>', "connect to this port instead of the credential's")

@@ -21,7 +21,10 @@ export function registerShell(program: Command): void {
     process.stderr.write(`Temporary login ${creds.user} (role ${creds.role}), valid until ${creds.expires_at}.\n`);
     const args = [...(o.command !== undefined ? ['--command', o.command] : []), ...psqlArgs];
     try {
-      const { status } = await runChild(o.psql ?? process.env.PGMINT_PSQL ?? 'psql', args, { env: libpqEnv(creds), installHint: POSTGRES_CLIENT_HINT });
+      const { status } = await runChild(o.psql ?? process.env.PGMINT_PSQL ?? 'psql', args, {
+        env: libpqEnv(creds),
+        installHint: POSTGRES_CLIENT_HINT,
+      });
       process.exitCode = status;
     } finally {
       // Nobody else saw this password, so nobody needs the login after psql.

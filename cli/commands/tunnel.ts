@@ -75,7 +75,9 @@ async function waitForForward(ssh: RunningSsh, port: number, timeoutMs: number, 
   }
   const e = await ssh.exited;
   if (/not found$/.test(ssh.stderr().trim())) {
-    throw new CliError('program_not_found', 'ssh is not installed or not on PATH', { hint: 'install an OpenSSH client (Debian/Ubuntu: `apt-get install openssh-client`)' });
+    throw new CliError('program_not_found', 'ssh is not installed or not on PATH', {
+      hint: 'install an OpenSSH client (Debian/Ubuntu: `apt-get install openssh-client`)',
+    });
   }
   throw explainSshFailure(ssh.stderr(), e.code, via);
 }
@@ -128,11 +130,17 @@ export function registerTunnel(program: Command): void {
         process.stderr.write('note: could not log in through the tunnel to read the search path; the forward is up.\n');
       }
       if (o.readwrite) await refuseReadOnly(db, lease, facts);
-      const options = { searchPath: facts?.searchPath ?? null, tenantSchemas: facts ? tenantSchemas(facts) : [], tunnel: { via: viaLabel(via) } };
+      const options = {
+        searchPath: facts?.searchPath ?? null,
+        tenantSchemas: facts ? tenantSchemas(facts) : [],
+        tunnel: { via: viaLabel(via) },
+      };
       if (o.json) process.stdout.write(`${JSON.stringify(guiConfig(local, options))}\n`);
       else {
         process.stdout.write(guiBlock(local, options));
-        process.stdout.write(`\npsql: psql "host=127.0.0.1 port=${localPort} dbname=${creds.database} user=${creds.user} sslmode=${local.sslmode}"\n`);
+        process.stdout.write(
+          `\npsql: psql "host=127.0.0.1 port=${localPort} dbname=${creds.database} user=${creds.user} sslmode=${local.sslmode}"\n`,
+        );
       }
       process.stderr.write(`Tunnel open: 127.0.0.1:${localPort} → ${dbHost}:${dbPort} via ${viaLabel(via)}. Ctrl-C to close.\n`);
       const end = await ssh.exited;

@@ -93,8 +93,13 @@ export async function brokerRequest(broker: BrokerTarget, method: string, path: 
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : (cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : 'failed'));
-      throw new CliError('broker_unreachable', `cannot reach the broker at ${url.origin} (${why})`, { hint: hintFor('broker_unreachable') });
+      const why =
+        err instanceof Error && err.name === 'TimeoutError'
+          ? 'timed out'
+          : (cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : 'failed'));
+      throw new CliError('broker_unreachable', `cannot reach the broker at ${url.origin} (${why})`, {
+        hint: hintFor('broker_unreachable'),
+      });
     }
     if (!res.ok) throw await problemError(res);
     return res;

@@ -65,4 +65,5 @@ export function runChild(command: string, args: string[], opts: RunOptions): Pro
   });
 }
 
-export const POSTGRES_CLIENT_HINT = 'install the PostgreSQL client tools (Debian/Ubuntu: `apt-get install postgresql-client`; macOS: `brew install libpq`)';
+export const POSTGRES_CLIENT_HINT =
+  'install the PostgreSQL client tools (Debian/Ubuntu: `apt-get install postgresql-client`; macOS: `brew install libpq`)';

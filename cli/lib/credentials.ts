@@ -85,7 +85,11 @@ export async function mintLease(db: string, o: IdentityOptions & { skipWriteChec
     creds,
     async release() {
       try {
-        await brokerRequest(o, 'DELETE', `/api/v1/leases/${seg(creds.lease_id)}`, { bearer: token, label: 'revoking the login', timeoutMs: 15_000 });
+        await brokerRequest(o, 'DELETE', `/api/v1/leases/${seg(creds.lease_id)}`, {
+          bearer: token,
+          label: 'revoking the login',
+          timeoutMs: 15_000,
+        });
         process.stderr.write(`Login ${creds.user} revoked.\n`);
       } catch (err) {
         const why = err instanceof CliError ? err.code : 'failed';
@@ -106,7 +110,10 @@ export async function mintConnectionUri(db: string, o: IdentityOptions): Promise
 }
 
 /** What psql, pg_dump and every libpq client read, so nothing secret goes on a command line. */
-export function libpqEnv(c: Pick<Credentials, 'host' | 'port' | 'user' | 'password' | 'database' | 'sslmode'>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function libpqEnv(
+  c: Pick<Credentials, 'host' | 'port' | 'user' | 'password' | 'database' | 'sslmode'>,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // A PGSERVICE or PGPASSFILE from the person's shell must not override the minted login.
   for (const name of ['PGSERVICE', 'PGSERVICEFILE', 'PGPASSFILE', 'PGHOSTADDR']) delete env[name];

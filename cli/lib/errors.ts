@@ -66,8 +66,10 @@ const HINTS: Record<string, string> = {
   payload_too_large: 'send less: the broker accepts at most 256 KiB per request',
   too_many_leases:
     'you already hold the maximum number of live leases for this database: wait for some to expire, or revoke them (`pgmint leases revoke <lease-id>`)',
-  target_unavailable: 'the broker cannot reach the database right now; try again shortly, or ask an operator to check it (`pgmint db list`)',
-  control_plane_unavailable: "the broker cannot reach its own database right now; try again shortly, or ask an operator to check the broker's PGMINT_DATABASE_URL",
+  target_unavailable:
+    'the broker cannot reach the database right now; try again shortly, or ask an operator to check it (`pgmint db list`)',
+  control_plane_unavailable:
+    "the broker cannot reach its own database right now; try again shortly, or ask an operator to check the broker's PGMINT_DATABASE_URL",
   issuer_unavailable: "the broker cannot reach your token's issuer to verify it; try again shortly",
   unsupported_media_type: 'the broker expects a JSON body; this pgmint command may be newer or older than the broker',
   method_not_allowed: 'the broker does not offer this; it may be older than this pgmint command',

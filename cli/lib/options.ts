@@ -32,7 +32,9 @@ export function brokerOption(cmd: Command): Command {
 
 export function adminOptions(cmd: Command): Command {
   return brokerOption(cmd).addOption(
-    new Option('--admin-token <token>', 'admin token (prefer the environment variable: argv is visible to other users)').env('PGMINT_ADMIN_TOKEN'),
+    new Option('--admin-token <token>', 'admin token (prefer the environment variable: argv is visible to other users)').env(
+      'PGMINT_ADMIN_TOKEN',
+    ),
   );
 }
 
@@ -40,7 +42,11 @@ export function identityOptions(cmd: Command): Command {
   return brokerOption(cmd)
     .option('--token-file <path>', 'file holding your OIDC or service-account token (`-` reads stdin); or set PGMINT_TOKEN_FILE')
     .option('--token <jwt>', 'the token itself (visible in the process list; prefer --token-file, PGMINT_TOKEN or stdin)')
-    .addOption(new Option('--kind <kind>', 'exchange kind; auto picks k8s for service-account tokens').choices(['auto', 'k8s', 'oidc']).default('auto'))
+    .addOption(
+      new Option('--kind <kind>', 'exchange kind; auto picks k8s for service-account tokens')
+        .choices(['auto', 'k8s', 'oidc'])
+        .default('auto'),
+    )
     .option('--role <name>', 'role to mint (default: the one the issuer gives your identity)')
     .option('--ttl <duration>', 'lifetime such as 15m or 1h (capped by the role)')
     .addOption(new Option('--readonly', 'read-only access (the default)').conflicts('readwrite'))

@@ -28,7 +28,9 @@ export async function pickLocalPort(start: number, opts: { strict?: boolean; tri
   }
   const last = Math.min(65535, start + (opts.tries ?? 100) - 1);
   for (let port = start; port <= last; port++) if (await isPortFree(port)) return port;
-  throw new CliError('port_in_use', `no free local port between ${start} and ${last}`, { hint: 'pass --local-port with another starting point' });
+  throw new CliError('port_in_use', `no free local port between ${start} and ${last}`, {
+    hint: 'pass --local-port with another starting point',
+  });
 }
 
 /** True once something accepts connections on the port. */

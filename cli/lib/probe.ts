@@ -98,10 +98,14 @@ export async function probeSession(
     };
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    throw new CliError('connect_failed', `cannot log in to ${via.host}:${via.port} with the new credentials (${e.code ?? e.message ?? 'failed'})`, {
-      hint: 'is the database reachable from here? For a private database open a tunnel: `pgmint tunnel <db> --via user@bastion`',
-      cause: err,
-    });
+    throw new CliError(
+      'connect_failed',
+      `cannot log in to ${via.host}:${via.port} with the new credentials (${e.code ?? e.message ?? 'failed'})`,
+      {
+        hint: 'is the database reachable from here? For a private database open a tunnel: `pgmint tunnel <db> --via user@bastion`',
+        cause: err,
+      },
+    );
   } finally {
     await client.end().catch(() => {});
   }

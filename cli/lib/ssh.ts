@@ -49,7 +49,12 @@ export function sshForwardArgs(s: ForwardSpec): string[] {
 
 /** Reads ssh's last words into a reason and what to try. */
 export function explainSshFailure(stderr: string, status: number | null, via: Via): CliError {
-  const last = stderr.trim().split('\n').filter((l) => !l.startsWith('Warning: Permanently added')).pop() ?? '';
+  const last =
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('Warning: Permanently added'))
+      .pop() ?? '';
   const tail = last ? `: ${last}` : '';
   if (/Permission denied|Too many authentication failures/i.test(stderr)) {
     return new CliError('ssh_auth_failed', `the bastion ${viaLabel(via)} refused the SSH login${tail}`, {
@@ -57,10 +62,16 @@ export function explainSshFailure(stderr: string, status: number | null, via: Vi
     });
   }
   if (/Address already in use|cannot listen to port|bind.*failed/i.test(stderr)) {
-    return new CliError('port_in_use', `ssh could not listen on the local port${tail}`, { hint: 'omit --strict-port, or pass another --local-port' });
+    return new CliError('port_in_use', `ssh could not listen on the local port${tail}`, {
+      hint: 'omit --strict-port, or pass another --local-port',
+    });
   }
   if (/Connection refused|Could not resolve hostname|timed out|No route to host/i.test(stderr)) {
-    return new CliError('ssh_unreachable', `cannot reach the bastion ${viaLabel(via)}${tail}`, { hint: 'check the bastion host and port in --via' });
+    return new CliError('ssh_unreachable', `cannot reach the bastion ${viaLabel(via)}${tail}`, {
+      hint: 'check the bastion host and port in --via',
+    });
   }
-  return new CliError('ssh_failed', `ssh exited with status ${status ?? 'unknown'}${tail}`, { hint: 'run the same ssh command with -v to see why' });
+  return new CliError('ssh_failed', `ssh exited with status ${status ?? 'unknown'}${tail}`, {
+    hint: 'run the same ssh command with -v to see why',
+  });
 }

@@ -54,7 +54,9 @@ export async function resolveToken(src: TokenSources): Promise<string> {
   rememberSecret(token);
   if (token === '') throw new CliError('no_token', `the token from ${from} is empty`, { hint: NO_TOKEN_HINT });
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
-    throw new CliError('invalid_token', `the token from ${from} is not a JWT (three base64url parts separated by dots)`, { hint: NO_TOKEN_HINT });
+    throw new CliError('invalid_token', `the token from ${from} is not a JWT (three base64url parts separated by dots)`, {
+      hint: NO_TOKEN_HINT,
+    });
   }
   return token;
 }

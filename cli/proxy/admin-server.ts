@@ -31,14 +31,19 @@ export function startAdminServer(at: ListenAddress, h: AdminHooks): Promise<Serv
     };
     const lease = h.keeper.usable();
     if (req.method === 'GET' && path === '/liveness') return answer(200, 'ok\n');
-    if (req.method === 'GET' && path === '/startup') return h.keeper.hasObtainedOne ? answer(200, 'ok\n') : answer(503, `no lease yet: ${h.keeper.lastError?.code ?? 'pending'}\n`);
+    if (req.method === 'GET' && path === '/startup')
+      return h.keeper.hasObtainedOne ? answer(200, 'ok\n') : answer(503, `no lease yet: ${h.keeper.lastError?.code ?? 'pending'}\n`);
     if (req.method === 'GET' && path === '/readiness') {
       if (h.shuttingDown()) return answer(503, 'shutting down\n');
       return lease ? answer(200, 'ok\n') : answer(503, `no valid lease: ${h.keeper.lastError?.code ?? 'pending'}\n`);
     }
     if (req.method === 'GET' && path === '/metrics') {
       const current = h.keeper.currentLease;
-      return answer(200, h.metrics.render({ obtainedAt: current?.obtainedAt ?? null, expiresAt: current?.expiresAt ?? null }), 'text/plain; version=0.0.4; charset=utf-8');
+      return answer(
+        200,
+        h.metrics.render({ obtainedAt: current?.obtainedAt ?? null, expiresAt: current?.expiresAt ?? null }),
+        'text/plain; version=0.0.4; charset=utf-8',
+      );
     }
     if (path === '/quitquitquit') {
       if (req.method !== 'POST' && req.method !== 'GET') return answer(405, 'use POST\n');

@@ -100,7 +100,11 @@ export class LeaseKeeper {
         const fields = { lease_id: lease.creds.lease_id, user: lease.creds.user };
         if (!token) return this.o.log.warn('lease_not_revoked', { ...fields, reason: 'token_unreadable' });
         try {
-          await brokerJson(this.o.broker, 'DELETE', `/api/v1/leases/${seg(lease.creds.lease_id)}`, { bearer: token, quiet: true, timeoutMs: BROKER_TIMEOUT_MS });
+          await brokerJson(this.o.broker, 'DELETE', `/api/v1/leases/${seg(lease.creds.lease_id)}`, {
+            bearer: token,
+            quiet: true,
+            timeoutMs: BROKER_TIMEOUT_MS,
+          });
           this.held.delete(lease.creds.lease_id);
           this.o.log.info('lease_revoked', fields);
         } catch (err) {
@@ -173,18 +177,33 @@ export class LeaseKeeper {
       timeoutMs: BROKER_TIMEOUT_MS,
     });
     rememberSecret(creds.password);
-    const lease: HeldLease = { creds, obtainedAt: Date.now(), expiresAt: Date.parse(creds.expires_at), refreshAt: Date.parse(creds.refresh_at) };
+    const lease: HeldLease = {
+      creds,
+      obtainedAt: Date.now(),
+      expiresAt: Date.parse(creds.expires_at),
+      refreshAt: Date.parse(creds.refresh_at),
+    };
     this.held.set(creds.lease_id, lease);
     this.current = lease;
     this.o.metrics.leaseObtained();
-    this.o.log.info('lease_acquired', { lease_id: creds.lease_id, user: creds.user, role: creds.role, expires_at: creds.expires_at, refresh_at: creds.refresh_at });
+    this.o.log.info('lease_acquired', {
+      lease_id: creds.lease_id,
+      user: creds.user,
+      role: creds.role,
+      expires_at: creds.expires_at,
+      refresh_at: creds.refresh_at,
+    });
     this.schedule(lease.refreshAt);
   }
 
   /** Renew while that moves the expiry; otherwise (or when the lease is gone) take a new one. */
   private async refresh(): Promise<void> {
     const lease = this.current;
-    if (!lease || (lease.maxExpiresAt !== undefined && lease.expiresAt >= lease.maxExpiresAt) || Date.now() >= lease.expiresAt - EXPIRY_MARGIN_MS) {
+    if (
+      !lease ||
+      (lease.maxExpiresAt !== undefined && lease.expiresAt >= lease.maxExpiresAt) ||
+      Date.now() >= lease.expiresAt - EXPIRY_MARGIN_MS
+    ) {
       return this.obtain();
     }
     let renewal: Renewal;

@@ -77,10 +77,16 @@ export class ProxyMetrics {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
     };
-    const labelled = (m: Map<string, number>, label: string): Array<[string, number]> => [...m].map(([k, v]) => [`{${label}="${k.replace(/["\\\n]/g, '_')}"}`, v]);
+    const labelled = (m: Map<string, number>, label: string): Array<[string, number]> =>
+      [...m].map(([k, v]) => [`{${label}="${k.replace(/["\\\n]/g, '_')}"}`, v]);
     metric('pgmint_proxy_connections_open', 'gauge', 'Application connections being relayed.', [['', this.open]]);
     metric('pgmint_proxy_connections_total', 'counter', 'Application connections relayed since start.', [['', this.total]]);
-    metric('pgmint_proxy_connections_refused_total', 'counter', 'Application connections answered with an ErrorResponse, by reason.', labelled(this.refusedTotal, 'reason'));
+    metric(
+      'pgmint_proxy_connections_refused_total',
+      'counter',
+      'Application connections answered with an ErrorResponse, by reason.',
+      labelled(this.refusedTotal, 'reason'),
+    );
     metric('pgmint_proxy_cancel_requests_total', 'counter', 'CancelRequests forwarded to the server.', [['', this.cancels]]);
     const buckets: Array<[string, number]> = LATENCY_BUCKETS.map((le, i) => [`_bucket{le="${le}"}`, this.latencyCounts[i]!]);
     metric('pgmint_proxy_upstream_connect_seconds', 'histogram', 'Time to connect and log in to Postgres with the lease.', [
@@ -89,11 +95,26 @@ export class ProxyMetrics {
       ['_sum', this.latencySum],
       ['_count', this.latencyCount],
     ]);
-    metric('pgmint_proxy_lease_age_seconds', 'gauge', 'Age of the current lease (absent without one).', lease.obtainedAt === null ? [] : [['', (now - lease.obtainedAt) / 1000]]);
-    metric('pgmint_proxy_lease_expiry_seconds', 'gauge', 'Seconds until the current lease expires (negative once expired).', lease.expiresAt === null ? [] : [['', (lease.expiresAt - now) / 1000]]);
+    metric(
+      'pgmint_proxy_lease_age_seconds',
+      'gauge',
+      'Age of the current lease (absent without one).',
+      lease.obtainedAt === null ? [] : [['', (now - lease.obtainedAt) / 1000]],
+    );
+    metric(
+      'pgmint_proxy_lease_expiry_seconds',
+      'gauge',
+      'Seconds until the current lease expires (negative once expired).',
+      lease.expiresAt === null ? [] : [['', (lease.expiresAt - now) / 1000]],
+    );
     metric('pgmint_proxy_leases_obtained_total', 'counter', 'Leases obtained from the broker.', [['', this.leasesObtained]]);
     metric('pgmint_proxy_lease_renewals_total', 'counter', 'Successful lease renewals.', [['', this.leasesRenewed]]);
-    metric('pgmint_proxy_broker_errors_total', 'counter', "Failed broker calls, by the broker's problem code.", labelled(this.brokerErrors, 'code'));
+    metric(
+      'pgmint_proxy_broker_errors_total',
+      'counter',
+      "Failed broker calls, by the broker's problem code.",
+      labelled(this.brokerErrors, 'code'),
+    );
     return `${lines.join('\n')}\n`;
   }
 }

@@ -70,7 +70,7 @@ async function readSecretFile(path: string, what: string): Promise<string> {
 async function localAuth(cfg: ProxyConfig): Promise<{ keys: LocalScramKeys | null; tls: SecureContext | null }> {
   if (!cfg.unixSocketDir && !isLoopbackHost(cfg.listen.host) && !cfg.localPasswordFile) {
     throw new CliError('insecure_listen', `refusing to listen on ${cfg.listen.host}, which is not loopback, without a local password`, {
-      hint: 'anyone who reaches that address would use this workload\'s database access: pass --local-password-file <file> (applications then log in with that password, SCRAM-SHA-256), or listen on 127.0.0.1',
+      hint: "anyone who reaches that address would use this workload's database access: pass --local-password-file <file> (applications then log in with that password, SCRAM-SHA-256), or listen on 127.0.0.1",
     });
   }
   const keys = cfg.localPasswordFile ? await localScramKeys(await readSecretFile(cfg.localPasswordFile, 'the local password file')) : null;
@@ -84,7 +84,12 @@ async function localAuth(cfg: ProxyConfig): Promise<{ keys: LocalScramKeys | nul
 function listen(server: Server, cfg: ProxyConfig): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new CliError(err.code === 'EADDRINUSE' ? 'port_in_use' : 'listen_failed', `cannot listen on ${cfg.unixSocketDir ? unixSocketPath(cfg.unixSocketDir, cfg.listen.port) : `${cfg.listen.host}:${cfg.listen.port}`} (${err.code ?? err.message})`)),
+      reject(
+        new CliError(
+          err.code === 'EADDRINUSE' ? 'port_in_use' : 'listen_failed',
+          `cannot listen on ${cfg.unixSocketDir ? unixSocketPath(cfg.unixSocketDir, cfg.listen.port) : `${cfg.listen.host}:${cfg.listen.port}`} (${err.code ?? err.message})`,
+        ),
+      ),
     );
     const done = () => {
       server.removeAllListeners('error');
@@ -97,14 +102,37 @@ function listen(server: Server, cfg: ProxyConfig): Promise<void> {
 
 export async function runProxy(cfg: ProxyConfig, log: Logger): Promise<RunningProxy> {
   const { keys, tls } = await localAuth(cfg);
-  const upstreamCa = cfg.caFile ? await readFile(cfg.caFile).catch(() => {
-    throw new CliError('invalid_config', `cannot read --ca-file ${cfg.caFile}`);
-  }) : undefined;
+  const upstreamCa = cfg.caFile
+    ? await readFile(cfg.caFile).catch(() => {
+        throw new CliError('invalid_config', `cannot read --ca-file ${cfg.caFile}`);
+      })
+    : undefined;
   const metrics = new ProxyMetrics();
-  const keeper = new LeaseKeeper({ broker: cfg.broker, database: cfg.database, tokenFile: cfg.tokenFile, kind: cfg.kind, role: cfg.role, ttl: cfg.ttl, log, metrics, backoffMs: cfg.backoffMs });
+  const keeper = new LeaseKeeper({
+    broker: cfg.broker,
+    database: cfg.database,
+    tokenFile: cfg.tokenFile,
+    kind: cfg.kind,
+    role: cfg.role,
+    ttl: cfg.ttl,
+    log,
+    metrics,
+    backoffMs: cfg.backoffMs,
+  });
   const cancels = new CancelMap();
   const sockets = new Set<Socket>();
-  const ctx = { database: cfg.database, keeper, cancels, metrics, log, localKeys: keys, localTls: tls, upstreamCa, upstreamHost: cfg.upstreamHost, upstreamPort: cfg.upstreamPort };
+  const ctx = {
+    database: cfg.database,
+    keeper,
+    cancels,
+    metrics,
+    log,
+    localKeys: keys,
+    localTls: tls,
+    upstreamCa,
+    upstreamHost: cfg.upstreamHost,
+    upstreamPort: cfg.upstreamPort,
+  };
   const server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -136,10 +164,20 @@ export async function runProxy(cfg: ProxyConfig, log: Logger): Promise<RunningPr
   };
 
   try {
-    admin = cfg.adminListen ? await startAdminServer(cfg.adminListen, { keeper, metrics, shuttingDown: () => shuttingDown, quit: () => void shutdown('quitquitquit') }) : null;
+    admin = cfg.adminListen
+      ? await startAdminServer(cfg.adminListen, {
+          keeper,
+          metrics,
+          shuttingDown: () => shuttingDown,
+          quit: () => void shutdown('quitquitquit'),
+        })
+      : null;
   } catch (err) {
     server.close();
-    throw new CliError('listen_failed', `cannot listen on the admin address ${cfg.adminListen!.host}:${cfg.adminListen!.port} (${(err as NodeJS.ErrnoException).code ?? 'failed'})`);
+    throw new CliError(
+      'listen_failed',
+      `cannot listen on the admin address ${cfg.adminListen!.host}:${cfg.adminListen!.port} (${(err as NodeJS.ErrnoException).code ?? 'failed'})`,
+    );
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.listen.port;
@@ -154,5 +192,13 @@ export async function runProxy(cfg: ProxyConfig, log: Logger): Promise<RunningPr
   });
   // The first lease is fetched after listening: applications get a clear error instead of a refused port.
   await keeper.start();
-  return { address: where, port, adminPort: typeof adminAddress === 'object' && adminAddress ? adminAddress.port : null, metrics, keeper, shutdown, done };
+  return {
+    address: where,
+    port,
+    adminPort: typeof adminAddress === 'object' && adminAddress ? adminAddress.port : null,
+    metrics,
+    keeper,
+    shutdown,
+    done,
+  };
 }

@@ -38,14 +38,22 @@ export interface SessionContext {
 }
 
 /** SQLSTATEs for refusals that come from the proxy, not the server. */
-const NO_LEASE_SQLSTATE: Record<string, string> = { invalid_token: '28000', not_allowed: '28000', token_unreadable: '28000', no_token: '28000' };
+const NO_LEASE_SQLSTATE: Record<string, string> = {
+  invalid_token: '28000',
+  not_allowed: '28000',
+  token_unreadable: '28000',
+  no_token: '28000',
+};
 
 function refuse(socket: Duplex, ctx: SessionContext, reason: string, code: string, message: string, hint?: string): void {
   ctx.metrics.connectionRefused(reason);
   socket.end(errorResponse({ code, message, hint }));
 }
 
-async function firstStartup(socket: Socket, ctx: SessionContext): Promise<{ socket: Duplex; reader: FrameReader; packet: StartupPacket } | null> {
+async function firstStartup(
+  socket: Socket,
+  ctx: SessionContext,
+): Promise<{ socket: Duplex; reader: FrameReader; packet: StartupPacket } | null> {
   let stream: Duplex = socket;
   let reader = new FrameReader(stream);
   for (;;) {
@@ -108,11 +116,20 @@ export async function serveSession(raw: Socket, ctx: SessionContext): Promise<vo
       );
     }
     const { creds } = lease;
-    const endpoint = { host: ctx.upstreamHost ?? creds.host, port: ctx.upstreamPort ?? creds.port, sslmode: creds.sslmode, ca: ctx.upstreamCa };
+    const endpoint = {
+      host: ctx.upstreamHost ?? creds.host,
+      port: ctx.upstreamPort ?? creds.port,
+      sslmode: creds.sslmode,
+      ca: ctx.upstreamCa,
+    };
     const started = performance.now();
     let up;
     try {
-      up = await loginUpstream(endpoint, { user: creds.user, password: creds.password }, rewriteStartup(packet, { user: creds.user, database: creds.database }));
+      up = await loginUpstream(
+        endpoint,
+        { user: creds.user, password: creds.password },
+        rewriteStartup(packet, { user: creds.user, database: creds.database }),
+      );
     } catch (err) {
       if (err instanceof UpstreamRefused) {
         ctx.log.warn('upstream_refused', { lease_id: creds.lease_id, sqlstate: err.sqlstate, message: err.message });

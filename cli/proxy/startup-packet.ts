@@ -26,7 +26,8 @@ export function parseStartupPacket(packet: Buffer): StartupPacket {
   const code = packet.readInt32BE(4);
   if (code === SSL_REQUEST && packet.length === 8) return { kind: 'ssl' };
   if (code === GSSENC_REQUEST && packet.length === 8) return { kind: 'gssenc' };
-  if (code === CANCEL_REQUEST && packet.length >= 16) return { kind: 'cancel', key: Buffer.from(packet.subarray(8)), raw: Buffer.from(packet) };
+  if (code === CANCEL_REQUEST && packet.length >= 16)
+    return { kind: 'cancel', key: Buffer.from(packet.subarray(8)), raw: Buffer.from(packet) };
   if (code >> 16 !== 3) throw new ProtocolError(`unsupported frontend protocol ${code >> 16}.${code & 0xffff}`);
   const params: Array<[string, string]> = [];
   let at = 8;

@@ -99,7 +99,8 @@ function sslAnswer(socket: Socket): Promise<'S' | 'N'> {
     };
     const onData = (chunk: Buffer) => {
       const answer = String.fromCharCode(chunk[0]!);
-      if (chunk.length !== 1 || (answer !== 'S' && answer !== 'N')) done(new UpstreamUnavailable('the server answered the TLS request with something else', '08P01'));
+      if (chunk.length !== 1 || (answer !== 'S' && answer !== 'N'))
+        done(new UpstreamUnavailable('the server answered the TLS request with something else', '08P01'));
       else done(null, answer);
     };
     const onError = (err: Error) => done(new UpstreamUnavailable(`TLS negotiation failed (${err.message})`));
@@ -116,7 +117,10 @@ async function secure(socket: Socket, ep: UpstreamEndpoint): Promise<Socket | TL
   if (mode === 'disable') {
     if (!isLoopbackHost(ep.host)) {
       socket.destroy();
-      throw new UpstreamUnavailable(`the credential says sslmode=disable for ${ep.host}, which is not loopback; pgmint proxy sends leases over TLS only`, '28000');
+      throw new UpstreamUnavailable(
+        `the credential says sslmode=disable for ${ep.host}, which is not loopback; pgmint proxy sends leases over TLS only`,
+        '28000',
+      );
     }
     return socket;
   }
@@ -143,7 +147,11 @@ async function secure(socket: Socket, ep: UpstreamEndpoint): Promise<Socket | TL
     });
     tls.once('error', (err: NodeJS.ErrnoException) => {
       tls.destroy();
-      reject(new UpstreamUnavailable(`TLS verification of ${ep.host}:${ep.port} failed (sslmode=${mode}): ${err.message}${verify ? '; check --ca-file' : ''}`));
+      reject(
+        new UpstreamUnavailable(
+          `TLS verification of ${ep.host}:${ep.port} failed (sslmode=${mode}): ${err.message}${verify ? '; check --ca-file' : ''}`,
+        ),
+      );
     });
   });
 }
@@ -204,11 +212,15 @@ export async function loginUpstream(
           finalizeSession(sasl!, msg.data as string);
           break;
         case 'authenticationCleartextPassword':
-          if (!tlsStream && !isLoopbackHost(ep.host)) throw new UpstreamUnavailable('the server asked for the password in clear text without TLS; refused', '28000');
+          if (!tlsStream && !isLoopbackHost(ep.host))
+            throw new UpstreamUnavailable('the server asked for the password in clear text without TLS; refused', '28000');
           socket.write(serialize.password(login.password));
           break;
         default:
-          throw new UpstreamUnavailable(`the server asked for an authentication method pgmint does not use (${msg.name}); lease roles log in with SCRAM-SHA-256`, '28000');
+          throw new UpstreamUnavailable(
+            `the server asked for an authentication method pgmint does not use (${msg.name}); lease roles log in with SCRAM-SHA-256`,
+            '28000',
+          );
       }
     }
     return { socket, greeting: Buffer.concat(greeting), backendKey, leftover: reader.release() };

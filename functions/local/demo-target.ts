@@ -32,7 +32,11 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 }
 
 /** Creates (or refreshes) the demo database; `superuserUrl(db)` gives a superuser URL for a database. */
-export async function prepareDemoTarget(superuserUrl: (db?: string) => string, brokerPassword: string, database = 'demo'): Promise<DemoTarget> {
+export async function prepareDemoTarget(
+  superuserUrl: (db?: string) => string,
+  brokerPassword: string,
+  database = 'demo',
+): Promise<DemoTarget> {
   const brokerUser = 'pgmint_broker';
   await withClient(superuserUrl('postgres'), async (c) => {
     const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

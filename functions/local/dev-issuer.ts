@@ -181,9 +181,7 @@ async function signToken(key: SigningKey, issuerUrl: string, claims: DevTokenCla
     if (value === undefined) delete payload[name];
     else payload[name] = value;
   }
-  return new SignJWT(payload)
-    .setProtectedHeader({ ...(opts.header ?? {}), alg: key.alg, kid: opts.kid ?? key.kid })
-    .sign(key.privateKey);
+  return new SignJWT(payload).setProtectedHeader({ ...(opts.header ?? {}), alg: key.alg, kid: opts.kid ?? key.kid }).sign(key.privateKey);
 }
 
 function issuerUrlFor(host: string, port: number, tls: boolean): string {
@@ -276,12 +274,7 @@ export async function startDevIssuer(opts: StartDevIssuerOptions = {}): Promise<
 }
 
 /** Signs a token with the key in `keyFile` for an issuer at `issuerUrl`, without a running server (`pgmint token dev`). */
-export async function mintDevToken(
-  keyFile: string,
-  issuerUrl: string,
-  claims: DevTokenClaims,
-  ttlSec?: number,
-): Promise<string> {
+export async function mintDevToken(keyFile: string, issuerUrl: string, claims: DevTokenClaims, ttlSec?: number): Promise<string> {
   const key = await loadKey(keyFile);
   if (!key) throw new Error(`no dev issuer key at ${keyFile}; start the dev issuer once (npm start) to create it`);
   return signToken(key, issuerUrl, claims, { ttlSec });

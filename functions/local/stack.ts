@@ -71,7 +71,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const env = o.env ?? process.env;
   await mkdir(o.home, { recursive: true });
   const secretKey = env.PGMINT_SECRET_KEY ?? (await readOrCreate(join(o.home, 'secret.key'), () => randomBytes(32).toString('base64')));
-  const adminToken = env.PGMINT_ADMIN_TOKEN ?? (await readOrCreate(join(o.home, 'admin.token'), () => `pgmint_admin_${randomBytes(24).toString('base64url')}`));
+  const adminToken =
+    env.PGMINT_ADMIN_TOKEN ??
+    (await readOrCreate(join(o.home, 'admin.token'), () => `pgmint_admin_${randomBytes(24).toString('base64url')}`));
 
   let postgres: RunningPostgres | null = null;
   let controlUrl = o.databaseUrl ?? env.PGMINT_DATABASE_URL;

@@ -32,7 +32,10 @@ export const LISTEN_BACKLOG = 65_535;
 const UNFETCHABLE_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /** Serves `fetch` (a Hono app's) over HTTP the way every Node entry point of pgmint does. */
-export function serveNode(fetch: (request: Request) => Response | Promise<Response>, o: { port: number; hostname: string }): Promise<Server> {
+export function serveNode(
+  fetch: (request: Request) => Response | Promise<Response>,
+  o: { port: number; hostname: string },
+): Promise<Server> {
   const listener = getRequestListener(fetch);
   const server = createServer(NODE_SERVER_OPTIONS, (req, res) => {
     if (!UNFETCHABLE_METHODS.has(req.method ?? '')) return void listener(req, res);

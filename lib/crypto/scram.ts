@@ -57,11 +57,7 @@ export async function scramKeys(
 ): Promise<{ storedKey: Uint8Array; serverKey: Uint8Array }> {
   const subtle = crypto.subtle;
   const passwordKey = await subtle.importKey('raw', utf8Bytes(password), 'PBKDF2', false, ['deriveBits']);
-  const salted = await subtle.deriveBits(
-    { name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(salt), iterations },
-    passwordKey,
-    256,
-  );
+  const salted = await subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(salt), iterations }, passwordKey, 256);
   const hmacKey = await subtle.importKey('raw', salted, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const [clientKey, serverKey] = await Promise.all([
     subtle.sign('HMAC', hmacKey, utf8Bytes('Client Key')),
@@ -74,7 +70,6 @@ export async function scramKeys(
 /** True when `value` has the shape of a Postgres SCRAM-SHA-256 verifier. */
 export function isScramVerifier(value: unknown): value is string {
   return (
-    typeof value === 'string' &&
-    /^SCRAM-SHA-256\$[1-9][0-9]*:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/.test(value)
+    typeof value === 'string' && /^SCRAM-SHA-256\$[1-9][0-9]*:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/.test(value)
   );
 }

@@ -35,11 +35,7 @@ export async function seal(key: CryptoKey, plaintext: string, aad: string): Prom
   if (typeof plaintext !== 'string') throw new TypeError('seal needs a string plaintext');
   if (typeof aad !== 'string') throw new TypeError('seal needs a string aad');
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const ciphertext = await crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv, additionalData: utf8Bytes(aad) },
-    key,
-    utf8Bytes(plaintext),
-  );
+  const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8Bytes(aad) }, key, utf8Bytes(plaintext));
   return `${VERSION}.${toBase64Url(iv)}.${toBase64Url(new Uint8Array(ciphertext))}`;
 }
 

@@ -24,7 +24,17 @@ export class DatabaseError extends Error {
 }
 
 /** Socket errors (Node's `code`) that mean the server is away, not that it refused the statement. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 
 /**
  * SQLSTATEs of a server going away: class 08 (connection exception), 57P01
@@ -34,7 +44,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ET
 const AWAY_SQLSTATE = /^(08...|57P0[123]|53300)$/;
 
 /** What node-postgres and the Neon driver say when a connection times out or ends under them. */
-const AWAY_MESSAGE = /timeout exceeded when trying to connect|Query read timeout|Connection terminated|connection error and is not queryable|Client was closed|Connection ended|socket hang up|WebSocket/i;
+const AWAY_MESSAGE =
+  /timeout exceeded when trying to connect|Query read timeout|Connection terminated|connection error and is not queryable|Client was closed|Connection ended|socket hang up|WebSocket/i;
 
 function isUnreachable(e: { code?: unknown; message?: unknown }, sqlstate: string | undefined): boolean {
   if (sqlstate) return AWAY_SQLSTATE.test(sqlstate);

@@ -37,7 +37,10 @@ export interface Unstorable {
 
 /** The first string (or object key) in `value` that Postgres cannot store, searched depth-first. */
 export function findUnstorable(value: unknown, path: readonly string[] = [], depth = 0): Unstorable | null {
-  const at = (reason: string, extra?: string): Unstorable => ({ path: [...path, ...(extra === undefined ? [] : [extra])].join('.'), reason });
+  const at = (reason: string, extra?: string): Unstorable => ({
+    path: [...path, ...(extra === undefined ? [] : [extra])].join('.'),
+    reason,
+  });
   if (typeof value === 'string') {
     const reason = textProblem(value);
     return reason ? at(reason) : null;

@@ -33,15 +33,17 @@ export function validationError(issues: readonly Issue[], target: string): Pgmin
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the hook serves every route's input and output types
 type AnyRouteHook<E extends AppEnv> = Hook<any, E, any, any>;
 
-export const validationHook = <E extends AppEnv>(): AnyRouteHook<E> => (result, c) => {
-  if (!result.success) return problemResponse(validationError(result.error.issues, result.target), c.get('requestId'));
-  // Every value a route accepts passes this one check before any of it reaches SQL.
-  const unstorable = findUnstorable(result.data);
-  if (unstorable) {
-    const issue = { path: unstorable.path ? unstorable.path.split('.') : [], message: unstorable.reason };
-    return problemResponse(validationError([issue], result.target), c.get('requestId'));
-  }
-};
+export const validationHook =
+  <E extends AppEnv>(): AnyRouteHook<E> =>
+  (result, c) => {
+    if (!result.success) return problemResponse(validationError(result.error.issues, result.target), c.get('requestId'));
+    // Every value a route accepts passes this one check before any of it reaches SQL.
+    const unstorable = findUnstorable(result.data);
+    if (unstorable) {
+      const issue = { path: unstorable.path ? unstorable.path.split('.') : [], message: unstorable.reason };
+      return problemResponse(validationError([issue], result.target), c.get('requestId'));
+    }
+  };
 
 /** A sub-app whose routes refuse input with the same problems as every other. */
 export const subApp = <E extends AppEnv = AppEnv>() => new OpenAPIHono<E>({ defaultHook: validationHook<E>() });

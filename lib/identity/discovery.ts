@@ -35,11 +35,7 @@ export function discoveryUrl(issuerUrl: string): string {
 }
 
 /** Checks a parsed discovery document against the registered issuer URL. */
-export function parseDiscovery(
-  doc: unknown,
-  issuerUrl: string,
-  opts: { allowInsecureIssuers?: boolean } = {},
-): DiscoveryDocument {
+export function parseDiscovery(doc: unknown, issuerUrl: string, opts: { allowInsecureIssuers?: boolean } = {}): DiscoveryDocument {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new PgmintError('issuer_unavailable', 'discovery document is not a JSON object');
   }

@@ -27,10 +27,7 @@ export interface UrlRules {
  * Returns why `url` cannot be fetched from, or null when it can. `what` names
  * the URL in the message ('issuer', 'jwks_uri').
  */
-export function validateIssuerUrl(
-  url: string,
-  opts: UrlRules = {},
-): string | null {
+export function validateIssuerUrl(url: string, opts: UrlRules = {}): string | null {
   const what = opts.what ?? 'issuer';
   let u: URL;
   try {

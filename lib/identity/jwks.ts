@@ -191,7 +191,9 @@ export class RemoteKeySets {
     if (!this.#fetchForCa) {
       // Registered on Node, served here: say so on every attempt instead of trusting other roots.
       return async (url) => {
-        throw new IssuerFetchError(documentFailure('discovery', String(url), 'this runtime cannot fetch with the issuer ca_pem; pin its keys'));
+        throw new IssuerFetchError(
+          documentFailure('discovery', String(url), 'this runtime cannot fetch with the issuer ca_pem; pin its keys'),
+        );
       };
     }
     let f = this.#caFetches.get(caPem);

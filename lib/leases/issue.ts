@@ -39,17 +39,20 @@ function pickRole(workload: Workload, requested: string | undefined): string {
   return name;
 }
 
-
 /** Runs `task` when `limiter` has a slot; if the queue stops moving for the queue timeout the caller is told to retry, and nothing was written. */
 async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): Promise<T> {
   try {
     return await limiter.run(task, { maxWaitMs: deps.settings.queueTimeoutMs });
   } catch (err) {
     if (!(err instanceof LimiterTimeout)) throw err;
-    throw new PgmintError('target_unavailable', `the database has not finished creating a login for ${Math.round(err.stalledMs / 1000)} s; retry shortly`, {
-      retryAfterSec: 5,
-      details: { queued_ms: err.waitedMs },
-    });
+    throw new PgmintError(
+      'target_unavailable',
+      `the database has not finished creating a login for ${Math.round(err.stalledMs / 1000)} s; retry shortly`,
+      {
+        retryAfterSec: 5,
+        details: { queued_ms: err.waitedMs },
+      },
+    );
   }
 }
 
@@ -72,10 +75,13 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     if ('error' in bearer) throw bearer.error;
     // The database, the token's issuers and the roles: from memory when read recently, else
     // one round trip that waits for a read slot (store/exchange-context.ts).
-    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) => inTurn(deps, deps.controlReads, read));
+    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) =>
+      inTurn(deps, deps.controlReads, read),
+    );
     // Without a verified token nothing is said about the database: one that does not exist
     // trusts no issuer, so the token is refused exactly as an untrusted one.
-    if (!ctx) throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: bearer.iss });
+    if (!ctx)
+      throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: bearer.iss });
     const { db } = ctx;
     workload = await authenticateWorkload(deps, db.id, req.kind, bearer.token, ctx.issuers);
     const roleName = pickRole(workload, req.role);
@@ -162,19 +168,25 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
   }
 }
 
-export async function recordRefusal(deps: Deps, req: { databaseId: string | null; requestId?: string }, action: string, err: unknown, workload?: Workload) {
+export async function recordRefusal(
+  deps: Deps,
+  req: { databaseId: string | null; requestId?: string },
+  action: string,
+  err: unknown,
+  workload?: Workload,
+) {
   const who = err instanceof WorkloadDenied ? err.who : {};
   const refusal = toPgmintError(err);
   await appendOrDefer(deps, {
-      action,
-      outcome: outcomeOf(refusal),
-      code: refusal.code,
-      requestId: req.requestId,
-      databaseId: req.databaseId,
-      subject: workload?.subject ?? who.subject ?? null,
-      issuer: workload?.issuer.issuer ?? who.issuer ?? null,
-      pod: workload?.podName ?? who.pod ?? null,
-      detail: refusalDetail(refusal),
+    action,
+    outcome: outcomeOf(refusal),
+    code: refusal.code,
+    requestId: req.requestId,
+    databaseId: req.databaseId,
+    subject: workload?.subject ?? who.subject ?? null,
+    issuer: workload?.issuer.issuer ?? who.issuer ?? null,
+    pod: workload?.podName ?? who.pod ?? null,
+    detail: refusalDetail(refusal),
   });
 }
 

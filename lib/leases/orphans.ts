@@ -68,7 +68,10 @@ export async function sweepOrphans(deps: Deps, db: DatabaseRecord, options: Orph
           requestId: options.requestId ?? null,
           databaseId: db.id,
           username: o.name,
-          detail: result.outcome === 'failed' ? { error: result.error.message, sqlstate: result.error.sqlstate ?? null } : { reassigned_to: o.group },
+          detail:
+            result.outcome === 'failed'
+              ? { error: result.error.message, sqlstate: result.error.sqlstate ?? null }
+              : { reassigned_to: o.group },
         });
       }
       await s.audit.appendMany(entries);

@@ -63,7 +63,11 @@ export function revocationRules(roles: readonly RoleRecord[]): Map<string, Revoc
 }
 
 /** A database's leases due now: past expiry plus the sweep's grace, or asked to end. */
-export const dueNow = (deps: Deps, databaseId: string): DueQuery => ({ databaseId, now: deps.now(), graceSec: deps.settings.sweepGraceSec });
+export const dueNow = (deps: Deps, databaseId: string): DueQuery => ({
+  databaseId,
+  now: deps.now(),
+  graceSec: deps.settings.sweepGraceSec,
+});
 
 /** When the sweep stops waiting for a draining lease's sessions and ends them. */
 export function drainDeadline(lease: LeaseRecord, rule: RevocationRule | undefined): Date {
@@ -95,7 +99,12 @@ export async function revokeClaimed(
   const mayDrain = (l: LeaseRecord) => ctx.reason === 'sweep' && !l.revokeRequestedAt && now < drainDeadline(l, rules.get(l.roleName));
   const outcomes = await deps.targets.dropRoles(
     db,
-    claimed.map((l) => ({ name: l.username, reassignTo: l.reassignTo, statements: rules.get(l.roleName)?.statements ?? null, ifIdle: mayDrain(l) })),
+    claimed.map((l) => ({
+      name: l.username,
+      reassignTo: l.reassignTo,
+      statements: rules.get(l.roleName)?.statements ?? null,
+      ifIdle: mayDrain(l),
+    })),
   );
   const drainingIds: string[] = [];
   const revokedIds: string[] = [];
@@ -116,7 +125,11 @@ export async function revokeClaimed(
         ...base,
         action: 'lease.drain',
         outcome: 'success',
-        detail: { sessions: result.sessions, expired_at: lease.expiresAt, drain_until: drainDeadline(lease, rules.get(lease.roleName)).toISOString() },
+        detail: {
+          sessions: result.sessions,
+          expired_at: lease.expiresAt,
+          drain_until: drainDeadline(lease, rules.get(lease.roleName)).toISOString(),
+        },
       });
     } else if (result.outcome === 'failed') {
       const attempts = lease.revokeAttempts + 1;
@@ -128,7 +141,13 @@ export async function revokeClaimed(
         ...base,
         outcome: 'error',
         code: next ? 'target_unavailable' : 'irrevocable',
-        detail: { reason: ctx.reason, by: ctx.by, attempts, error: result.error.message, sqlstate: (result.error as { sqlstate?: string }).sqlstate ?? null },
+        detail: {
+          reason: ctx.reason,
+          by: ctx.by,
+          attempts,
+          error: result.error.message,
+          sqlstate: (result.error as { sqlstate?: string }).sqlstate ?? null,
+        },
       });
     } else {
       revokedIds.push(lease.id);
@@ -139,7 +158,13 @@ export async function revokeClaimed(
       entries.push({
         ...base,
         outcome: 'success',
-        detail: { reason, by: ctx.by, already_gone: result.outcome === 'absent', terminated_sessions: sessions, drained: lease.state === 'draining' },
+        detail: {
+          reason,
+          by: ctx.by,
+          already_gone: result.outcome === 'absent',
+          terminated_sessions: sessions,
+          drained: lease.state === 'draining',
+        },
       });
     }
   }
@@ -207,5 +232,11 @@ export async function revokeMatching(
     });
     if (claimed < batchSize) break;
   }
-  return { matched, revoked: tally.revoked, failed: tally.failed, irrevocable: tally.irrevocable, remaining: await deps.store.leases.countRequested(db.id) };
+  return {
+    matched,
+    revoked: tally.revoked,
+    failed: tally.failed,
+    irrevocable: tally.irrevocable,
+    remaining: await deps.store.leases.countRequested(db.id),
+  };
 }

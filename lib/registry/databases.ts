@@ -32,15 +32,26 @@ export interface DatabaseRegistration {
 export async function registerDatabase(deps: Deps, r: DatabaseRegistration): Promise<DatabaseRecord> {
   let check: BrokerCheck;
   try {
-    check = await deps.targets.checkBroker({ host: r.host, port: r.port, database: r.database, user: r.adminUser, password: r.adminPassword, sslmode: r.sslmode });
+    check = await deps.targets.checkBroker({
+      host: r.host,
+      port: r.port,
+      database: r.database,
+      user: r.adminUser,
+      password: r.adminPassword,
+      sslmode: r.sslmode,
+    });
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new PgmintError('invalid_config', `cannot connect to the target database: ${reason}`, { details: { field: 'host' } });
   }
   if (check.superuser) {
-    throw new PgmintError('invalid_config', 'the admin role is a superuser; give pgmint a role with CREATEROLE only (see `pgmint bootstrap-sql`)', {
-      details: { field: 'admin_user' },
-    });
+    throw new PgmintError(
+      'invalid_config',
+      'the admin role is a superuser; give pgmint a role with CREATEROLE only (see `pgmint bootstrap-sql`)',
+      {
+        details: { field: 'admin_user' },
+      },
+    );
   }
   if (!check.createrole) {
     throw new PgmintError('invalid_config', 'the admin role lacks CREATEROLE', { details: { field: 'admin_user' } });

@@ -74,7 +74,8 @@ export async function trustIssuer(
   checkCaPem(deps, i, pinned);
   if (i.requireBoundPod && i.kind !== 'k8s') throw invalid('require_bound_pod', 'require_bound_pod applies to k8s issuers only');
   if (i.kind === 'k8s') {
-    if (i.allowedServiceAccounts.length === 0) throw invalid('allowed_service_accounts', 'name at least one service account (ns/name or ns/*)');
+    if (i.allowedServiceAccounts.length === 0)
+      throw invalid('allowed_service_accounts', 'name at least one service account (ns/name or ns/*)');
     for (const pattern of i.allowedServiceAccounts) {
       const problem = validateServiceAccountPattern(pattern);
       if (problem) throw invalid('allowed_service_accounts', problem);
@@ -86,7 +87,10 @@ export async function trustIssuer(
   const defined = new Set((await deps.store.roles.list(databaseId)).map((r) => r.name));
   const undefinedRole = allowedRoles.find((r) => !defined.has(r));
   if (undefinedRole) {
-    throw invalid(undefinedRole === i.defaultRole ? 'default_role' : 'allowed_roles', `role ${undefinedRole} is not defined for this database`);
+    throw invalid(
+      undefinedRole === i.defaultRole ? 'default_role' : 'allowed_roles',
+      `role ${undefinedRole} is not defined for this database`,
+    );
   }
   const issuer = await deps.store.issuers.create({ ...i, databaseId, allowedRoles });
   return { issuer, discovery: await tryDiscovery(deps, issuer) };

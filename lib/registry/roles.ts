@@ -8,7 +8,14 @@
  */
 import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
-import { DEFAULT_MAX_SESSION_SEC, DEFAULT_READONLY_TTL_SEC, DEFAULT_READWRITE_TTL_SEC, HARD_MAX_SESSION_SEC, HARD_MAX_TTL_SEC, MIN_TTL_SEC } from '../leases/ttl.js';
+import {
+  DEFAULT_MAX_SESSION_SEC,
+  DEFAULT_READONLY_TTL_SEC,
+  DEFAULT_READWRITE_TTL_SEC,
+  HARD_MAX_SESSION_SEC,
+  HARD_MAX_TTL_SEC,
+  MIN_TTL_SEC,
+} from '../leases/ttl.js';
 import { validateTemplate } from '../sql/template.js';
 import type { RoleRecord } from '../store/types.js';
 
@@ -46,7 +53,8 @@ export async function defineRole(deps: Deps, databaseId: string, name: string, d
   }
   const maxTtl = d.maxTtl ?? HARD_MAX_TTL_SEC;
   if (maxTtl < MIN_TTL_SEC) throw invalid('max_ttl', `max_ttl must be at least ${MIN_TTL_SEC} seconds`);
-  if (d.defaultTtl !== undefined && d.defaultTtl < MIN_TTL_SEC) throw invalid('default_ttl', `default_ttl must be at least ${MIN_TTL_SEC} seconds`);
+  if (d.defaultTtl !== undefined && d.defaultTtl < MIN_TTL_SEC)
+    throw invalid('default_ttl', `default_ttl must be at least ${MIN_TTL_SEC} seconds`);
   if (maxTtl > HARD_MAX_TTL_SEC) throw invalid('max_ttl', `max_ttl cannot exceed ${HARD_MAX_TTL_SEC} seconds`);
   const defaultTtl = Math.min(d.defaultTtl ?? (readOnly ? DEFAULT_READONLY_TTL_SEC : DEFAULT_READWRITE_TTL_SEC), maxTtl);
   if (d.defaultTtl !== undefined && d.defaultTtl > maxTtl) throw invalid('default_ttl', 'default_ttl cannot exceed max_ttl');
@@ -56,7 +64,9 @@ export async function defineRole(deps: Deps, databaseId: string, name: string, d
   if (d.memberOf.length > 0) {
     const missing = await deps.targets.missingRoles(db, d.memberOf);
     if (missing.length > 0) {
-      throw new PgmintError('invalid_config', `group role(s) not found on the target: ${missing.join(', ')}`, { details: { field: 'member_of' } });
+      throw new PgmintError('invalid_config', `group role(s) not found on the target: ${missing.join(', ')}`, {
+        details: { field: 'member_of' },
+      });
     }
   }
   return deps.store.roles.put({

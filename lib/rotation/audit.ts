@@ -13,14 +13,7 @@ export const ROTATION_ACTION = 'root.rotate';
 
 export type RotationTrigger = 'api' | 'schedule' | 'exchange';
 
-export type RotationStep =
-  | 'pending_stored'
-  | 'password_set'
-  | 'pending_tested'
-  | 'promoted'
-  | 'rolled_back'
-  | 'repaired'
-  | 'failed';
+export type RotationStep = 'pending_stored' | 'password_set' | 'pending_tested' | 'promoted' | 'rolled_back' | 'repaired' | 'failed';
 
 export interface RotationContext {
   trigger: RotationTrigger;
@@ -29,7 +22,13 @@ export interface RotationContext {
   actor?: string;
 }
 
-export async function rotationStep(deps: Deps, databaseId: string, ctx: RotationContext, step: RotationStep, detail: Record<string, unknown> = {}): Promise<void> {
+export async function rotationStep(
+  deps: Deps,
+  databaseId: string,
+  ctx: RotationContext,
+  step: RotationStep,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
   await deps.store.audit.append({
     action: ROTATION_ACTION,
     outcome: 'success',
@@ -40,7 +39,13 @@ export async function rotationStep(deps: Deps, databaseId: string, ctx: Rotation
   });
 }
 
-export async function rotationFailed(deps: Deps, databaseId: string, ctx: RotationContext, err: PgmintError, detail: Record<string, unknown> = {}): Promise<void> {
+export async function rotationFailed(
+  deps: Deps,
+  databaseId: string,
+  ctx: RotationContext,
+  err: PgmintError,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
   await deps.store.audit
     .append({
       action: ROTATION_ACTION,

@@ -56,7 +56,13 @@ export async function rotateRoot(deps: Deps, databaseId: string, options: Rotate
       if (!found) throw new PgmintError('database_not_found', 'no such database');
       const settled = await settleRoot(deps, found, ctx);
       if (!options.force && !isDue(settled.db, deps.now())) {
-        return { database: databaseId, outcome: 'not_due', recovered: settled.outcome, rotationId: null, rotatedAt: settled.db.rootRotatedAt } as const;
+        return {
+          database: databaseId,
+          outcome: 'not_due',
+          recovered: settled.outcome,
+          rotationId: null,
+          rotatedAt: settled.db.rootRotatedAt,
+        } as const;
       }
       rotationId = crypto.randomUUID();
       const db = await rotate(deps, settled.db, rotationId, ctx, options.faults ?? {});
@@ -74,7 +80,13 @@ export async function rotateRoot(deps: Deps, databaseId: string, options: Rotate
   }
 }
 
-async function rotate(deps: Deps, current: DatabaseRecord, rotationId: string, ctx: RotationContext, faults: RotationFaults): Promise<DatabaseRecord> {
+async function rotate(
+  deps: Deps,
+  current: DatabaseRecord,
+  rotationId: string,
+  ctx: RotationContext,
+  faults: RotationFaults,
+): Promise<DatabaseRecord> {
   const password = generatePassword();
   const pending = await seal(deps.sealKey, password, rootSecretAad(current.id));
   let db = await replaceRootSecret(deps, current, withPending(current.rootSecret, pending, rotationId, deps.now()), false);

@@ -42,7 +42,11 @@ export async function acceptedVersion(deps: Deps, db: DatabaseRecord, order: Roo
   return null;
 }
 
-export async function settleRoot(deps: Deps, db: DatabaseRecord, ctx: RotationContext): Promise<{ db: DatabaseRecord; outcome: SettleOutcome }> {
+export async function settleRoot(
+  deps: Deps,
+  db: DatabaseRecord,
+  ctx: RotationContext,
+): Promise<{ db: DatabaseRecord; outcome: SettleOutcome }> {
   const rotationId = rotationIdOf(db.rootSecret);
   const accepted = await acceptedVersion(deps, db, ['pending', 'current', 'previous']);
   switch (accepted) {
@@ -68,8 +72,12 @@ export async function settleRoot(deps: Deps, db: DatabaseRecord, ctx: RotationCo
       return { db: settled, outcome: 'repaired' };
     }
     default:
-      throw new PgmintError('target_unavailable', 'the target refuses every stored root credential; register the database again with a working password', {
-        details: { reason: 'root_credential_refused' },
-      });
+      throw new PgmintError(
+        'target_unavailable',
+        'the target refuses every stored root credential; register the database again with a working password',
+        {
+          details: { reason: 'root_credential_refused' },
+        },
+      );
   }
 }

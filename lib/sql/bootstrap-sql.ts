@@ -90,7 +90,7 @@ export function bootstrapSql(o: BootstrapOptions): string {
       '-- PostgreSQL 16+: the broker may grant the groups, but neither inherits their privileges nor can SET ROLE to them.',
       `GRANT ${ro} TO ${broker} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;`,
       `GRANT ${rw} TO ${broker} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;`,
-      '-- A schema of the broker\'s own, holding only the functions of its creator roles, which create and drop the logins',
+      "-- A schema of the broker's own, holding only the functions of its creator roles, which create and drop the logins",
       '-- so that the cost of each CREATE/DROP ROLE does not grow with every login alive.',
       `CREATE SCHEMA IF NOT EXISTS ${ident(CREATOR_SCHEMA)} AUTHORIZATION ${broker};`,
     );

@@ -46,12 +46,7 @@ function cut(part: string, max: number): string {
  * service account are shortened as needed (fairly, longest first); the random
  * suffix (≥ 8 lowercase base32/base36 characters) is always kept whole.
  */
-export function leaseRoleName(opts: {
-  prefix?: string;
-  namespace: string;
-  serviceAccount: string;
-  random?: string;
-}): string {
+export function leaseRoleName(opts: { prefix?: string; namespace: string; serviceAccount: string; random?: string }): string {
   const prefix = opts.prefix ?? 'pgm';
   const problem = checkLeasePrefix(prefix);
   if (problem) throw new TypeError(problem);

@@ -56,7 +56,7 @@ export function pgbouncerAuthSql(o: PgbouncerAuthOptions = {}): string {
   lines.push(
     `CREATE SCHEMA IF NOT EXISTS ${schema};`,
     `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC;`,
-    '-- A lease role\'s SCRAM verifier, only while its VALID UNTIL is in the future: an expired lease is refused',
+    "-- A lease role's SCRAM verifier, only while its VALID UNTIL is in the future: an expired lease is refused",
     '-- even when PgBouncer still pools a server connection logged in as it.',
     '-- No row at all otherwise (a set-returning function: never a row of NULLs).',
     `CREATE OR REPLACE FUNCTION ${schema}.lookup(p_user text)`,

@@ -88,9 +88,15 @@ function releaseObjectsSql(role: RoleToRevoke, terminate: boolean): string[] {
  * (callers check first). With creator roles each grant and drop is made by the
  * role's creator (sql/creator-sql.ts).
  */
-export function revokeBatchSql(serverVersion: number, roles: readonly RoleToRevoke[], idle: readonly RoleToRevoke[] = [], creators: CreatorMode = DIRECT): string {
+export function revokeBatchSql(
+  serverVersion: number,
+  roles: readonly RoleToRevoke[],
+  idle: readonly RoleToRevoke[] = [],
+  creators: CreatorMode = DIRECT,
+): string {
   if (roles.length + idle.length === 0) throw new TypeError('revokeBatchSql needs at least one role');
-  const busy = roles.length > 0 ? [...grantToSelfSql(serverVersion, roles, creators), ...roles.flatMap((r) => releaseObjectsSql(r, true))] : [];
+  const busy =
+    roles.length > 0 ? [...grantToSelfSql(serverVersion, roles, creators), ...roles.flatMap((r) => releaseObjectsSql(r, true))] : [];
   return [...busy, dropRolesSql([...roles, ...idle], creators)].join(';\n');
 }
 
@@ -105,7 +111,8 @@ export function revokeBatchSql(serverVersion: number, roles: readonly RoleToRevo
 export function releaseElsewhereSql(serverVersion: number, roles: readonly RoleToRevoke[]): string {
   if (roles.length === 0) throw new TypeError('releaseElsewhereSql needs at least one role');
   const creators = [...new Set(roles.flatMap((r) => (r.creator ? [r.creator] : [])))];
-  const asCreator = (r: RoleToRevoke, statement: string) => (r.creator ? [`SET LOCAL ROLE ${ident(r.creator)}`, statement, 'RESET ROLE'] : [statement]);
+  const asCreator = (r: RoleToRevoke, statement: string) =>
+    r.creator ? [`SET LOCAL ROLE ${ident(r.creator)}`, statement, 'RESET ROLE'] : [statement];
   const own = roles.filter((r) => !r.creator);
   return [
     ...creators.map((c) => `GRANT ${ident(c)} TO SESSION_USER WITH INHERIT FALSE, SET TRUE`),

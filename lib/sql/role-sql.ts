@@ -79,7 +79,11 @@ export interface LeaseRoleDefinition {
 /** A lease login's creation: the definition's custom statements when it has them, else `createLoginRoleSql`. */
 export function leaseCreationSql(definition: LeaseRoleDefinition, login: { name: string; verifier: string; expiresAt: Date }): string {
   if (definition.creationStatements) {
-    return renderTemplate(definition.creationStatements, { name: login.name, password: login.verifier, expiration: login.expiresAt.toISOString() });
+    return renderTemplate(definition.creationStatements, {
+      name: login.name,
+      password: login.verifier,
+      expiration: login.expiresAt.toISOString(),
+    });
   }
   return createLoginRoleSql({
     name: login.name,

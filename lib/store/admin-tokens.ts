@@ -42,7 +42,9 @@ export function adminTokens(sql: Queryable) {
     },
     /** The unrevoked token stored under `tokenHash`, or null. */
     async findActive(tokenHash: string): Promise<AdminTokenRecord | null> {
-      const { rows } = await sql.query(`SELECT ${COLUMNS} FROM pgmint.admin_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, [tokenHash]);
+      const { rows } = await sql.query(`SELECT ${COLUMNS} FROM pgmint.admin_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, [
+        tokenHash,
+      ]);
       return rows[0] ? toToken(rows[0]) : null;
     },
     async list(): Promise<AdminTokenRecord[]> {

@@ -92,7 +92,18 @@ export function audit(sql: Queryable) {
                AND ($7::bigint IS NULL OR (at, id) < (SELECT c.at, c.id FROM pgmint.audit_log c WHERE c.id = $7))
                AND ($9::text IS NULL OR issuer = $9)
              ORDER BY at DESC, id DESC LIMIT $8`,
-            [q.databaseId ?? null, q.action ?? null, q.outcome ?? null, q.subject ?? null, q.since ?? null, q.until ?? null, q.before ?? null, n, q.issuer ?? null, recentFrom],
+            [
+              q.databaseId ?? null,
+              q.action ?? null,
+              q.outcome ?? null,
+              q.subject ?? null,
+              q.since ?? null,
+              q.until ?? null,
+              q.before ?? null,
+              n,
+              q.issuer ?? null,
+              recentFrom,
+            ],
           )
         ).rows.map(toAudit);
       const recent = await page('at >= greatest($5::timestamptz, $10::timestamptz)', limit);
@@ -101,7 +112,10 @@ export function audit(sql: Queryable) {
     },
     /** Makes the monthly partitions from `from` through `through` that are missing (migration 0007); returns how many. */
     async ensurePartitions(from: Date, through: Date): Promise<number> {
-      const { rows } = await sql.query<{ made: number }>('SELECT pgmint.ensure_audit_partitions($1, $2) AS made', [from.toISOString(), through.toISOString()]);
+      const { rows } = await sql.query<{ made: number }>('SELECT pgmint.ensure_audit_partitions($1, $2) AS made', [
+        from.toISOString(),
+        through.toISOString(),
+      ]);
       return Number(rows[0]?.made ?? 0);
     },
     /**

@@ -222,17 +222,21 @@ export function leases(sql: Queryable) {
      * database's) as asked to end, so the sweeper finishes what a request
      * could not; an irrevocable lease asked again gets one more attempt.
      */
-    async requestRevocation(
-      databaseId: string,
-      match: RevocationMatch,
-      now: Date,
-    ): Promise<number> {
+    async requestRevocation(databaseId: string, match: RevocationMatch, now: Date): Promise<number> {
       const { rowCount } = await sql.query(
         `UPDATE pgmint.leases SET revoke_requested_at = coalesce(revoke_requested_at, $2), next_attempt_at = NULL,
            state = CASE WHEN state = 'irrevocable' THEN 'active' ELSE state END
          WHERE database_id = $1 AND state IN ('pending', 'active', 'draining', 'irrevocable')
            AND ($3::boolean OR (subject = $4 AND ($7::text IS NULL OR issuer = $7)) OR starts_with(username, $5) OR id = $6::uuid)`,
-        [databaseId, now.toISOString(), match.all ?? false, match.subject ?? null, match.prefix ?? null, match.id === undefined ? null : leaseId(match.id), match.issuer ?? null],
+        [
+          databaseId,
+          now.toISOString(),
+          match.all ?? false,
+          match.subject ?? null,
+          match.prefix ?? null,
+          match.id === undefined ? null : leaseId(match.id),
+          match.issuer ?? null,
+        ],
       );
       return rowCount;
     },
@@ -267,7 +271,11 @@ export function leases(sql: Queryable) {
       return rows[0] ? toLease(rows[0]) : null;
     },
     async renew(id: string, expiresAt: Date, now: Date): Promise<void> {
-      await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1::uuid', [leaseId(id), expiresAt.toISOString(), now.toISOString()]);
+      await sql.query('UPDATE pgmint.leases SET expires_at = $2, renewed_at = $3 WHERE id = $1::uuid', [
+        leaseId(id),
+        expiresAt.toISOString(),
+        now.toISOString(),
+      ]);
     },
     /**
      * Deletes up to `limit` finished leases (revoked, failed at issue, or
@@ -295,7 +303,14 @@ export function leases(sql: Queryable) {
       return new Set(rows.map((r) => r.username));
     },
     async countByState(q: DueQuery): Promise<Record<string, number>> {
-      const { rows } = await sql.query<{ active: string; pending: string; draining: string; overdue: string; irrevocable: string; retrying: string }>(
+      const { rows } = await sql.query<{
+        active: string;
+        pending: string;
+        draining: string;
+        overdue: string;
+        irrevocable: string;
+        retrying: string;
+      }>(
         `SELECT count(*) FILTER (WHERE state = 'active' AND expires_at > $2) AS active,
                 count(*) FILTER (WHERE state = 'pending') AS pending,
                 count(*) FILTER (WHERE state = 'draining') AS draining,
@@ -306,7 +321,14 @@ export function leases(sql: Queryable) {
         [q.databaseId, q.now.toISOString(), q.graceSec],
       );
       const r = rows[0]!;
-      return { active: Number(r.active), pending: Number(r.pending), draining: Number(r.draining), overdue: Number(r.overdue), irrevocable: Number(r.irrevocable), retrying: Number(r.retrying) };
+      return {
+        active: Number(r.active),
+        pending: Number(r.pending),
+        draining: Number(r.draining),
+        overdue: Number(r.overdue),
+        irrevocable: Number(r.irrevocable),
+        retrying: Number(r.retrying),
+      };
     },
     async list(q: LeaseQuery): Promise<LeaseRecord[]> {
       const { rows } = await sql.query(
@@ -316,7 +338,16 @@ export function leases(sql: Queryable) {
            AND ($6::uuid IS NULL OR (issued_at, id) > (SELECT issued_at, id FROM pgmint.leases WHERE id = $6))
            AND ($8::text IS NULL OR issuer = $8)
          ORDER BY issued_at, id LIMIT $7`,
-        [q.databaseId, q.state ?? null, q.subject ?? null, q.roleName ?? null, q.prefix === undefined ? null : likePrefix(q.prefix), q.after === undefined ? null : leaseId(q.after), Math.min(q.limit ?? 100, 1000), q.issuer ?? null],
+        [
+          q.databaseId,
+          q.state ?? null,
+          q.subject ?? null,
+          q.roleName ?? null,
+          q.prefix === undefined ? null : likePrefix(q.prefix),
+          q.after === undefined ? null : leaseId(q.after),
+          Math.min(q.limit ?? 100, 1000),
+          q.issuer ?? null,
+        ],
       );
       return rows.map(toLease);
     },

@@ -7,7 +7,14 @@
  *   const missing = await missingRoles(target, ['app_readonly']); // [] when all exist
  */
 import { sanitizeDatabaseError } from '../db/sanitize.js';
-import { type BrokerStatusRow, brokerStatusSql, existingRolesSql, type OrphanCandidateRow, type OrphanQuery, orphanCandidatesSql } from '../sql/catalog-sql.js';
+import {
+  type BrokerStatusRow,
+  brokerStatusSql,
+  existingRolesSql,
+  type OrphanCandidateRow,
+  type OrphanQuery,
+  orphanCandidatesSql,
+} from '../sql/catalog-sql.js';
 import type { Connections } from './connections.js';
 import type { TargetRecord } from './types.js';
 
@@ -24,7 +31,14 @@ export interface TargetHealth {
 
 /** Never throws: an unreachable target is a health report too. */
 export async function checkHealth(connections: Connections, db: TargetRecord): Promise<TargetHealth> {
-  const health: TargetHealth = { reachable: false, createrole: null, superuser: null, serverVersion: null, leaseRolesCreatedBy: null, error: null };
+  const health: TargetHealth = {
+    reachable: false,
+    createrole: null,
+    superuser: null,
+    serverVersion: null,
+    leaseRolesCreatedBy: null,
+    error: null,
+  };
   try {
     const target = await connections.open(db);
     const { text, params } = brokerStatusSql();
@@ -58,7 +72,11 @@ export interface OrphanCandidate {
 }
 
 /** One page of expired, prefixed login roles that this broker administers or that joined the database's groups. */
-export async function orphanCandidates(connections: Connections, db: TargetRecord, query: Omit<OrphanQuery, 'broker'>): Promise<OrphanCandidate[]> {
+export async function orphanCandidates(
+  connections: Connections,
+  db: TargetRecord,
+  query: Omit<OrphanQuery, 'broker'>,
+): Promise<OrphanCandidate[]> {
   const target = await connections.open(db);
   const { text, params } = orphanCandidatesSql({ ...query, broker: db.adminUser });
   const { rows } = await target.sql.query<OrphanCandidateRow>(text, params);

@@ -121,7 +121,12 @@ export async function createAsCreator(sql: Sql, creators: Creators, role: Creato
 }
 
 /** Provisions `creator` for `groups`, sharing one attempt among concurrent callers in this process. */
-async function provisionOnce(sql: Queryable, creators: Extract<Creators, { mode: 'creators' }>, creator: string, groups: readonly string[]): Promise<void> {
+async function provisionOnce(
+  sql: Queryable,
+  creators: Extract<Creators, { mode: 'creators' }>,
+  creator: string,
+  groups: readonly string[],
+): Promise<void> {
   const key = `${creator}\0${groups.join('\0')}`;
   let pending = creators.inflight.get(key);
   if (!pending) {

@@ -92,7 +92,11 @@ async function releaseInOtherDatabases(
       await sql.query(releaseElsewhereSql(version, members));
     } catch (err) {
       const error = asDbError(err);
-      for (const m of members) results.set(m.name, { outcome: 'failed', error: new DatabaseError(`in database ${database}: ${error.message}`, { sqlstate: error.sqlstate }) });
+      for (const m of members)
+        results.set(m.name, {
+          outcome: 'failed',
+          error: new DatabaseError(`in database ${database}: ${error.message}`, { sqlstate: error.sqlstate }),
+        });
     } finally {
       await sql.end().catch(() => {});
     }
@@ -114,7 +118,11 @@ async function dropOne(sql: Queryable, version: number, creators: Creators, role
   }
 }
 
-export async function dropLeaseRoles(access: TargetAccess, db: TargetRecord, roles: readonly DropRequest[]): Promise<Map<string, DropOutcome>> {
+export async function dropLeaseRoles(
+  access: TargetAccess,
+  db: TargetRecord,
+  roles: readonly DropRequest[],
+): Promise<Map<string, DropOutcome>> {
   const results = new Map<string, DropOutcome>();
   if (roles.length === 0) return results;
   const failAll = (err: unknown, which: readonly DropRequest[] = roles) => {
@@ -139,7 +147,9 @@ export async function dropLeaseRoles(access: TargetAccess, db: TargetRecord, rol
     if (!c) results.set(r.name, { outcome: 'absent' });
     else if (r.ifIdle && c.sessions > 0) results.set(r.name, { outcome: 'draining', sessions: c.sessions });
   }
-  const present = roles.filter((r) => found.has(r.name) && !results.has(r.name)).map((r) => ({ ...r, creator: found.get(r.name)!.creator }));
+  const present = roles
+    .filter((r) => found.has(r.name) && !results.has(r.name))
+    .map((r) => ({ ...r, creator: found.get(r.name)!.creator }));
   if (present.length === 0) return results;
   const version = checks[0]!.version;
 
@@ -164,7 +174,8 @@ export async function dropLeaseRoles(access: TargetAccess, db: TargetRecord, rol
     } catch (err) {
       const error = asDbError(err);
       if (isConnectionError(error)) return failAll(error, batchable);
-      if (batchable.length === 1) results.set(batchable[0]!.name, error.sqlstate === UNDEFINED_OBJECT ? { outcome: 'absent' } : { outcome: 'failed', error });
+      if (batchable.length === 1)
+        results.set(batchable[0]!.name, error.sqlstate === UNDEFINED_OBJECT ? { outcome: 'absent' } : { outcome: 'failed', error });
       else single.push(...batchable);
     }
   }

@@ -20,7 +20,12 @@ function isRefusal(err: unknown): boolean {
   return (err as { sqlstate?: unknown } | null)?.sqlstate === REFUSED || (err as { code?: unknown } | null)?.code === REFUSED;
 }
 
-async function withRootSession<T>(access: TargetAccess, db: TargetRecord, version: RootVersionName, fn: (sql: Sql) => Promise<T>): Promise<T> {
+async function withRootSession<T>(
+  access: TargetAccess,
+  db: TargetRecord,
+  version: RootVersionName,
+  fn: (sql: Sql) => Promise<T>,
+): Promise<T> {
   const sql = access.connect({
     host: db.host,
     port: db.port,

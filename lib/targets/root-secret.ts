@@ -14,7 +14,11 @@ export function rootSecretAad(databaseId: string): string {
   return `pgmint:database:${databaseId}`;
 }
 
-export async function unsealRoot(sealKey: CryptoKey, db: Pick<TargetRecord, 'id' | 'rootSecret'>, version: RootVersionName = 'current'): Promise<string> {
+export async function unsealRoot(
+  sealKey: CryptoKey,
+  db: Pick<TargetRecord, 'id' | 'rootSecret'>,
+  version: RootVersionName = 'current',
+): Promise<string> {
   const sealed = db.rootSecret[version];
   if (!sealed) throw new TypeError(`database ${db.id} has no ${version} root credential`);
   return unseal(sealKey, sealed, rootSecretAad(db.id));

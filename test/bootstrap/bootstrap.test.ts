@@ -67,7 +67,11 @@ describe.each(['pg18', 'pg15'] as const)('target bootstrap on %s', (serverName) 
       await c.query('RESET ROLE');
     });
     const steps: Array<[string, string, unknown]> = [
-      ['POST', '/api/v1/databases', { id: 'boot', host: b.pg.host, port: b.pg.port, database, admin_user: broker, admin_password: brokerPassword, sslmode: 'disable' }],
+      [
+        'POST',
+        '/api/v1/databases',
+        { id: 'boot', host: b.pg.host, port: b.pg.port, database, admin_user: broker, admin_password: brokerPassword, sslmode: 'disable' },
+      ],
       ['PUT', '/api/v1/databases/boot/roles/readonly', { member_of: [groups.app.ro] }],
       ['PUT', '/api/v1/databases/boot/roles/readwrite', { member_of: [groups.app.rw], allow_write: true }],
       ['PUT', '/api/v1/databases/boot/roles/tenant-a', { member_of: [groups.t_a.ro], search_path: ['t_a'] }],
@@ -75,7 +79,12 @@ describe.each(['pg18', 'pg15'] as const)('target bootstrap on %s', (serverName) 
       [
         'POST',
         '/api/v1/databases/boot/issuers',
-        { issuer: b.issuer.url, allowed_service_accounts: ['prod/*'], default_role: 'readonly', allowed_roles: ['readonly', 'readwrite', 'tenant-a', 'tenant-b'] },
+        {
+          issuer: b.issuer.url,
+          allowed_service_accounts: ['prod/*'],
+          default_role: 'readonly',
+          allowed_roles: ['readonly', 'readwrite', 'tenant-a', 'tenant-b'],
+        },
       ],
     ];
     for (const [method, path, body] of steps) {
@@ -86,7 +95,12 @@ describe.each(['pg18', 'pg15'] as const)('target bootstrap on %s', (serverName) 
   afterAll(() => b?.close());
 
   const mint = async (query = '') => {
-    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: `api-${randomBytes(3).toString('hex')}`, podUid: crypto.randomUUID() });
+    const token = await b.issuer.mint({
+      namespace: 'prod',
+      serviceAccount: 'api',
+      podName: `api-${randomBytes(3).toString('hex')}`,
+      podUid: crypto.randomUUID(),
+    });
     return fetch(`${b.url}/api/v1/databases/boot/credentials/k8s${query}`, { headers: { authorization: `Bearer ${token}` } });
   };
   const minted = async (query = '') => {
@@ -97,8 +111,18 @@ describe.each(['pg18', 'pg15'] as const)('target bootstrap on %s', (serverName) 
 
   it('gives the broker CREATEROLE and nothing more (16+: ADMIN on the groups without INHERIT or SET)', async () => {
     await withSuperuser(b.pg, database, async (c) => {
-      const { rows } = await c.query('SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = $1', [broker]);
-      expect(rows[0]).toEqual({ rolsuper: false, rolcreaterole: true, rolcreatedb: false, rolreplication: false, rolbypassrls: false, rolinherit: false });
+      const { rows } = await c.query(
+        'SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolinherit FROM pg_roles WHERE rolname = $1',
+        [broker],
+      );
+      expect(rows[0]).toEqual({
+        rolsuper: false,
+        rolcreaterole: true,
+        rolcreatedb: false,
+        rolreplication: false,
+        rolbypassrls: false,
+        rolinherit: false,
+      });
       if (serverVersionNum(b.pg.version) >= 160000) {
         const grants = await c.query(
           `SELECT g.rolname AS grp, m.admin_option, m.inherit_option, m.set_option FROM pg_auth_members m
@@ -108,7 +132,10 @@ describe.each(['pg18', 'pg15'] as const)('target bootstrap on %s', (serverName) 
         expect(grants.rows).toHaveLength(6);
         for (const row of grants.rows) expect(row).toMatchObject({ admin_option: true, inherit_option: false, set_option: false });
       } else {
-        const grants = await c.query('SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1', [broker]);
+        const grants = await c.query(
+          'SELECT count(*)::int AS n FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1',
+          [broker],
+        );
         expect(grants.rows[0].n).toBe(0);
       }
     });

@@ -35,7 +35,11 @@ describe('demo target', () => {
     const wire = Buffer.concat(sent).toString('latin1');
     expect(wire).toContain('SCRAM-SHA-256$4096:');
     expect(wire).not.toContain(password);
-    const stored = await withSuperuser(pg, 'postgres', async (c) => (await c.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [demo.brokerUser])).rows[0].rolpassword);
+    const stored = await withSuperuser(
+      pg,
+      'postgres',
+      async (c) => (await c.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [demo.brokerUser])).rows[0].rolpassword,
+    );
     expect(stored).toMatch(/^SCRAM-SHA-256\$4096:/);
     expect(await loginAs(pg, database, demo.brokerUser, password)).toBe(demo.brokerUser);
   });

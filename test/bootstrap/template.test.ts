@@ -36,7 +36,12 @@ async function fingerprint(s: ReturnType<typeof server>, database: string, n: Na
     await c.query(`SET ROLE ${n.owner}`);
     await c.query('CREATE TABLE app.later (id serial PRIMARY KEY, v text)');
     await c.query('RESET ROLE');
-    const broker = (await c.query('SELECT rolsuper, rolcreaterole, rolinherit, rolcanlogin, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = $1', [n.broker])).rows[0];
+    const broker = (
+      await c.query(
+        'SELECT rolsuper, rolcreaterole, rolinherit, rolcanlogin, rolcreatedb, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = $1',
+        [n.broker],
+      )
+    ).rows[0];
     const pg16 = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num) >= 160000;
     const members = (
       await c.query(
@@ -46,16 +51,23 @@ async function fingerprint(s: ReturnType<typeof server>, database: string, n: Na
       )
     ).rows.map((r) => ({ ...r, grp: r.grp === n.ro ? 'ro' : r.grp === n.rw ? 'rw' : r.grp }));
     const privileges: Record<string, boolean> = {};
-    for (const [who, role] of [['ro', n.ro], ['rw', n.rw], ['broker', n.broker]] as const) {
+    for (const [who, role] of [
+      ['ro', n.ro],
+      ['rw', n.rw],
+      ['broker', n.broker],
+    ] as const) {
       for (const p of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) {
         privileges[`${who}:${p}`] = (await c.query('SELECT has_table_privilege($1, $2, $3) AS ok', [role, 'app.later', p])).rows[0].ok;
       }
-      privileges[`${who}:sequence`] = (await c.query('SELECT has_sequence_privilege($1, $2, $3) AS ok', [role, 'app.later_id_seq', 'USAGE'])).rows[0].ok;
+      privileges[`${who}:sequence`] = (
+        await c.query('SELECT has_sequence_privilege($1, $2, $3) AS ok', [role, 'app.later_id_seq', 'USAGE'])
+      ).rows[0].ok;
       privileges[`${who}:schema`] = (await c.query('SELECT has_schema_privilege($1, $2, $3) AS ok', [role, 'app', 'USAGE'])).rows[0].ok;
       privileges[`${who}:create`] = (await c.query('SELECT has_schema_privilege($1, $2, $3) AS ok', [role, 'app', 'CREATE'])).rows[0].ok;
     }
     const roConfig = (await c.query('SELECT rolconfig FROM pg_roles WHERE rolname = $1', [n.ro])).rows[0].rolconfig;
-    const schemaOwner = (await c.query("SELECT nspowner::regrole::text = $1 AS ok FROM pg_namespace WHERE nspname = 'app'", [n.owner])).rows[0].ok;
+    const schemaOwner = (await c.query("SELECT nspowner::regrole::text = $1 AS ok FROM pg_namespace WHERE nspname = 'app'", [n.owner]))
+      .rows[0].ok;
     return { broker, members, privileges, roConfig, schemaOwner };
   });
 }
@@ -73,8 +85,22 @@ describe.each(['pg18', 'pg15'] as const)('bootstrap SQL on %s', (serverName) => 
     const cliDb = await createDatabase(s(), 'cli');
     await withSuperuser(s(), cliDb, (c) => c.query(`CREATE ROLE ${cli.owner} NOLOGIN`));
     const { stdout } = await run('node', [
-      'cli/bin.mjs', 'bootstrap-sql', '--database', cliDb, '--schema', 'app', '--owner', cli.owner, '--broker-role', cli.broker,
-      '--readonly-group', cli.ro, '--readwrite-group', cli.rw, '--server-version', String(s().version),
+      'cli/bin.mjs',
+      'bootstrap-sql',
+      '--database',
+      cliDb,
+      '--schema',
+      'app',
+      '--owner',
+      cli.owner,
+      '--broker-role',
+      cli.broker,
+      '--readonly-group',
+      cli.ro,
+      '--readwrite-group',
+      cli.rw,
+      '--server-version',
+      String(s().version),
     ]);
     expect(stdout.includes('WITH ADMIN OPTION, INHERIT FALSE, SET FALSE')).toBe(s().version >= 16);
     const viaCli = await psql(serverUrl(s(), cliDb), ['-v', 'ON_ERROR_STOP=1'], stdout);
@@ -84,14 +110,33 @@ describe.each(['pg18', 'pg15'] as const)('bootstrap SQL on %s', (serverName) => 
     const tplDb = await createDatabase(s(), 'tpl');
     await withSuperuser(s(), tplDb, (c) => c.query(`CREATE ROLE ${tpl.owner} NOLOGIN`));
     const viaTemplate = await psql(serverUrl(s(), tplDb), [
-      '-v', 'schema=app', '-v', `owner=${tpl.owner}`, '-v', `broker=${tpl.broker}`, '-v', `readonly=${tpl.ro}`, '-v', `readwrite=${tpl.rw}`, '-f', TEMPLATE,
+      '-v',
+      'schema=app',
+      '-v',
+      `owner=${tpl.owner}`,
+      '-v',
+      `broker=${tpl.broker}`,
+      '-v',
+      `readonly=${tpl.ro}`,
+      '-v',
+      `readwrite=${tpl.rw}`,
+      '-f',
+      TEMPLATE,
     ]);
     expect(viaTemplate, viaTemplate.stderr).toMatchObject({ code: 0 });
 
     const a = await fingerprint(s(), cliDb, cli);
     const b = await fingerprint(s(), tplDb, tpl);
     expect(b).toEqual(a);
-    expect(a.broker).toEqual({ rolsuper: false, rolcreaterole: true, rolinherit: false, rolcanlogin: true, rolcreatedb: false, rolreplication: false, rolbypassrls: false });
+    expect(a.broker).toEqual({
+      rolsuper: false,
+      rolcreaterole: true,
+      rolinherit: false,
+      rolcanlogin: true,
+      rolcreatedb: false,
+      rolreplication: false,
+      rolbypassrls: false,
+    });
     expect(a.members).toEqual(
       s().version >= 16
         ? [
@@ -101,9 +146,30 @@ describe.each(['pg18', 'pg15'] as const)('bootstrap SQL on %s', (serverName) => 
         : [],
     );
     expect(a.privileges).toEqual({
-      'ro:SELECT': true, 'ro:INSERT': false, 'ro:UPDATE': false, 'ro:DELETE': false, 'ro:TRUNCATE': false, 'ro:sequence': false, 'ro:schema': true, 'ro:create': false,
-      'rw:SELECT': true, 'rw:INSERT': true, 'rw:UPDATE': true, 'rw:DELETE': true, 'rw:TRUNCATE': false, 'rw:sequence': true, 'rw:schema': true, 'rw:create': false,
-      'broker:SELECT': false, 'broker:INSERT': false, 'broker:UPDATE': false, 'broker:DELETE': false, 'broker:TRUNCATE': false, 'broker:sequence': false, 'broker:schema': false, 'broker:create': false,
+      'ro:SELECT': true,
+      'ro:INSERT': false,
+      'ro:UPDATE': false,
+      'ro:DELETE': false,
+      'ro:TRUNCATE': false,
+      'ro:sequence': false,
+      'ro:schema': true,
+      'ro:create': false,
+      'rw:SELECT': true,
+      'rw:INSERT': true,
+      'rw:UPDATE': true,
+      'rw:DELETE': true,
+      'rw:TRUNCATE': false,
+      'rw:sequence': true,
+      'rw:schema': true,
+      'rw:create': false,
+      'broker:SELECT': false,
+      'broker:INSERT': false,
+      'broker:UPDATE': false,
+      'broker:DELETE': false,
+      'broker:TRUNCATE': false,
+      'broker:sequence': false,
+      'broker:schema': false,
+      'broker:create': false,
     });
     expect(a.roConfig).toEqual(['default_transaction_read_only=on']);
     expect(a.schemaOwner).toBe(true);

@@ -76,7 +76,9 @@ describe('edge bundle in workerd', () => {
   });
 
   it('answers problem+json with a code for a bad token, and serves the OpenAPI document', async () => {
-    const res = await mf.dispatchFetch('http://pgmint.example/api/v1/databases/main/credentials/k8s', { headers: { authorization: 'Bearer not-a-jwt' } });
+    const res = await mf.dispatchFetch('http://pgmint.example/api/v1/databases/main/credentials/k8s', {
+      headers: { authorization: 'Bearer not-a-jwt' },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(((await res.json()) as { code: string }).code).toBe('invalid_token');
@@ -99,7 +101,9 @@ describe('edge bundle in workerd', () => {
 
   it('scheduled (every minute) sweeps an expired lease: the role is dropped', async () => {
     const token = await b.issuer.mint({ namespace: 'batch', serviceAccount: 'job', podName: 'job-edge', podUid: crypto.randomUUID() });
-    const res = await mf.dispatchFetch('http://pgmint.example/api/v1/databases/main/credentials/k8s?ttl=30', { headers: { authorization: `Bearer ${token}` } });
+    const res = await mf.dispatchFetch('http://pgmint.example/api/v1/databases/main/credentials/k8s?ttl=30', {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(200);
     const creds = (await res.json()) as Creds;
     expect(await roleExists(creds.user)).toBe(true);
@@ -116,10 +120,14 @@ describe('edge bundle in workerd', () => {
     const worker = await scheduler();
     expect((await worker.scheduled({ cron: '0 3 * * *' })).outcome).toBe('ok');
     await expect(loginAs(b.pg, b.targetDb, b.brokerUser, b.brokerPassword)).rejects.toMatchObject({ code: '28P01' });
-    const { rows } = await b.deps.sql.query<{ fresh: boolean }>("SELECT root_rotated_at > now() - interval '1 minute' AS fresh FROM pgmint.databases WHERE id = 'main'");
+    const { rows } = await b.deps.sql.query<{ fresh: boolean }>(
+      "SELECT root_rotated_at > now() - interval '1 minute' AS fresh FROM pgmint.databases WHERE id = 'main'",
+    );
     expect(rows[0]!.fresh).toBe(true);
     const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-after', podUid: crypto.randomUUID() });
-    const res = await mf.dispatchFetch('http://pgmint.example/api/v1/databases/main/credentials/k8s', { headers: { authorization: `Bearer ${token}` } });
+    const res = await mf.dispatchFetch('http://pgmint.example/api/v1/databases/main/credentials/k8s', {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(200);
     const creds = (await res.json()) as Creds;
     expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);

@@ -7,7 +7,17 @@ import { ROOT } from '../../infra/build.js';
 import { invokeBundle } from '../../cli/commands/invoke.js';
 import { expireLeaseIn, startTestBroker, type TestBroker } from '../support/broker.js';
 import { loginAs, withSuperuser } from '../support/postgres.js';
-import { type Built, buildOnce, expectWorkingCredential, functionEnv, hasFunction, httpEvent, type LambdaHttpResult, newSecretKey, sampleEvent } from './support.js';
+import {
+  type Built,
+  buildOnce,
+  expectWorkingCredential,
+  functionEnv,
+  hasFunction,
+  httpEvent,
+  type LambdaHttpResult,
+  newSecretKey,
+  sampleEvent,
+} from './support.js';
 
 const run = promisify(execFile);
 
@@ -20,7 +30,10 @@ describe('Lambda bundles in a fresh Node process', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    [built, b] = await Promise.all([buildOnce(['api', 'sweep', 'rotate-root']), startTestBroker({ env: { PGMINT_SECRET_KEY: secretKey } })]);
+    [built, b] = await Promise.all([
+      buildOnce(['api', 'sweep', 'rotate-root']),
+      startTestBroker({ env: { PGMINT_SECRET_KEY: secretKey } }),
+    ]);
     await b.setupDefault();
     env = functionEnv(b, secretKey);
   });
@@ -44,7 +57,9 @@ describe('Lambda bundles in a fresh Node process', () => {
     await expectWorkingCredential(b, creds);
     // The SIGTERM after the answer closed the pools and the process ended on its own terms.
     expect(out.exitCode).toBe(0);
-    console.log(`api cold start to first exchange answered: ${out.firstResultMs.toFixed(0)} ms (module loaded at ${out.initMs.toFixed(0)} ms)`);
+    console.log(
+      `api cold start to first exchange answered: ${out.firstResultMs.toFixed(0)} ms (module loaded at ${out.initMs.toFixed(0)} ms)`,
+    );
   });
 
   it('api answers problem+json with a code for a request without a token', async () => {
@@ -112,19 +127,22 @@ describe('Lambda bundles in a fresh Node process', () => {
     await expect(loginAs(b.pg, b.targetDb, creds.user, creds.password)).rejects.toMatchObject({ code: '28P01' });
   });
 
-  it.skipIf(!hasFunction('rotate-root'))('rotate-root, on an EventBridge event, rotates a due root credential; the api bundle still exchanges', async () => {
-    await b.deps.sql.query("UPDATE pgmint.databases SET root_rotated_at = now() - interval '8 days' WHERE id = 'main'");
-    const before = (await b.deps.store.databases.get('main'))!.rootSecret.current;
-    const out = await invoke('rotate-root', sampleEvent('rotate-root.json'));
-    expect(out.error).toBeUndefined();
-    expect(out.result).toMatchObject({ rotated: ['main'], failed: [] });
-    expect((await b.deps.store.databases.get('main'))!.rootSecret.current).not.toBe(before);
-    await expect(loginAs(b.pg, b.targetDb, b.brokerUser, b.brokerPassword)).rejects.toMatchObject({ code: '28P01' });
+  it.skipIf(!hasFunction('rotate-root'))(
+    'rotate-root, on an EventBridge event, rotates a due root credential; the api bundle still exchanges',
+    async () => {
+      await b.deps.sql.query("UPDATE pgmint.databases SET root_rotated_at = now() - interval '8 days' WHERE id = 'main'");
+      const before = (await b.deps.store.databases.get('main'))!.rootSecret.current;
+      const out = await invoke('rotate-root', sampleEvent('rotate-root.json'));
+      expect(out.error).toBeUndefined();
+      expect(out.result).toMatchObject({ rotated: ['main'], failed: [] });
+      expect((await b.deps.store.databases.get('main'))!.rootSecret.current).not.toBe(before);
+      await expect(loginAs(b.pg, b.targetDb, b.brokerUser, b.brokerPassword)).rejects.toMatchObject({ code: '28P01' });
 
-    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-rotated', podUid: crypto.randomUUID() });
-    const res = (await invoke('api', httpEvent('/api/v1/databases/main/credentials/k8s', { token }))).result as LambdaHttpResult;
-    expect(res.statusCode, res.body).toBe(200);
-    const creds = JSON.parse(res.body);
-    expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
-  });
+      const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-rotated', podUid: crypto.randomUUID() });
+      const res = (await invoke('api', httpEvent('/api/v1/databases/main/credentials/k8s', { token }))).result as LambdaHttpResult;
+      expect(res.statusCode, res.body).toBe(200);
+      const creds = JSON.parse(res.body);
+      expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
+    },
+  );
 });

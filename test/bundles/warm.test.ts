@@ -52,7 +52,9 @@ describe('api bundle connection reuse across warm invocations', () => {
     );
     const healthz = sampleEvent('api-healthz.json');
     const events = Array.from({ length: INVOCATIONS }, (_, i) =>
-      i % EXCHANGE_EVERY === 0 ? httpEvent('/api/v1/databases/main/credentials/k8s?ttl=5m', { token: tokens[i / EXCHANGE_EVERY] }) : healthz,
+      i % EXCHANGE_EVERY === 0
+        ? httpEvent('/api/v1/databases/main/credentials/k8s?ttl=5m', { token: tokens[i / EXCHANGE_EVERY] })
+        : healthz,
     );
 
     const since = await withSuperuser(b.pg, 'postgres', async (c) => (await c.query<{ now: Date }>('SELECT now()')).rows[0]!.now);
@@ -100,9 +102,10 @@ describe('api bundle connection reuse across warm invocations', () => {
       expect(seen.get(b.controlDb)?.size ?? 0).toBeLessThanOrEqual(POOL_SIZE);
       expect(seen.get(b.targetDb)?.size ?? 0).toBeLessThanOrEqual(POOL_SIZE);
 
-      const leases = await b.deps.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active' AND subject = $1", [
-        'system:serviceaccount:batch:warm',
-      ]);
+      const leases = await b.deps.sql.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active' AND subject = $1",
+        ['system:serviceaccount:batch:warm'],
+      );
       expect(leases.rows[0]!.n).toBe(INVOCATIONS / EXCHANGE_EVERY);
 
       child.stdin!.end('stop\n');

@@ -28,7 +28,23 @@ describe('pgmint operator verbs', () => {
 
   it('db add (password from stdin), list, show and rm', async () => {
     const added = await admin(
-      ['db', 'add', 'reports', '--host', b.pg.host, '--port', String(b.pg.port), '--database', b.targetDb, '--admin-user', b.brokerUser, '--admin-password-file', '-', '--sslmode', 'disable'],
+      [
+        'db',
+        'add',
+        'reports',
+        '--host',
+        b.pg.host,
+        '--port',
+        String(b.pg.port),
+        '--database',
+        b.targetDb,
+        '--admin-user',
+        b.brokerUser,
+        '--admin-password-file',
+        '-',
+        '--sslmode',
+        'disable',
+      ],
       `${b.brokerPassword}\n`,
     );
     expect(blockField(added, 'id')).toBe('reports');
@@ -37,7 +53,11 @@ describe('pgmint operator verbs', () => {
     expect(list.split('\n')[0]).toMatch(/^ID\s+HOST\s+DATABASE/);
     expect(list).toMatch(/^main\s/m);
     expect(list).toMatch(/^reports\s/m);
-    expect(JSON.parse(await admin(['db', 'list', '--json'])).map((d: { id: string }) => d.id).sort()).toEqual(['main', 'reports']);
+    expect(
+      JSON.parse(await admin(['db', 'list', '--json']))
+        .map((d: { id: string }) => d.id)
+        .sort(),
+    ).toEqual(['main', 'reports']);
     expect(blockField(await admin(['db', 'show', 'reports']), 'database')).toBe(b.targetDb);
     expect(await admin(['db', 'rm', 'reports'])).toContain('removed database reports');
     const gone = await runCli(['db', 'show', 'reports'], { env: env() });
@@ -48,11 +68,26 @@ describe('pgmint operator verbs', () => {
 
   it('role put, list and rm', async () => {
     const { ro } = groupsOf(b);
-    const put = await admin(['role', 'put', 'main', 'analyst', '--member-of', ro, '--search-path', 'app', '--default-ttl', '15m', '--max-session', '2h']);
+    const put = await admin([
+      'role',
+      'put',
+      'main',
+      'analyst',
+      '--member-of',
+      ro,
+      '--search-path',
+      'app',
+      '--default-ttl',
+      '15m',
+      '--max-session',
+      '2h',
+    ]);
     expect(put).toMatch(/access\s+read-only/);
     expect(put).toMatch(/ttl\s+900 s/);
     expect(put).toMatch(/max session\s+7200 s after expiry/);
-    expect(JSON.parse(await admin(['role', 'list', 'main', '--json'])).find((r: { name: string }) => r.name === 'analyst')).toMatchObject({ max_session: 7200 });
+    expect(JSON.parse(await admin(['role', 'list', 'main', '--json'])).find((r: { name: string }) => r.name === 'analyst')).toMatchObject({
+      max_session: 7200,
+    });
     expect(await admin(['role', 'list', 'main'])).toMatch(/^analyst\s+\S+\s+read-only\s+app\s+900s/m);
     const invalid = await runCli(['role', 'put', 'main', 'bad', '--member-of', 'no_such_group_x'], { env: env() });
     expect(invalid.status).toBe(1);
@@ -63,7 +98,21 @@ describe('pgmint operator verbs', () => {
 
   it('issuer add, list and rm', async () => {
     // Registration tries discovery at once, so the issuer is one the broker can reach.
-    const added = await admin(['issuer', 'add', 'main', '--kind', 'oidc', '--issuer', b.issuer.url, '--allow-subject', 'repo:acme/api:*', '--bound-claim', 'repository_owner=acme', '--default-role', 'readonly']);
+    const added = await admin([
+      'issuer',
+      'add',
+      'main',
+      '--kind',
+      'oidc',
+      '--issuer',
+      b.issuer.url,
+      '--allow-subject',
+      'repo:acme/api:*',
+      '--bound-claim',
+      'repository_owner=acme',
+      '--default-role',
+      'readonly',
+    ]);
     const id = blockField(added, 'id')!;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(added).toMatch(/^discovery: ok \(\d+ keys? fetched\)$/m);
@@ -87,7 +136,9 @@ describe('pgmint operator verbs', () => {
     expect(await admin(['leases', 'revoke', one.lease_id])).toMatch(/: revoked/);
     await expect(loginAs(b.pg, b.targetDb, one.user, one.password)).rejects.toMatchObject({ code: '28P01' });
 
-    expect(await admin(['leases', 'revoke', '--db', 'main', '--subject', 'system:serviceaccount:batch:report'])).toMatch(/^revoked 2 of 2 /);
+    expect(await admin(['leases', 'revoke', '--db', 'main', '--subject', 'system:serviceaccount:batch:report'])).toMatch(
+      /^revoked 2 of 2 /,
+    );
     await expect(loginAs(b.pg, b.targetDb, three.user, three.password)).rejects.toMatchObject({ code: '28P01' });
     const revoked = JSON.parse(await admin(['leases', 'list', 'main', '--subject', 'system:serviceaccount:batch:report', '--json']));
     expect(revoked.leases.map((l: { state: string }) => l.state)).toEqual(['revoked', 'revoked']);

@@ -18,7 +18,8 @@ describe('pgmint creds, connect and gui-config', () => {
   let dir: string;
   const env = () => ({ PGMINT_URL: b.url });
   const k8sToken = (ns = 'prod', sa = 'api') => b.issuer.mint({ namespace: ns, serviceAccount: sa });
-  const oidcToken = (sub: string, extra: Record<string, unknown> = {}) => b.issuer.mint({ namespace: 'n', serviceAccount: 's', sub, ...extra });
+  const oidcToken = (sub: string, extra: Record<string, unknown> = {}) =>
+    b.issuer.mint({ namespace: 'n', serviceAccount: 's', sub, ...extra });
 
   beforeAll(async () => {
     b = await startTestBroker();
@@ -26,8 +27,25 @@ describe('pgmint creds, connect and gui-config', () => {
     dir = await tempDir();
     // People come through the oidc exchange, trusted here with the operator verb itself.
     const added = await runCli(
-      ['issuer', 'add', 'main', '--kind', 'oidc', '--issuer', b.issuer.url, '--allow-subject', 'alice@example.com', '--allow-subject', 'team-*',
-        '--bound-claim', 'groups=dba', '--default-role', 'readonly', '--max-leases', '100'],
+      [
+        'issuer',
+        'add',
+        'main',
+        '--kind',
+        'oidc',
+        '--issuer',
+        b.issuer.url,
+        '--allow-subject',
+        'alice@example.com',
+        '--allow-subject',
+        'team-*',
+        '--bound-claim',
+        'groups=dba',
+        '--default-role',
+        'readonly',
+        '--max-leases',
+        '100',
+      ],
       { env: { ...env(), PGMINT_ADMIN_TOKEN: ADMIN_TOKEN } },
     );
     expect(added.stderr).toBe('');
@@ -66,7 +84,7 @@ describe('pgmint creds, connect and gui-config', () => {
     expect(psql.stdout.trim()).toBe('2');
   });
 
-  it('exchanges a person\'s OIDC token matched on sub and bound claims', async () => {
+  it("exchanges a person's OIDC token matched on sub and bound claims", async () => {
     const alice = await tokenFile(dir, await oidcToken('alice@example.com', { groups: ['dev', 'dba'] }));
     const res = await runCli(['creds', 'main', '--token-file', alice, '--json'], { env: env() });
     expect(res.status).toBe(0);
@@ -100,11 +118,41 @@ describe('pgmint creds, connect and gui-config', () => {
     const admin = { env: { ...env(), PGMINT_ADMIN_TOKEN: ADMIN_TOKEN, PGMINT_TARGET_PASSWORD: b.brokerPassword } };
     const groups = groupsOf(b);
     const steps = [
-      ['db', 'add', 'writable', '--host', b.pg.host, '--port', String(b.pg.port), '--database', b.targetDb, '--admin-user', b.brokerUser, '--sslmode', 'disable'],
+      [
+        'db',
+        'add',
+        'writable',
+        '--host',
+        b.pg.host,
+        '--port',
+        String(b.pg.port),
+        '--database',
+        b.targetDb,
+        '--admin-user',
+        b.brokerUser,
+        '--sslmode',
+        'disable',
+      ],
       ['role', 'put', 'writable', 'readonly', '--member-of', groups.ro],
       ['role', 'put', 'writable', 'readwrite', '--member-of', groups.rw, '--allow-write', '--max-ttl', '1h'],
       ['role', 'put', 'writable', 'notwrite', '--member-of', groups.ro],
-      ['issuer', 'add', 'writable', '--kind', 'oidc', '--issuer', b.issuer.url, '--allow-subject', 'bob@example.com', '--default-role', 'readonly', '--allowed-role', 'readwrite', '--allowed-role', 'notwrite'],
+      [
+        'issuer',
+        'add',
+        'writable',
+        '--kind',
+        'oidc',
+        '--issuer',
+        b.issuer.url,
+        '--allow-subject',
+        'bob@example.com',
+        '--default-role',
+        'readonly',
+        '--allowed-role',
+        'readwrite',
+        '--allowed-role',
+        'notwrite',
+      ],
     ];
     for (const step of steps) {
       const r = await runCli(step, admin);
@@ -122,7 +170,9 @@ describe('pgmint creds, connect and gui-config', () => {
     expect(readOnlyRole.status).toBe(1);
     expect(readOnlyRole.stderr).toMatch(/^pgmint: not_allowed: role "notwrite" of "writable" is read-only/m);
     expect(readOnlyRole.stdout).toBe('');
-    const { rows } = await b.deps.sql.query<{ state: string }>("SELECT state FROM pgmint.leases WHERE database_id = 'writable' AND role_name = 'notwrite'");
+    const { rows } = await b.deps.sql.query<{ state: string }>(
+      "SELECT state FROM pgmint.leases WHERE database_id = 'writable' AND role_name = 'notwrite'",
+    );
     expect(rows.map((r) => r.state)).toEqual(['revoked']);
   });
 
@@ -172,10 +222,23 @@ describe('pgmint creds, connect and gui-config', () => {
     const home = await tempDir('pgmint-home-');
     const devIssuer = await startDevIssuer({ keyFile: `${home}/dev-issuer-key.json` });
     try {
-      await writeFile(`${home}/dev.json`, JSON.stringify({ brokerUrl: b.url, issuerUrl: devIssuer.url, keyFile: `${home}/dev-issuer-key.json`, adminToken: '', database: 'main', audience: 'pgmint' }));
-      const trusted = await runCli(['issuer', 'add', 'main', '--issuer', devIssuer.url, '--allow-sa', 'demo/*', '--default-role', 'readonly'], {
-        env: { ...env(), PGMINT_ADMIN_TOKEN: ADMIN_TOKEN },
-      });
+      await writeFile(
+        `${home}/dev.json`,
+        JSON.stringify({
+          brokerUrl: b.url,
+          issuerUrl: devIssuer.url,
+          keyFile: `${home}/dev-issuer-key.json`,
+          adminToken: '',
+          database: 'main',
+          audience: 'pgmint',
+        }),
+      );
+      const trusted = await runCli(
+        ['issuer', 'add', 'main', '--issuer', devIssuer.url, '--allow-sa', 'demo/*', '--default-role', 'readonly'],
+        {
+          env: { ...env(), PGMINT_ADMIN_TOKEN: ADMIN_TOKEN },
+        },
+      );
       expect(trusted.status).toBe(0);
       const token = await runCli(['token', 'dev', '--home', home, '--namespace', 'demo', '--service-account', 'web'], { env: {} });
       expect(token.status).toBe(0);
@@ -206,7 +269,9 @@ describe('pgmint creds, connect and gui-config', () => {
     await new Promise((r) => closed.close(r));
     const res = await runCli(['creds', 'main', '--token-file', file, '--url', `http://127.0.0.1:${port}`], { env: {} });
     expect(res.status).toBe(1);
-    expect(res.stderr).toMatch(new RegExp(`^pgmint: broker_unreachable: cannot reach the broker at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+    expect(res.stderr).toMatch(
+      new RegExp(`^pgmint: broker_unreachable: cannot reach the broker at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+    );
     expect(res.stderr).toMatch(/PGMINT_URL/);
   });
 });

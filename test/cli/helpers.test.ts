@@ -45,12 +45,19 @@ describe('cli helpers', () => {
   });
 
   it('scopes pg_dump to tenant schemas without owners and grants', () => {
-    expect(pgDumpArgs({ output: 'x.dump', format: 'custom', schemas: ['t_1'] })).toEqual(['--format=custom', '--file=x.dump', '--schema=t_1', '--no-owner', '--no-acl']);
+    expect(pgDumpArgs({ output: 'x.dump', format: 'custom', schemas: ['t_1'] })).toEqual([
+      '--format=custom',
+      '--file=x.dump',
+      '--schema=t_1',
+      '--no-owner',
+      '--no-acl',
+    ]);
     expect(pgDumpArgs({ output: '-', format: 'plain', schemaOnly: true, schemas: [] })).toEqual(['--format=plain', '--schema-only']);
   });
 
   it('explains the pg_dump failures people hit', () => {
-    const mismatch = 'pg_dump: error: aborting because of server version mismatch\npg_dump: detail: server version: 18.1; pg_dump version: 15.18 (Debian 15.18-0+deb12u1)\n';
+    const mismatch =
+      'pg_dump: error: aborting because of server version mismatch\npg_dump: detail: server version: 18.1; pg_dump version: 15.18 (Debian 15.18-0+deb12u1)\n';
     expect(explainPgDumpFailure(mismatch, 1)).toMatchObject({ code: 'pg_dump_version_mismatch' });
     expect(explainPgDumpFailure(mismatch, 1).hint).toContain('postgresql-client-18');
     const rls = 'pg_dump: error: query failed: ERROR:  query would be affected by row-level security policy for table "notes"\n';
@@ -63,7 +70,14 @@ describe('cli helpers', () => {
     expect(parseVia('ops@bastion.example:2222')).toEqual({ user: 'ops', host: 'bastion.example', port: 2222 });
     expect(parseVia('bastion')).toEqual({ user: undefined, host: 'bastion', port: undefined });
     expect(() => parseVia('a b')).toThrow(CliError);
-    const args = sshForwardArgs({ via: parseVia('root@127.0.0.1:2200'), localPort: 15433, dbHost: '10.0.0.5', dbPort: 5432, identity: 'k', sshOptions: ['StrictHostKeyChecking=no'] });
+    const args = sshForwardArgs({
+      via: parseVia('root@127.0.0.1:2200'),
+      localPort: 15433,
+      dbHost: '10.0.0.5',
+      dbPort: 5432,
+      identity: 'k',
+      sshOptions: ['StrictHostKeyChecking=no'],
+    });
     expect(args.slice(0, 3)).toEqual(['-N', '-L', '127.0.0.1:15433:10.0.0.5:5432']);
     expect(args).toEqual(expect.arrayContaining(['-p', '2200', '-i', 'k', 'ExitOnForwardFailure=yes', 'StrictHostKeyChecking=no']));
     expect(args.at(-1)).toBe('root@127.0.0.1');
@@ -98,8 +112,17 @@ describe('cli helpers', () => {
 
   it('prints the database-name warning in the GUI block', () => {
     const creds = {
-      host: 'db', port: 5432, database: 'orders', user: 'pgm_oidc_alice_x', password: 'pgm_pw', sslmode: 'verify-full',
-      expires_at: new Date(Date.now() + 3600e3).toISOString(), refresh_at: '', connection_uri: '', lease_id: 'l', role: 'readonly',
+      host: 'db',
+      port: 5432,
+      database: 'orders',
+      user: 'pgm_oidc_alice_x',
+      password: 'pgm_pw',
+      sslmode: 'verify-full',
+      expires_at: new Date(Date.now() + 3600e3).toISOString(),
+      refresh_at: '',
+      connection_uri: '',
+      lease_id: 'l',
+      role: 'readonly',
     };
     const text = guiBlock(creds, { searchPath: ['app', 'public'], tunnel: { via: 'ops@bastion' } });
     expect(text).toContain('Do not use the temporary user name as the database name. Use database "orders".');

@@ -35,7 +35,10 @@ describe('pgmint shell and dump on PostgreSQL 15', () => {
 
   /** Finds the child a CLI run started with this login, and checks its password is in its environment only. */
   async function childWithLogin(program: string, user: string): Promise<ProcessInfo> {
-    return waitFor(async () => (await processes()).find((p) => programName(p) === program && p.env.PGUSER === user), `${program} as ${user}`);
+    return waitFor(
+      async () => (await processes()).find((p) => programName(p) === program && p.env.PGUSER === user),
+      `${program} as ${user}`,
+    );
   }
 
   beforeAll(async () => {
@@ -58,7 +61,10 @@ describe('pgmint shell and dump on PostgreSQL 15', () => {
       GRANT SELECT ON ALL TABLES IN SCHEMA ${tenant} TO ${tenant}_grp;
       GRANT SELECT ON ALL SEQUENCES IN SCHEMA app TO ${ro};`);
     await c.end();
-    const res = await b.admin('PUT', '/api/v1/databases/main/roles/tenant', { member_of: [`${tenant}_grp`], search_path: [tenant, 'public'] });
+    const res = await b.admin('PUT', '/api/v1/databases/main/roles/tenant', {
+      member_of: [`${tenant}_grp`],
+      search_path: [tenant, 'public'],
+    });
     expect(res.status).toBe(200);
     await b.deps.sql.query("UPDATE pgmint.issuers SET allowed_roles = '{readonly,readwrite,tenant}'");
     file = await tokenFile(dir, await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }));
@@ -80,7 +86,9 @@ describe('pgmint shell and dump on PostgreSQL 15', () => {
 
   it('shell passes the password to psql in its environment, never on a command line', async () => {
     const release = await holdLock('app.orders');
-    const cli = startCli(['shell', 'main', '--token-file', file, '--command', 'SELECT count(*) FROM app.orders', '--', '-At'], { env: env() });
+    const cli = startCli(['shell', 'main', '--token-file', file, '--command', 'SELECT count(*) FROM app.orders', '--', '-At'], {
+      env: env(),
+    });
     let stdout = '';
     let stderr = '';
     cli.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -91,7 +99,13 @@ describe('pgmint shell and dump on PostgreSQL 15', () => {
       const psql = await childWithLogin('psql', user);
       const password = psql.env.PGPASSWORD!;
       expect(password).toMatch(/^pgm-/);
-      expect(psql.env).toMatchObject({ PGUSER: user, PGDATABASE: b.targetDb, PGHOST: b.pg.host, PGPORT: String(b.pg.port), PGSSLMODE: 'disable' });
+      expect(psql.env).toMatchObject({
+        PGUSER: user,
+        PGDATABASE: b.targetDb,
+        PGHOST: b.pg.host,
+        PGPORT: String(b.pg.port),
+        PGSSLMODE: 'disable',
+      });
       const everyCommandLine = (await processes()).map((p) => p.argv.join(' ')).join('\n');
       expect(everyCommandLine).toContain('SELECT count(*) FROM app.orders');
       expect(everyCommandLine).not.toContain(password);
@@ -126,7 +140,10 @@ describe('pgmint shell and dump on PostgreSQL 15', () => {
     cli.stdout?.resume();
     const closed = new Promise<number | null>((r) => cli.once('close', r));
     try {
-      const dump = await waitFor(async () => (await processes()).find((p) => programName(p) === 'pg_dump' && p.argv.includes(`--file=${out}`)), 'pg_dump');
+      const dump = await waitFor(
+        async () => (await processes()).find((p) => programName(p) === 'pg_dump' && p.argv.includes(`--file=${out}`)),
+        'pg_dump',
+      );
       expect(dump.argv).toEqual(expect.arrayContaining([`--schema=${tenant}`, '--no-owner', '--no-acl', '--schema-only']));
       const password = dump.env.PGPASSWORD!;
       expect(password).toMatch(/^pgm-/);
@@ -154,7 +171,10 @@ describe('pgmint shell and dump on PostgreSQL 15', () => {
   });
 
   it('explains a permission failure when the whole database is asked for', async () => {
-    const res = await runCli(['dump', 'main', '--token-file', file, '--output', join(dir, 'all.dump'), '--schema-only', '--format', 'plain'], { env: env() });
+    const res = await runCli(
+      ['dump', 'main', '--token-file', file, '--output', join(dir, 'all.dump'), '--schema-only', '--format', 'plain'],
+      { env: env() },
+    );
     expect(res.status).toBe(1);
     expect(res.stderr).toMatch(/^pgmint: permission_denied: /m);
     expect(res.stderr).toMatch(/--schema/);

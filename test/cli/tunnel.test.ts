@@ -15,12 +15,18 @@ describe('pgmint tunnel through a real sshd', () => {
   let busyPort: number;
   const env = () => ({ PGMINT_URL: b.url });
   const sshArgs = (key: string) => [
-    '--via', `${sshd.user}@127.0.0.1:${sshd.port}`,
-    '--identity', key,
-    '--ssh-option', 'StrictHostKeyChecking=no',
-    '--ssh-option', 'UserKnownHostsFile=/dev/null',
-    '--ssh-option', 'BatchMode=yes',
-    '--ssh-option', 'IdentitiesOnly=yes',
+    '--via',
+    `${sshd.user}@127.0.0.1:${sshd.port}`,
+    '--identity',
+    key,
+    '--ssh-option',
+    'StrictHostKeyChecking=no',
+    '--ssh-option',
+    'UserKnownHostsFile=/dev/null',
+    '--ssh-option',
+    'BatchMode=yes',
+    '--ssh-option',
+    'IdentitiesOnly=yes',
   ];
   const leaseCount = async () => Number((await b.deps.sql.query<{ n: string }>('SELECT count(*) AS n FROM pgmint.leases')).rows[0]!.n);
 
@@ -40,7 +46,10 @@ describe('pgmint tunnel through a real sshd', () => {
 
   it('refuses a taken port with --strict-port before minting anything', async () => {
     const before = await leaseCount();
-    const res = await runCli(['tunnel', 'main', '--token-file', file, ...sshArgs(sshd.clientKey), '--local-port', String(busyPort), '--strict-port'], { env: env() });
+    const res = await runCli(
+      ['tunnel', 'main', '--token-file', file, ...sshArgs(sshd.clientKey), '--local-port', String(busyPort), '--strict-port'],
+      { env: env() },
+    );
     expect(res.status).toBe(1);
     expect(res.stderr).toMatch(/^pgmint: port_in_use: local port \d+ is already in use/);
     expect(res.stderr).toMatch(/omit --strict-port/);
@@ -48,14 +57,18 @@ describe('pgmint tunnel through a real sshd', () => {
   });
 
   it('forwards the next free port to Postgres, prints the GUI block for 127.0.0.1, and closes on Ctrl-C', async () => {
-    const cli = startCli(['tunnel', 'main', '--token-file', file, ...sshArgs(sshd.clientKey), '--local-port', String(busyPort)], { env: env() });
+    const cli = startCli(['tunnel', 'main', '--token-file', file, ...sshArgs(sshd.clientKey), '--local-port', String(busyPort)], {
+      env: env(),
+    });
     let stdout = '';
     let stderr = '';
     cli.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     cli.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const closed = new Promise<number | null>((r) => cli.once('close', r));
     try {
-      const port = Number(await waitFor(async () => /Tunnel open: 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1], `the tunnel (stderr: ${stderr})`, 40_000));
+      const port = Number(
+        await waitFor(async () => /Tunnel open: 127\.0\.0\.1:(\d+)/.exec(stderr)?.[1], `the tunnel (stderr: ${stderr})`, 40_000),
+      );
       expect(port).not.toBe(busyPort);
       expect(port).toBeGreaterThan(busyPort);
       expect(blockField(stdout, 'Host')).toBe('127.0.0.1');
@@ -66,7 +79,9 @@ describe('pgmint tunnel through a real sshd', () => {
       const password = blockField(stdout, 'Password')!;
 
       // The forward belongs to an ssh child with the forward on its command line and no secret there.
-      const ssh = (await processes()).find((p) => programName(p) === 'ssh' && p.argv.includes(`127.0.0.1:${port}:${b.pg.host}:${b.pg.port}`));
+      const ssh = (await processes()).find(
+        (p) => programName(p) === 'ssh' && p.argv.includes(`127.0.0.1:${port}:${b.pg.host}:${b.pg.port}`),
+      );
       expect(ssh).toBeDefined();
       expect((await processes()).map((p) => p.argv.join(' ')).join('\n')).not.toContain(password);
 
@@ -92,7 +107,9 @@ describe('pgmint tunnel through a real sshd', () => {
   });
 
   it('explains an SSH login the bastion refuses', async () => {
-    const res = await runCli(['tunnel', 'main', '--token-file', file, ...sshArgs(sshd.strangerKey), '--local-port', String(busyPort)], { env: env() });
+    const res = await runCli(['tunnel', 'main', '--token-file', file, ...sshArgs(sshd.strangerKey), '--local-port', String(busyPort)], {
+      env: env(),
+    });
     expect(res.status).toBe(1);
     expect(res.stderr).toMatch(/^pgmint: ssh_auth_failed: the bastion .* refused the SSH login/m);
     expect(res.stderr).toMatch(/--identity/);

@@ -26,7 +26,9 @@ describe('the lease cap under concurrent requests from one pod', () => {
     const { rows } = await b.deps.sql.query("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active'");
     expect(rows[0]).toEqual({ n: 3 });
     // A role made alongside a refused pending row is dropped before the 429 is sent.
-    const roles = await withSuperuser(b.pg, b.targetDb, (c) => c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_batch\\_caprace\\_%'"));
+    const roles = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_batch\\_caprace\\_%'"),
+    );
     expect(roles.rows[0]).toEqual({ n: 3 });
   });
 

@@ -4,10 +4,12 @@ import { exchangeContext } from '../../lib/store/exchange-context.js';
 import { createStore } from '../../lib/store/index.js';
 import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
 
-const exchangeWith = (b: TestBroker) => async (pod = crypto.randomUUID()) => {
-  const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: `api-${pod.slice(0, 8)}`, podUid: pod });
-  return fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
-};
+const exchangeWith =
+  (b: TestBroker) =>
+  async (pod = crypto.randomUUID()) => {
+    const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: `api-${pod.slice(0, 8)}`, podUid: pod });
+    return fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
+  };
 
 /** Seconds from now until the lease of a 200 answer expires (VALID UNTIL is rounded up: up to 1 s over the TTL). */
 async function leaseSeconds(res: Response): Promise<number> {
@@ -80,7 +82,11 @@ describe('exchange context cache (PGMINT_CONTEXT_CACHE_MS=60000)', () => {
     const refused = await exchange();
     expect(refused.status).toBe(401);
     expect((await refused.json()).code).toBe('invalid_token');
-    const trusted = await b.admin('POST', '/api/v1/databases/main/issuers', { issuer: b.issuer.url, allowed_service_accounts: ['prod/api'], default_role: 'readonly' });
+    const trusted = await b.admin('POST', '/api/v1/databases/main/issuers', {
+      issuer: b.issuer.url,
+      allowed_service_accounts: ['prod/api'],
+      default_role: 'readonly',
+    });
     expect(trusted.status).toBe(201);
     expect((await exchange()).status).toBe(200);
 
@@ -183,7 +189,11 @@ describe('exchange context cache (PGMINT_CONTEXT_CACHE_MS=300)', () => {
       await store.roles.list('main');
       await load();
       expect(queries).toBe(3);
-      for (const write of [() => store.databases.remove('nope'), () => store.issuers.remove('main', missing), () => store.roles.remove('main', 'nope')]) {
+      for (const write of [
+        () => store.databases.remove('nope'),
+        () => store.issuers.remove('main', missing),
+        () => store.roles.remove('main', 'nope'),
+      ]) {
         queries = 0;
         await write();
         await load();

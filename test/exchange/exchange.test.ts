@@ -44,12 +44,16 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
       expect((await client.query('SELECT current_user AS u')).rows[0].u).toBe(creds.user);
       expect((await client.query('SELECT count(*)::int AS n FROM app.orders')).rows[0].n).toBe(2);
       await expect(client.query('SELECT * FROM secret.payroll')).rejects.toMatchObject({ code: '42501' });
-      await expect(client.query("INSERT INTO app.orders (item) VALUES ('x')")).rejects.toMatchObject({ code: expect.stringMatching(/^(25006|42501)$/) });
+      await expect(client.query("INSERT INTO app.orders (item) VALUES ('x')")).rejects.toMatchObject({
+        code: expect.stringMatching(/^(25006|42501)$/),
+      });
     } finally {
       await client.end();
     }
 
-    const psql = await run('psql', [creds.connection_uri, '-Atc', 'SELECT current_user'], { env: { ...process.env, PGCONNECT_TIMEOUT: '10' } });
+    const psql = await run('psql', [creds.connection_uri, '-Atc', 'SELECT current_user'], {
+      env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+    });
     expect(psql.stdout.trim()).toBe(creds.user);
 
     const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
@@ -83,7 +87,9 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
     // Never less than asked for: VALID UNTIL is rounded up, not down.
     expect(expires).toBeGreaterThanOrEqual(asked + 30_000);
     expect(expires).toBeLessThanOrEqual(answered + 31_000);
-    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]));
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]),
+    );
     expect(new Date(rows[0].rolvaliduntil).getTime()).toBe(expires);
     // A third of the lifetime left when the client refreshes, at least half of it spent.
     const refresh = Date.parse(creds.refresh_at);
@@ -108,7 +114,9 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
     }
     const after = await b.deps.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pgmint.leases');
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
-    const audit = await b.deps.sql.query(`SELECT outcome, code FROM pgmint.audit_log WHERE action = 'credentials.issue' AND pod = 'api-tiny'`);
+    const audit = await b.deps.sql.query(
+      `SELECT outcome, code FROM pgmint.audit_log WHERE action = 'credentials.issue' AND pod = 'api-tiny'`,
+    );
     expect(audit.rows).toEqual(Array.from({ length: 4 }, () => ({ outcome: 'denied', code: 'invalid_request' })));
     // The minimum is part of the published API.
     const doc = await (await fetch(`${b.url}/openapi.json`)).json();
@@ -145,7 +153,13 @@ describe.each(['pg18', 'pg15'] as const)('exchange on %s', (serverName) => {
       [creds.lease_id],
     );
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ outcome: 'success', subject: 'system:serviceaccount:prod:api', pod: 'api-audit', username: creds.user, issuer: b.issuer.url });
+    expect(rows[0]).toMatchObject({
+      outcome: 'success',
+      subject: 'system:serviceaccount:prod:api',
+      pod: 'api-audit',
+      username: creds.user,
+      issuer: b.issuer.url,
+    });
     const everything = JSON.stringify((await b.deps.sql.query('SELECT * FROM pgmint.audit_log')).rows);
     expect(everything).not.toContain(creds.password);
     const leases = JSON.stringify((await b.deps.sql.query('SELECT * FROM pgmint.leases')).rows);

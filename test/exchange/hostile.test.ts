@@ -73,30 +73,86 @@ describe('hostile exchanges are refused with the right code, audited, and leave 
       status: 401,
       code: 'invalid_token',
     },
-    { name: 'wrong audience', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', audience: 'vault' }), status: 401, code: 'invalid_token' },
+    {
+      name: 'wrong audience',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', audience: 'vault' }),
+      status: 401,
+      code: 'invalid_token',
+    },
     {
       name: 'wrong issuer (iss not registered)',
       token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', iss: 'https://evil.example' }),
       status: 401,
       code: 'invalid_token',
     },
-    { name: 'expired', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }, { ttlSec: -300 }), status: 401, code: 'invalid_token' },
+    {
+      name: 'expired',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }, { ttlSec: -300 }),
+      status: 401,
+      code: 'invalid_token',
+    },
     {
       name: 'not yet valid',
       token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', nbf: now() + 600, exp: now() + 1200 }),
       status: 401,
       code: 'invalid_token',
     },
-    { name: 'missing exp', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', exp: undefined }), status: 401, code: 'invalid_token' },
-    { name: 'service account not allowed', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'billing' }), status: 403, code: 'not_allowed' },
-    { name: 'role not allowed', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 403, code: 'not_allowed', query: '?role=readwrite' },
-    { name: 'role that does not exist', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 403, code: 'not_allowed', query: '?role=superuser' },
-    { name: 'ttl over the cap', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 400, code: 'invalid_request', query: '?ttl=9h' },
-    { name: 'ttl malformed', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 400, code: 'invalid_request', query: '?ttl=1d' },
+    {
+      name: 'missing exp',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', exp: undefined }),
+      status: 401,
+      code: 'invalid_token',
+    },
+    {
+      name: 'service account not allowed',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'billing' }),
+      status: 403,
+      code: 'not_allowed',
+    },
+    {
+      name: 'role not allowed',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }),
+      status: 403,
+      code: 'not_allowed',
+      query: '?role=readwrite',
+    },
+    {
+      name: 'role that does not exist',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }),
+      status: 403,
+      code: 'not_allowed',
+      query: '?role=superuser',
+    },
+    {
+      name: 'ttl over the cap',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }),
+      status: 400,
+      code: 'invalid_request',
+      query: '?ttl=9h',
+    },
+    {
+      name: 'ttl malformed',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }),
+      status: 400,
+      code: 'invalid_request',
+      query: '?ttl=1d',
+    },
     { name: '20 KiB token', token: async () => `eyJ${'A'.repeat(20 * 1024)}`, status: 401, code: 'invalid_token' },
     { name: 'garbage', token: async () => 'not-a-jwt', status: 401, code: 'invalid_token' },
-    { name: 'token for another database', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 401, code: 'invalid_token', db: 'other' },
-    { name: 'unknown database (nothing said about it without a verified token)', token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }), status: 401, code: 'invalid_token', db: 'nope' },
+    {
+      name: 'token for another database',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }),
+      status: 401,
+      code: 'invalid_token',
+      db: 'other',
+    },
+    {
+      name: 'unknown database (nothing said about it without a verified token)',
+      token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }),
+      status: 401,
+      code: 'invalid_token',
+      db: 'nope',
+    },
     {
       name: 'injected role name in the query',
       token: () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }),
@@ -160,7 +216,13 @@ describe('hostile exchanges are refused with the right code, audited, and leave 
     const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'billing', podName: 'billing-1', podUid: crypto.randomUUID() });
     await fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
     const { rows } = await b.deps.sql.query('SELECT * FROM pgmint.audit_log ORDER BY id DESC LIMIT 1');
-    expect(rows[0]).toMatchObject({ outcome: 'denied', code: 'not_allowed', subject: 'system:serviceaccount:prod:billing', pod: 'billing-1', issuer: b.issuer.url });
+    expect(rows[0]).toMatchObject({
+      outcome: 'denied',
+      code: 'not_allowed',
+      subject: 'system:serviceaccount:prod:billing',
+      pod: 'billing-1',
+      issuer: b.issuer.url,
+    });
   });
 
   it('refuses a request without a bearer token', async () => {

@@ -27,7 +27,10 @@ describe('the issuer migration on existing leases', () => {
     await client.connect();
     all = await readMigrations();
     // The schema as it was before: every migration named before this one.
-    await migrate(sql, all.filter((m) => m.version < ISSUER_MIGRATION));
+    await migrate(
+      sql,
+      all.filter((m) => m.version < ISSUER_MIGRATION),
+    );
     const lease = (id: string, issuer: string | null, key: string) =>
       client.query(
         `INSERT INTO pgmint.leases (id, database_id, role_name, username, state, subject, issuer, workload_key, expires_at, max_expires_at)
@@ -47,7 +50,6 @@ describe('the issuer migration on existing leases', () => {
     await client?.end();
     await sql?.end();
   });
-
 
   const insert = async (issuer: string | null, key: string, cap: number) =>
     (

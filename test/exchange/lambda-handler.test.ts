@@ -44,7 +44,10 @@ describe('functions/api.ts as a Lambda handler (API Gateway HTTP API v2)', () =>
 
   it('exchanges a token for credentials that log in', async () => {
     const token = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'lambda-pod', podUid: crypto.randomUUID() });
-    const res = await handler(httpApiEvent('/api/v1/databases/main/credentials/k8s', { authorization: `Bearer ${token}` }, 'ttl=5m'), context);
+    const res = await handler(
+      httpApiEvent('/api/v1/databases/main/credentials/k8s', { authorization: `Bearer ${token}` }, 'ttl=5m'),
+      context,
+    );
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const creds = JSON.parse(res.body);
@@ -52,7 +55,10 @@ describe('functions/api.ts as a Lambda handler (API Gateway HTTP API v2)', () =>
   });
 
   it('answers problem+json for a forged token', async () => {
-    const res = await handler(httpApiEvent('/api/v1/databases/main/credentials/k8s', { authorization: `Bearer ${randomBytes(8).toString('hex')}` }), context);
+    const res = await handler(
+      httpApiEvent('/api/v1/databases/main/credentials/k8s', { authorization: `Bearer ${randomBytes(8).toString('hex')}` }),
+      context,
+    );
     expect(res.statusCode).toBe(401);
     expect(JSON.parse(res.body).code).toBe('invalid_token');
   });

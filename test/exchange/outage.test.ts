@@ -118,15 +118,22 @@ describe.each([
 
   /** Every lease role on the target is tracked by a lease that is active, or pending and due to be swept. */
   const expectNoUntrackedRole = async () => {
-    const roles = await withSuperuser(b.pg, b.targetDb, async (c) => (await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgm\\_%'")).rows.map((r) => r.rolname));
-    const { rows } = await b.deps.sql.query<{ username: string; state: string }>('SELECT username, state FROM pgmint.leases WHERE username = ANY($1)', [roles]);
+    const roles = await withSuperuser(b.pg, b.targetDb, async (c) =>
+      (await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgm\\_%'")).rows.map((r) => r.rolname),
+    );
+    const { rows } = await b.deps.sql.query<{ username: string; state: string }>(
+      'SELECT username, state FROM pgmint.leases WHERE username = ANY($1)',
+      [roles],
+    );
     const tracked = new Map(rows.map((r) => [r.username, r.state]));
     for (const role of roles) expect(['active', 'pending'], role).toContain(tracked.get(role));
     // After a sweep, no role belongs to a lease asked to end: those the outage left uncertain are
     // dropped. A role whose lease could not be activated stays pending, tracked, until it expires.
     const sweep = await b.app.request('/api/v1/sweep', { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(sweep.status).toBe(200);
-    const left = await withSuperuser(b.pg, b.targetDb, async (c) => (await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgm\\_%'")).rows.map((r) => r.rolname));
+    const left = await withSuperuser(b.pg, b.targetDb, async (c) =>
+      (await c.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgm\\_%'")).rows.map((r) => r.rolname),
+    );
     const { rows: owners } = await b.deps.sql.query<{ username: string }>(
       "SELECT username FROM pgmint.leases WHERE username = ANY($1) AND (state = 'active' OR (state = 'pending' AND revoke_requested_at IS NULL))",
       [left],
@@ -167,7 +174,9 @@ describe.each([
     const refused = outcomes.filter((o) => o.status === 503);
     expect(refused.length).toBeGreaterThanOrEqual(6);
     if (layout === 'target-only') expect(refused.every((o) => o.code === 'target_unavailable')).toBe(true);
-    console.info(JSON.stringify({ frozen: { layout, refused: refused.length, slowest_ms: Math.round(Math.max(...refused.map((o) => o.ms))) } }));
+    console.info(
+      JSON.stringify({ frozen: { layout, refused: refused.length, slowest_ms: Math.round(Math.max(...refused.map((o) => o.ms))) } }),
+    );
     await expectRecovered(Number(refused[0]!.retryAfter));
     await expectAudited(refused.length, since);
     await expectNoUntrackedRole();

@@ -24,7 +24,10 @@ describe('several registrations of the same issuer', () => {
     });
 
   it('serves the service accounts of the first and of the second registration', async () => {
-    for (const [ns, sa] of [['prod', 'api'], ['ops', 'backup']] as const) {
+    for (const [ns, sa] of [
+      ['prod', 'api'],
+      ['ops', 'backup'],
+    ] as const) {
       const res = await exchange(ns, sa);
       expect(res.status).toBe(200);
       const creds = await res.json();

@@ -41,7 +41,11 @@ describe('two clusters, one workload name', () => {
 
   // `kubectl create token` style: no pod, so the cap counts by subject.
   const token = (issuer: DevIssuer) =>
-    issuer.mint({ namespace: 'batch', serviceAccount: 'worker', 'kubernetes.io': { namespace: 'batch', serviceaccount: { name: 'worker' } } });
+    issuer.mint({
+      namespace: 'batch',
+      serviceAccount: 'worker',
+      'kubernetes.io': { namespace: 'batch', serviceaccount: { name: 'worker' } },
+    });
   const exchange = async (issuer: DevIssuer) =>
     fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${await token(issuer)}` } });
   const asWorkload = async (issuer: DevIssuer, method: string, path: string) =>
@@ -93,12 +97,16 @@ describe('two clusters, one workload name', () => {
 
   it('the lease listing shows the issuer and narrows by it', async () => {
     const q = new URLSearchParams({ subject: SUBJECT, state: 'active' });
-    const all = (await (await b.admin('GET', `/api/v1/databases/main/leases?${q}`)).json()) as { leases: Array<{ id: string; issuer: string }> };
+    const all = (await (await b.admin('GET', `/api/v1/databases/main/leases?${q}`)).json()) as {
+      leases: Array<{ id: string; issuer: string }>;
+    };
     expect(all.leases).toHaveLength(3);
     expect(new Set(all.leases.map((l) => l.issuer))).toEqual(new Set([a.url, other.url]));
 
     q.set('issuer', a.url);
-    const onlyA = (await (await b.admin('GET', `/api/v1/databases/main/leases?${q}`)).json()) as { leases: Array<{ id: string; issuer: string }> };
+    const onlyA = (await (await b.admin('GET', `/api/v1/databases/main/leases?${q}`)).json()) as {
+      leases: Array<{ id: string; issuer: string }>;
+    };
     expect(onlyA.leases.map((l) => l.id).sort()).toEqual(leasesOf.a.map((l) => l.lease_id).sort());
   });
 
@@ -108,7 +116,12 @@ describe('two clusters, one workload name', () => {
       entries: Array<{ issuer: string; outcome: string; code: string | null; lease_id: string | null }>;
     };
     expect(entries.every((e) => e.issuer === other.url)).toBe(true);
-    expect(entries.filter((e) => e.outcome === 'success').map((e) => e.lease_id).sort()).toEqual(leasesOf.other.map((l) => l.lease_id).sort());
+    expect(
+      entries
+        .filter((e) => e.outcome === 'success')
+        .map((e) => e.lease_id)
+        .sort(),
+    ).toEqual(leasesOf.other.map((l) => l.lease_id).sort());
     expect(entries.filter((e) => e.code === 'too_many_leases')).toHaveLength(1);
   });
 

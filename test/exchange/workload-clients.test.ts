@@ -12,7 +12,10 @@ describe('node-postgres Pool with a pgmint Client', () => {
   beforeAll(async () => {
     b = await startTestBroker();
     await b.setupDefault();
-    await writeFile(tokenFile, await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'node-app', podUid: crypto.randomUUID() }));
+    await writeFile(
+      tokenFile,
+      await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'node-app', podUid: crypto.randomUUID() }),
+    );
     Object.assign(process.env, { PGMINT_URL: b.url, PGMINT_DATABASE: 'main', PGMINT_TOKEN_FILE: tokenFile });
   });
   afterAll(() => b?.close());
@@ -26,7 +29,8 @@ describe('node-postgres Pool with a pgmint Client', () => {
       clients.push(client);
       return client;
     };
-    const userOf = async (c: { query(q: string): Promise<{ rows: Array<{ u: string }> }> }) => (await c.query('SELECT current_user AS u')).rows[0]!.u;
+    const userOf = async (c: { query(q: string): Promise<{ rows: Array<{ u: string }> }> }) =>
+      (await c.query('SELECT current_user AS u')).rows[0]!.u;
     try {
       // Clients stay checked out, so every pool.connect() opens a new connection.
       const first = await open();

@@ -26,7 +26,10 @@ describe('credentials first', () => {
 
   it('answers a lease route the same for an existing and a random id until the caller is known', async () => {
     const garbage = 'eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln';
-    for (const [method, suffix] of [['DELETE', ''], ['POST', '/renew']] as const) {
+    for (const [method, suffix] of [
+      ['DELETE', ''],
+      ['POST', '/renew'],
+    ] as const) {
       const existing = `/api/v1/leases/${leaseId}${suffix}`;
       const random = `/api/v1/leases/${crypto.randomUUID()}${suffix}`;
       expect(await call(method, existing)).toBe('401 unauthorized');
@@ -41,13 +44,20 @@ describe('credentials first', () => {
   });
 
   it('checks a lease id is a uuid only after a credential was presented', async () => {
-    for (const [method, path] of [['DELETE', '/api/v1/leases/not-a-uuid'], ['POST', '/api/v1/leases/123/renew'], ['DELETE', '/api/v1/admin-tokens/x']] as const) {
+    for (const [method, path] of [
+      ['DELETE', '/api/v1/leases/not-a-uuid'],
+      ['POST', '/api/v1/leases/123/renew'],
+      ['DELETE', '/api/v1/admin-tokens/x'],
+    ] as const) {
       expect(await call(method, path)).toBe('401 unauthorized');
       const res = await b.app.request(path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'invalid_request', field: 'id' });
     }
-    const res = await b.app.request('/api/v1/leases/not-a-uuid', { method: 'DELETE', headers: { authorization: `Bearer ${workloadToken}` } });
+    const res = await b.app.request('/api/v1/leases/not-a-uuid', {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${workloadToken}` },
+    });
     expect(res.status).toBe(400);
   });
 
@@ -73,12 +83,12 @@ describe('credentials first', () => {
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { security?: Array<Record<string, unknown>> }>>)) {
       for (const [method, op] of Object.entries(item)) {
         if (!op.security) continue;
-        const url = path
-          .replace('{db}', 'nope')
-          .replace('{name}', 'nope')
-          .replace('{kind}', 'k8s')
-          .replace('{id}', crypto.randomUUID());
-        const res = await b.app.request(url, { method: method.toUpperCase(), headers: { 'content-type': 'application/json' }, body: method === 'get' ? undefined : '{}' });
+        const url = path.replace('{db}', 'nope').replace('{name}', 'nope').replace('{kind}', 'k8s').replace('{id}', crypto.randomUUID());
+        const res = await b.app.request(url, {
+          method: method.toUpperCase(),
+          headers: { 'content-type': 'application/json' },
+          body: method === 'get' ? undefined : '{}',
+        });
         expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} 401`);
         checked++;
       }
@@ -87,7 +97,8 @@ describe('credentials first', () => {
   });
 
   it('lets an admin token revoke only tokens whose scopes it holds', async () => {
-    const create = async (name: string, scopes: string[]) => (await (await b.admin('POST', '/api/v1/admin-tokens', { name, scopes })).json()) as { id: string; token: string };
+    const create = async (name: string, scopes: string[]) =>
+      (await (await b.admin('POST', '/api/v1/admin-tokens', { name, scopes })).json()) as { id: string; token: string };
     const strong = await create('strong', ['operations:run', 'databases:write', 'tokens:write']);
     const weak = await create('weak', ['tokens:write']);
     const peer = await create('peer', ['tokens:write']);

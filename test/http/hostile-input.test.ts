@@ -71,19 +71,36 @@ describe('hostile input on every route', () => {
     b = await startTestBroker();
     await b.setupDefault();
     workloadToken = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podUid: crypto.randomUUID() });
-    const creds = await (await b.app.request('/api/v1/databases/main/credentials/k8s', { headers: { authorization: `Bearer ${workloadToken}` } })).json();
+    const creds = await (
+      await b.app.request('/api/v1/databases/main/credentials/k8s', { headers: { authorization: `Bearer ${workloadToken}` } })
+    ).json();
     leaseId = creds.lease_id;
     issuerId = (await (await b.admin('GET', '/api/v1/databases/main/issuers')).json()).issuers[0].id;
     const doc = await (await b.app.request('/openapi.json')).json();
     operations = [];
-    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: Operation['parameters']; requestBody?: unknown }>>)) {
+    for (const [path, item] of Object.entries(
+      doc.paths as Record<string, Record<string, { parameters?: Operation['parameters']; requestBody?: unknown }>>,
+    )) {
       for (const [method, op] of Object.entries(item)) {
-        operations.push({ method: method.toUpperCase(), path, parameters: (op.parameters ?? []).map((p) => ({ name: p.name, in: p.in })), body: op.requestBody !== undefined });
+        operations.push({
+          method: method.toUpperCase(),
+          path,
+          parameters: (op.parameters ?? []).map((p) => ({ name: p.name, in: p.in })),
+          body: op.requestBody !== undefined,
+        });
       }
     }
     const { ro } = groupsOf(b);
     validBodies = {
-      'POST /api/v1/databases': { id: 'spare', host: b.pg.host, port: b.pg.port, database: b.targetDb, admin_user: b.brokerUser, admin_password: b.brokerPassword, sslmode: 'disable' },
+      'POST /api/v1/databases': {
+        id: 'spare',
+        host: b.pg.host,
+        port: b.pg.port,
+        database: b.targetDb,
+        admin_user: b.brokerUser,
+        admin_password: b.brokerPassword,
+        sslmode: 'disable',
+      },
       'PUT /api/v1/databases/{db}/roles/{name}': { member_of: [ro] },
       'POST /api/v1/databases/{db}/issuers': { issuer: b.issuer.url, allowed_service_accounts: ['prod/api'], default_role: 'readonly' },
       'POST /api/v1/admin-tokens': { name: 'ci', scopes: ['leases:read'] },
@@ -95,7 +112,8 @@ describe('hostile input on every route', () => {
     if (name === 'db') return 'main';
     if (name === 'kind') return 'k8s';
     if (name === 'name') return 'readonly';
-    if (name === 'id') return op.path.startsWith('/api/v1/leases') ? leaseId : op.path.includes('/issuers/') ? issuerId : crypto.randomUUID();
+    if (name === 'id')
+      return op.path.startsWith('/api/v1/leases') ? leaseId : op.path.includes('/issuers/') ? issuerId : crypto.randomUUID();
     throw new Error(`no valid value for path parameter ${name} of ${op.path}`);
   };
   const tokenFor = (op: Operation) => (op.path.includes('/credentials/') || op.path.includes('/connect/') ? workloadToken : ADMIN_TOKEN);
@@ -122,7 +140,12 @@ describe('hostile input on every route', () => {
 
   it('covers the routes it means to', () => {
     expect(operations.length).toBeGreaterThanOrEqual(25);
-    expect(operations.filter((o) => o.body).map((o) => `${o.method} ${o.path}`).sort()).toEqual(Object.keys(validBodies).sort());
+    expect(
+      operations
+        .filter((o) => o.body)
+        .map((o) => `${o.method} ${o.path}`)
+        .sort(),
+    ).toEqual(Object.keys(validBodies).sort());
   });
 
   it('refuses a hostile value in every path and query parameter with 4xx problem+json', async () => {
@@ -216,8 +239,14 @@ describe('hostile input on every route', () => {
     const tokens: Array<[string, () => Promise<string>]> = [
       ['iss with NUL', async () => unsigned({ iss: `${b.issuer.url}\u0000`, sub: 'x', aud: 'pgmint', exp: 9e9 })],
       ['iss with a lone surrogate', async () => unsigned({ iss: '\uD800', sub: 'x', aud: 'pgmint', exp: 9e9 })],
-      ['signed, pod name with NUL', () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-\u0000', podUid: crypto.randomUUID() })],
-      ['signed, sub with a lone surrogate', () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', sub: 'system:serviceaccount:prod:api\uDFFF' })],
+      [
+        'signed, pod name with NUL',
+        () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-\u0000', podUid: crypto.randomUUID() }),
+      ],
+      [
+        'signed, sub with a lone surrogate',
+        () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', sub: 'system:serviceaccount:prod:api\uDFFF' }),
+      ],
       ['signed, extra claim key with NUL', () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', 'x\u0000': 1 })],
     ];
     const { rows: before } = await b.deps.sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pgmint.leases');

@@ -59,7 +59,10 @@ describe('dev issuer', () => {
       // kid is kube-apiserver's: base64url(sha256(DER SPKI)) of the signing key.
       const jwk = issuer.privateJwk();
       const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
-      const der = Buffer.from((await exportSPKI((await importJWK(pub, 'RS256')) as CryptoKey)).replace(/-----[^-]+-----|\s/g, ''), 'base64');
+      const der = Buffer.from(
+        (await exportSPKI((await importJWK(pub, 'RS256')) as CryptoKey)).replace(/-----[^-]+-----|\s/g, ''),
+        'base64',
+      );
       const expectedKid = Buffer.from(await crypto.subtle.digest('SHA-256', der)).toString('base64url');
       expect(header.kid).toBe(expectedKid);
       // Same account, same uid.

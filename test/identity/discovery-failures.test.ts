@@ -74,13 +74,21 @@ describe('discovery failures explained', () => {
 
     it('without ca_pem: registered, with the TLS reason and the fix', async () => {
       expect(tlsIssuer.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
-      const res = await b.admin('POST', '/api/v1/databases/main/issuers', { issuer: tlsIssuer.url, allowed_service_accounts: ['prod/api'], default_role: 'readonly' });
+      const res = await b.admin('POST', '/api/v1/databases/main/issuers', {
+        issuer: tlsIssuer.url,
+        allowed_service_accounts: ['prod/api'],
+        default_role: 'readonly',
+      });
       expect(res.status).toBe(201);
       const body = await res.json();
       withoutCa = body.id;
       expect(body.discovery).toMatchObject({
         ok: false,
-        failure: { stage: 'discovery', tls_code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', url: `${tlsIssuer.url}/.well-known/openid-configuration` },
+        failure: {
+          stage: 'discovery',
+          tls_code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+          url: `${tlsIssuer.url}/.well-known/openid-configuration`,
+        },
       });
       expect(body.discovery.hint).toMatch(/ca_pem/);
     });
@@ -98,7 +106,11 @@ describe('discovery failures explained', () => {
 
     it('health shows the issuer failing with the TLS code', async () => {
       const [entry] = await healthOf(tlsIssuer);
-      expect(entry).toMatchObject({ status: 'failing', last_key_fetch_at: null, last_failure: { tls_code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' } });
+      expect(entry).toMatchObject({
+        status: 'failing',
+        last_key_fetch_at: null,
+        last_failure: { tls_code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
+      });
     });
 
     it('with ca_pem: discovery works and a real login follows', async () => {
@@ -128,7 +140,12 @@ describe('discovery failures explained', () => {
         const res = await createApp(edgeLike).request('/api/v1/databases/main/issuers', {
           method: 'POST',
           headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ issuer: tlsIssuer.url, allowed_service_accounts: ['prod/api'], default_role: 'readonly', ca_pem: ca.caPem }),
+          body: JSON.stringify({
+            issuer: tlsIssuer.url,
+            allowed_service_accounts: ['prod/api'],
+            default_role: 'readonly',
+            ca_pem: ca.caPem,
+          }),
         });
         expect(res.status).toBe(400);
         const problem = await res.json();
@@ -142,9 +159,12 @@ describe('discovery failures explained', () => {
 
   describe('an API server that forbids anonymous discovery', () => {
     it('pgmint issuer add registers it and prints the 403 and the RBAC fix', async () => {
-      const res = await runCli(['issuer', 'add', 'main', '--issuer', forbidden.url, '--allow-sa', 'prod/api', '--default-role', 'readonly'], {
-        env: { PGMINT_URL: b.url, PGMINT_ADMIN_TOKEN: ADMIN_TOKEN },
-      });
+      const res = await runCli(
+        ['issuer', 'add', 'main', '--issuer', forbidden.url, '--allow-sa', 'prod/api', '--default-role', 'readonly'],
+        {
+          env: { PGMINT_URL: b.url, PGMINT_ADMIN_TOKEN: ADMIN_TOKEN },
+        },
+      );
       expect(res.status).toBe(0);
       expect(res.stdout).toContain(forbidden.url);
       expect(res.stderr).toMatch(/discovery failed: discovery answered HTTP 403/);
@@ -158,8 +178,20 @@ describe('discovery failures explained', () => {
       const res = await exchange(forbidden);
       expect(res.status).toBe(503);
       const refusal = await lastRefusal(forbidden);
-      expect(refusal.detail.fetch_failure).toMatchObject({ stage: 'discovery', status: 403, url: `${forbidden.url}/.well-known/openid-configuration` });
-      const line = logged.map((l) => { try { return JSON.parse(l); } catch { return null; } }).find((l) => l?.issuer === forbidden.url);
+      expect(refusal.detail.fetch_failure).toMatchObject({
+        stage: 'discovery',
+        status: 403,
+        url: `${forbidden.url}/.well-known/openid-configuration`,
+      });
+      const line = logged
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return null;
+          }
+        })
+        .find((l) => l?.issuer === forbidden.url);
       expect(line).toMatchObject({ level: 'warn', msg: 'issuer key fetch failed', status: 403, stage: 'discovery' });
     });
 

@@ -45,9 +45,13 @@ beforeAll(async () => {
   );
   app.get('/oidc-test/openid/v1/jwks', (c) => c.json(jwks));
   // Broken issuers.
-  app.get('/liar/.well-known/openid-configuration', (c) => c.json({ issuer: 'https://other.example.com', jwks_uri: `${base}/id/ABC/keys` }));
+  app.get('/liar/.well-known/openid-configuration', (c) =>
+    c.json({ issuer: 'https://other.example.com', jwks_uri: `${base}/id/ABC/keys` }),
+  );
   app.get('/no-jwks/.well-known/openid-configuration', (c) => c.json({ issuer: `${base}/no-jwks` }));
-  app.get('/remote-jwks/.well-known/openid-configuration', (c) => c.json({ issuer: `${base}/remote-jwks`, jwks_uri: 'http://example.com/keys' }));
+  app.get('/remote-jwks/.well-known/openid-configuration', (c) =>
+    c.json({ issuer: `${base}/remote-jwks`, jwks_uri: 'http://example.com/keys' }),
+  );
   app.get('/error/.well-known/openid-configuration', (c) => c.text('boom', 500));
   app.get('/html/.well-known/openid-configuration', (c) => c.html('<html></html>'));
   app.get('/redirect/.well-known/openid-configuration', (c) => c.redirect(`${base}/id/ABC/.well-known/openid-configuration`));

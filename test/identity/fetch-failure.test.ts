@@ -53,7 +53,11 @@ describe('describing fetch failures', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
     const failure = await failureOf(`http://127.0.0.1:${port}/.well-known/openid-configuration?sig=secret`);
-    expect(failure).toMatchObject({ stage: 'discovery', error_code: 'ECONNREFUSED', url: `http://127.0.0.1:${port}/.well-known/openid-configuration` });
+    expect(failure).toMatchObject({
+      stage: 'discovery',
+      error_code: 'ECONNREFUSED',
+      url: `http://127.0.0.1:${port}/.well-known/openid-configuration`,
+    });
     expect(JSON.stringify(failure)).not.toContain('secret');
     expect(fetchFailureHint(failure)).toMatch(/cannot reach/);
   });
@@ -74,7 +78,9 @@ describe('describing fetch failures', () => {
 
   it('a server that never answers is a timeout', async () => {
     expect(await failureOf(`${silentUrl}/x`, fetch, 300)).toMatchObject({ error_code: 'timeout' });
-    expect(await failureOf(`${tlsUrl.replace(/:\d+$/, `:${(silent.address() as AddressInfo).port}`)}/x`, fetchWithCa(ca.caPem), 300)).toMatchObject({
+    expect(
+      await failureOf(`${tlsUrl.replace(/:\d+$/, `:${(silent.address() as AddressInfo).port}`)}/x`, fetchWithCa(ca.caPem), 300),
+    ).toMatchObject({
       error_code: 'timeout',
     });
   });

@@ -9,14 +9,7 @@ import { compactVerify, decodeJwt, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { PgmintError } from '../../lib/errors.js';
 import { refusal } from './refusal.js';
-import {
-  discoveryUrl,
-  k8sIdentity,
-  parseDiscovery,
-  peekIssuer,
-  pinnedKeyResolver,
-  TokenVerifier,
-} from '../../lib/identity/index.js';
+import { discoveryUrl, k8sIdentity, parseDiscovery, peekIssuer, pinnedKeyResolver, TokenVerifier } from '../../lib/identity/index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const fixturesDir = resolve(repoRoot, 'test/fixtures/k8s');
@@ -105,7 +98,7 @@ describe('minikube tokens (non-URL issuer kubernetes/serviceaccount) with the PE
     expect(peekIssuer(projected.token)).toBe('kubernetes/serviceaccount');
   });
 
-  it("under the default 48 h max_token_lifetime its ten-year lifetime is refused, though its signature is good", async () => {
+  it('under the default 48 h max_token_lifetime its ten-year lifetime is refused, though its signature is good', async () => {
     const v = offlineVerifier(new Date(((projected.iat as number) + 86_400) * 1000));
     const { maxTokenLifetimeSec: _, ...defaults } = MINIKUBE;
     const err = await v.verify(projected.token, { ...defaults, pinnedPems: [pem(projected)] }).catch((e: unknown) => e);
@@ -122,9 +115,7 @@ describe('minikube tokens (non-URL issuer kubernetes/serviceaccount) with the PE
   });
 
   it('the expired token is refused as expired', async () => {
-    const err = await refusal(() =>
-      offlineVerifier().verify(projectedExpired.token, { ...MINIKUBE, pinnedPems: [pem(projectedExpired)] }),
-    );
+    const err = await refusal(() => offlineVerifier().verify(projectedExpired.token, { ...MINIKUBE, pinnedPems: [pem(projectedExpired)] }));
     expect(err.code).toBe('invalid_token');
     expect(cause(err).code).toBe('ERR_JWT_EXPIRED');
   });
@@ -142,9 +133,7 @@ describe('minikube tokens (non-URL issuer kubernetes/serviceaccount) with the PE
     ['jwtData', legacyData],
     ['jwtBadServiceAccount', legacyBadSa],
   ])('legacy %s (no exp, no aud) is refused, though its signature is good', async (_name, f) => {
-    const err = await refusal(() =>
-      offlineVerifier().verify(f.token, { ...MINIKUBE, pinnedPems: [pem(f)] }),
-    );
+    const err = await refusal(() => offlineVerifier().verify(f.token, { ...MINIKUBE, pinnedPems: [pem(f)] }));
     expect(err.code).toBe('invalid_token');
     // A claim check, so the signature passed first (signature before claims).
     expect(cause(err).code).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
@@ -154,15 +143,14 @@ describe('minikube tokens (non-URL issuer kubernetes/serviceaccount) with the PE
     const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem(f))?.[0] as string;
     expect(cert).toBeTruthy();
     await expect(compactVerify(f.token, await pinnedKeyResolver({ pinnedPems: [cert] }))).resolves.toBeTruthy();
-    await expect(
-      offlineVerifier().verify(f.token, { ...MINIKUBE, pinnedPems: [cert] }),
-    ).rejects.toMatchObject({ code: 'invalid_token', cause: { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' } });
+    await expect(offlineVerifier().verify(f.token, { ...MINIKUBE, pinnedPems: [cert] })).rejects.toMatchObject({
+      code: 'invalid_token',
+      cause: { code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' },
+    });
   });
 
   it('the token signed by an unrelated key is refused on its signature', async () => {
-    const err = await refusal(() =>
-      offlineVerifier().verify(badSigningKey.token, { ...MINIKUBE, pinnedPems: [pem(badSigningKey)] }),
-    );
+    const err = await refusal(() => offlineVerifier().verify(badSigningKey.token, { ...MINIKUBE, pinnedPems: [pem(badSigningKey)] }));
     expect(err.code).toBe('invalid_token');
     expect(cause(err).code).toBe('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
   });
@@ -186,17 +174,13 @@ describe('synthetic ES384 token', () => {
   });
 
   it('TokenVerifier passes its ES384 signature, then refuses it for lacking exp/aud', async () => {
-    const err = await refusal(() =>
-      offlineVerifier().verify(es384.token, { ...MINIKUBE, pinnedPems: [pem(es384)] }),
-    );
+    const err = await refusal(() => offlineVerifier().verify(es384.token, { ...MINIKUBE, pinnedPems: [pem(es384)] }));
     expect(err.code).toBe('invalid_token');
     expect(cause(err).code).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
   });
 
   it('under an RSA key it fails on key selection, not claims', async () => {
-    const err = await refusal(() =>
-      offlineVerifier().verify(es384.token, { ...MINIKUBE, pinnedPems: [pem(projected)] }),
-    );
+    const err = await refusal(() => offlineVerifier().verify(es384.token, { ...MINIKUBE, pinnedPems: [pem(projected)] }));
     expect(err.code).toBe('invalid_token');
     expect(cause(err).code).not.toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
   });

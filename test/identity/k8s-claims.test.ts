@@ -62,7 +62,14 @@ describe('k8sIdentity', () => {
     ['sub has extra segments', { sub: 'system:serviceaccount:prod:api:extra' }],
     ['sub with empty parts', { sub: 'system:serviceaccount::' }],
     ['sub is a number', { sub: 42 as unknown as string }],
-    ['legacy claims disagree', { sub: 'system:serviceaccount:prod:api', 'kubernetes.io/serviceaccount/namespace': 'dev', 'kubernetes.io/serviceaccount/service-account.name': 'api' }],
+    [
+      'legacy claims disagree',
+      {
+        sub: 'system:serviceaccount:prod:api',
+        'kubernetes.io/serviceaccount/namespace': 'dev',
+        'kubernetes.io/serviceaccount/service-account.name': 'api',
+      },
+    ],
     ['namespace without account', { 'kubernetes.io': { namespace: 'prod' } }],
     ['nothing at all', {}],
     ['kubernetes.io is a string', { sub: 'system:serviceaccount:prod:api', 'kubernetes.io': 'prod' }],
@@ -79,9 +86,12 @@ describe('validateServiceAccountPattern', () => {
   it.each(['prod/api', 'prod/*', 'kube-system/coredns', 'a/b.c-d'])('%s is valid', (p) => {
     expect(validateServiceAccountPattern(p)).toBeNull();
   });
-  it.each(['*/*', '*/api', 'prod', 'prod/', '/api', 'prod/api/x', 'Prod/api', 'prod/api*', 'prod/a*', '', 'prod/**'])('%s is refused', (p) => {
-    expect(validateServiceAccountPattern(p)).toEqual(expect.any(String));
-  });
+  it.each(['*/*', '*/api', 'prod', 'prod/', '/api', 'prod/api/x', 'Prod/api', 'prod/api*', 'prod/a*', '', 'prod/**'])(
+    '%s is refused',
+    (p) => {
+      expect(validateServiceAccountPattern(p)).toEqual(expect.any(String));
+    },
+  );
 });
 
 describe('matchServiceAccount', () => {

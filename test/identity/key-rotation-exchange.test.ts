@@ -20,7 +20,8 @@ describe('signing-key rotation during exchanges', () => {
   });
   afterAll(() => b?.close());
 
-  const exchange = (token: string) => fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
+  const exchange = (token: string) =>
+    fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
   const mint = () => b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podUid: crypto.randomUUID() });
 
   it('answers 503 with the cooldown left for the new kid, then 200, never 401', async () => {
@@ -44,7 +45,10 @@ describe('signing-key rotation during exchanges', () => {
       res = await exchange(rotated);
       statuses.push(res.status);
     }
-    expect(statuses.every((s) => s === 503 || s === 200), statuses.join(',')).toBe(true);
+    expect(
+      statuses.every((s) => s === 503 || s === 200),
+      statuses.join(','),
+    ).toBe(true);
     expect(res.status).toBe(200);
     const creds = await res.json();
     expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);

@@ -23,9 +23,17 @@ describe('token policy', () => {
       const db = await b.admin('GET', '/api/v1/databases/main');
       const { host, port, database } = await db.json();
       const steps: Array<[string, string, unknown]> = [
-        ['POST', '/api/v1/databases', { id, host, port, database, admin_user: b.brokerUser, admin_password: b.brokerPassword, sslmode: 'disable' }],
+        [
+          'POST',
+          '/api/v1/databases',
+          { id, host, port, database, admin_user: b.brokerUser, admin_password: b.brokerPassword, sslmode: 'disable' },
+        ],
         ['PUT', `/api/v1/databases/${id}/roles/readonly`, { member_of: [`app_ro_${b.brokerUser.replace('pgmint_broker_', '')}`] }],
-        ['POST', `/api/v1/databases/${id}/issuers`, { issuer: b.issuer.url, allowed_service_accounts: ['prod/*'], default_role: 'readonly', ...extra }],
+        [
+          'POST',
+          `/api/v1/databases/${id}/issuers`,
+          { issuer: b.issuer.url, allowed_service_accounts: ['prod/*'], default_role: 'readonly', ...extra },
+        ],
       ];
       for (const [method, path, body] of steps) {
         const res = await b.admin(method, path, body);

@@ -15,7 +15,6 @@ let publicJwk: JWK;
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
-
 const causeCode = (err: PgmintError) => (err.cause as { code?: string } | undefined)?.code;
 const causeClaim = (err: PgmintError) => (err.cause as { claim?: string } | undefined)?.claim;
 
@@ -53,9 +52,9 @@ describe('TokenVerifier with the dev issuer', () => {
   it('refuses http:// issuers unless allowed, and only on loopback', async () => {
     const token = await issuer.mint({ namespace: 'prod', serviceAccount: 'api' });
     await expect(new TokenVerifier().verify(token, registration)).rejects.toBeInstanceOf(TypeError);
-    await expect(
-      verifier().verify(token, { issuer: 'http://issuer.example.com', audiences: ['pgmint'] }),
-    ).rejects.toBeInstanceOf(TypeError);
+    await expect(verifier().verify(token, { issuer: 'http://issuer.example.com', audiences: ['pgmint'] })).rejects.toBeInstanceOf(
+      TypeError,
+    );
   });
 });
 
@@ -93,9 +92,7 @@ describe('hostile corpus: every token refused with invalid_token', () => {
     ['the PEM', async () => new TextEncoder().encode(await exportSPKI((await importJWK(publicJwk, 'RS256')) as CryptoKey))],
   ])('HS256 signed with the issuer public key as the HMAC secret (%s)', async (_name, secret) => {
     const v = verifier();
-    const token = await new SignJWT(claims())
-      .setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid })
-      .sign(await secret());
+    const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid }).sign(await secret());
     const err = await refusal(() => v.verify(token, registration));
     expect(err.code).toBe('invalid_token');
     expect(causeCode(err)).toBe('ERR_JOSE_ALG_NOT_ALLOWED');
@@ -220,7 +217,9 @@ describe('hostile corpus: every token refused with invalid_token', () => {
     expect(err.code).toBe('invalid_token');
     expect(v.stats()).toMatchObject({ jwksFetches: 0, discoveryFetches: 0 });
     // The same claims under the limit verify: size is the only reason.
-    await expect(new TokenVerifier({ allowInsecureIssuers: true, maxTokenBytes: 32 * 1024 }).verify(token, registration)).resolves.toBeTruthy();
+    await expect(
+      new TokenVerifier({ allowInsecureIssuers: true, maxTokenBytes: 32 * 1024 }).verify(token, registration),
+    ).resolves.toBeTruthy();
   });
 
   it.each([

@@ -45,7 +45,9 @@ describe.each(['pg18', 'pg15'] as const)('acknowledging irrevocable leases on %s
       `SELECT outcome, username, detail FROM pgmint.audit_log WHERE action = 'lease.acknowledge' AND lease_id = $1`,
       [creds.lease_id],
     );
-    expect(rows).toEqual([{ outcome: 'success', username: creds.user, detail: { by: 'admin:bootstrap', revoke_attempts: MAX_REVOKE_ATTEMPTS } }]);
+    expect(rows).toEqual([
+      { outcome: 'success', username: creds.user, detail: { by: 'admin:bootstrap', revoke_attempts: MAX_REVOKE_ATTEMPTS } },
+    ]);
     // Acknowledging says nothing to the target: the role is where the failed revocations left it.
     expect(await roleExists(b, creds.user)).toBe(true);
   });
@@ -56,7 +58,10 @@ describe.each(['pg18', 'pg15'] as const)('acknowledging irrevocable leases on %s
     expect(res.status).toBe(409);
     expect(await res.json()).toMatchObject({ code: 'conflict', state: 'active' });
     expect(await stateOf(b, creds.lease_id)).toBe('active');
-    const { rows } = await b.deps.sql.query(`SELECT outcome, code FROM pgmint.audit_log WHERE action = 'lease.acknowledge' AND lease_id = $1`, [creds.lease_id]);
+    const { rows } = await b.deps.sql.query(
+      `SELECT outcome, code FROM pgmint.audit_log WHERE action = 'lease.acknowledge' AND lease_id = $1`,
+      [creds.lease_id],
+    );
     expect(rows).toEqual([{ outcome: 'denied', code: 'conflict' }]);
 
     // The workload holding a lease may revoke it, never acknowledge it.
@@ -67,7 +72,9 @@ describe.each(['pg18', 'pg15'] as const)('acknowledging irrevocable leases on %s
     expect(await malformed.json()).toMatchObject({ code: 'invalid_request', field: 'id' });
     expect((await b.admin('POST', `/api/v1/leases/${crypto.randomUUID()}/acknowledge`)).status).toBe(404);
 
-    const weak = (await (await b.admin('POST', '/api/v1/admin-tokens', { name: 'reader', scopes: ['leases:read'] })).json()) as { token: string };
+    const weak = (await (await b.admin('POST', '/api/v1/admin-tokens', { name: 'reader', scopes: ['leases:read'] })).json()) as {
+      token: string;
+    };
     const irrevocable = await irrevocableLease(b);
     const denied = await b.admin('POST', `/api/v1/leases/${irrevocable.lease_id}/acknowledge`, undefined, weak.token);
     expect(denied.status).toBe(403);
@@ -81,7 +88,9 @@ describe.each(['pg18', 'pg15'] as const)('acknowledging irrevocable leases on %s
     for (const l of [old, recent]) expect((await b.admin('POST', `/api/v1/leases/${l.lease_id}/acknowledge`)).status).toBe(200);
     // Acknowledged 31 days ago, and an unacknowledged one issued 90 days ago.
     await b.deps.sql.query(`UPDATE pgmint.leases SET acknowledged_at = now() - interval '31 days' WHERE id = $1`, [old.lease_id]);
-    await b.deps.sql.query(`UPDATE pgmint.leases SET issued_at = now() - interval '90 days', revoked_at = NULL WHERE id = $1`, [kept.lease_id]);
+    await b.deps.sql.query(`UPDATE pgmint.leases SET issued_at = now() - interval '90 days', revoked_at = NULL WHERE id = $1`, [
+      kept.lease_id,
+    ]);
 
     const result = await retainHistory(b.deps, { deadline: Date.now() + 30_000 });
     expect(result.leasesDeleted).toBeGreaterThanOrEqual(1);

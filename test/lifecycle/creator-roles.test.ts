@@ -17,7 +17,10 @@ const CREATORS = 4;
 /** Who holds ADMIN OPTION on `role`, and whether the broker holds any SET or INHERIT on a creator. */
 async function adminsOf(b: TestBroker, role: string): Promise<string[]> {
   const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
-    c.query(`SELECT m.rolname FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member WHERE a.roleid = $1::regrole AND a.admin_option ORDER BY 1`, [role]),
+    c.query(
+      `SELECT m.rolname FROM pg_auth_members a JOIN pg_roles m ON m.oid = a.member WHERE a.roleid = $1::regrole AND a.admin_option ORDER BY 1`,
+      [role],
+    ),
   );
   return rows.map((r) => r.rolname);
 }
@@ -54,7 +57,14 @@ describe('creator roles on pg18', () => {
     expect(rows.length).toBeGreaterThan(0);
     const { ro } = groupsOf(b);
     for (const row of rows) {
-      expect(row).toMatchObject({ rolcanlogin: false, rolcreaterole: true, rolinherit: false, rolsuper: false, rolcreatedb: false, rolbypassrls: false });
+      expect(row).toMatchObject({
+        rolcanlogin: false,
+        rolcreaterole: true,
+        rolinherit: false,
+        rolsuper: false,
+        rolcreatedb: false,
+        rolbypassrls: false,
+      });
       expect(row.broker_can_use).toBe(false);
       expect(row.uses_anything).toBe(false);
       expect(row.holds).toEqual([ro]);
@@ -67,7 +77,9 @@ describe('creator roles on pg18', () => {
     const client = new pg.Client({ connectionString: creds.connection_uri });
     await client.connect();
     try {
-      await expect(client.query(`SELECT ${CREATOR_SCHEMA}."${creator}"('CREATE ROLE evil SUPERUSER')`)).rejects.toMatchObject({ code: '42501' });
+      await expect(client.query(`SELECT ${CREATOR_SCHEMA}."${creator}"('CREATE ROLE evil SUPERUSER')`)).rejects.toMatchObject({
+        code: '42501',
+      });
       await expect(client.query(`SELECT ${CREATOR_SCHEMA}.administer('x', 'DROP ROLE x')`)).rejects.toMatchObject({ code: '42501' });
     } finally {
       await client.end();
@@ -80,8 +92,19 @@ describe('creator roles on pg18', () => {
         [b.brokerUser, CREATOR_SCHEMA],
       ),
     );
-    expect(rows.find((r) => r.proname === creator)).toEqual({ proname: creator, prosecdef: true, owner: creator, public_exec: false, broker_exec: true });
-    expect(rows.find((r) => r.proname === 'administer')).toMatchObject({ prosecdef: false, owner: b.brokerUser, public_exec: false, broker_exec: true });
+    expect(rows.find((r) => r.proname === creator)).toEqual({
+      proname: creator,
+      prosecdef: true,
+      owner: creator,
+      public_exec: false,
+      broker_exec: true,
+    });
+    expect(rows.find((r) => r.proname === 'administer')).toMatchObject({
+      prosecdef: false,
+      owner: b.brokerUser,
+      public_exec: false,
+      broker_exec: true,
+    });
   });
 
   it('renews and revokes through the creator: VALID UNTIL moves, then Postgres refuses the login', async () => {
@@ -89,7 +112,9 @@ describe('creator roles on pg18', () => {
     const renewed = await call(b, 'POST', `/api/v1/leases/${creds.lease_id}/renew?ttl=50m`, creds.token);
     expect(renewed.status).toBe(200);
     const { expires_at } = (await renewed.json()) as { expires_at: string };
-    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]));
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]),
+    );
     expect(new Date(rows[0].rolvaliduntil).toISOString()).toBe(expires_at);
 
     const revoked = await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token);
@@ -109,7 +134,9 @@ describe('creator roles on pg18', () => {
     const res = await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token);
     expect(res.status).toBe(200);
     expect(await roleExists(b, creds.user)).toBe(false);
-    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'by_creator_lease'`));
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query(`SELECT tableowner FROM pg_tables WHERE tablename = 'by_creator_lease'`),
+    );
     expect(rows).toEqual([{ tableowner: rw }]);
     // The temporary grants were the creator's to make and take back; the broker keeps none.
     const reach = await withSuperuser(b.pg, b.targetDb, (c) => c.query(`SELECT pg_has_role($1, $2, 'USAGE') AS rw`, [b.brokerUser, rw]));
@@ -128,7 +155,9 @@ describe('creator roles on pg18', () => {
     const orphan = 'pgm_prod_api_orphan0creator';
     const creator = creatorName(b.brokerUser, creatorIndex(orphan, CREATORS));
     const { ro } = groupsOf(b);
-    await asBroker(b, (c) => c.query(`SELECT ${CREATOR_SCHEMA}."${creator}"($1)`, [`CREATE ROLE ${orphan} LOGIN VALID UNTIL '2000-01-01' IN ROLE ${ro}`]));
+    await asBroker(b, (c) =>
+      c.query(`SELECT ${CREATOR_SCHEMA}."${creator}"($1)`, [`CREATE ROLE ${orphan} LOGIN VALID UNTIL '2000-01-01' IN ROLE ${ro}`]),
+    );
     expect(await adminsOf(b, orphan)).toEqual([creator]);
     const swept = await sweep(b.deps);
     expect(swept.orphansDropped).toBeGreaterThanOrEqual(1);
@@ -138,11 +167,17 @@ describe('creator roles on pg18', () => {
   it('gives a creator ADMIN OPTION on a group registered after it was provisioned', async () => {
     const late = `late_${b.brokerUser.slice(-8)}`;
     await withSuperuser(b.pg, b.targetDb, (c) =>
-      c.query(`CREATE ROLE ${late} NOLOGIN; GRANT CONNECT ON DATABASE ${b.targetDb} TO ${late}; GRANT ${late} TO ${b.brokerUser} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`),
+      c.query(
+        `CREATE ROLE ${late} NOLOGIN; GRANT CONNECT ON DATABASE ${b.targetDb} TO ${late}; GRANT ${late} TO ${b.brokerUser} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`,
+      ),
     );
     const put = await b.admin('PUT', '/api/v1/databases/main/roles/late', { member_of: [late] });
     expect(put.status).toBeLessThan(300);
-    const issuer = await b.admin('POST', '/api/v1/databases/main/issuers', { issuer: b.issuer.url, allowed_service_accounts: ['late/*'], default_role: 'late' });
+    const issuer = await b.admin('POST', '/api/v1/databases/main/issuers', {
+      issuer: b.issuer.url,
+      allowed_service_accounts: ['late/*'],
+      default_role: 'late',
+    });
     expect(issuer.status).toBeLessThan(300);
     // Enough leases that every creator, all provisioned before, hands out the new group.
     const users: string[] = [];
@@ -153,7 +188,10 @@ describe('creator roles on pg18', () => {
     }
     expect(new Set(users.map((u) => creatorIndex(u, CREATORS))).size).toBeGreaterThan(1);
     const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
-      c.query(`SELECT count(*)::int AS n FROM pg_auth_members a WHERE a.member = ANY($1::regrole[]) AND a.roleid = $2::regrole`, [users, late]),
+      c.query(`SELECT count(*)::int AS n FROM pg_auth_members a WHERE a.member = ANY($1::regrole[]) AND a.roleid = $2::regrole`, [
+        users,
+        late,
+      ]),
     );
     expect(rows[0].n).toBe(users.length);
   });
@@ -169,7 +207,10 @@ describe('creator roles on pg18', () => {
         await c.query(`DROP FUNCTION IF EXISTS ${CREATOR_SCHEMA}."${creator}"(text)`);
         await c.query(`REVOKE "${ro}" FROM "${creator}" GRANTED BY "${b.brokerUser}" CASCADE`);
       }
-      const { rows } = await c.query(`SELECT count(*)::int AS n FROM pg_auth_members WHERE roleid = $1::regrole AND member = ANY($2::regrole[])`, [ro, all]);
+      const { rows } = await c.query(
+        `SELECT count(*)::int AS n FROM pg_auth_members WHERE roleid = $1::regrole AND member = ANY($2::regrole[])`,
+        [ro, all],
+      );
       expect(rows[0].n).toBe(0);
     });
     for (let i = 0; i < 8; i++) {
@@ -182,10 +223,14 @@ describe('creator roles on pg18', () => {
     const fresh = await startTestBroker({ env: { PGMINT_CREATOR_ROLES: '3' } });
     try {
       await fresh.setupDefault('main');
-      const statuses = await Promise.all(Array.from({ length: 24 }, async () => (await exchange(fresh, await workloadToken(fresh))).status));
+      const statuses = await Promise.all(
+        Array.from({ length: 24 }, async () => (await exchange(fresh, await workloadToken(fresh))).status),
+      );
       expect(statuses).toEqual(Array(24).fill(200));
       const { rows } = await withSuperuser(fresh.pg, fresh.targetDb, (c) =>
-        c.query(`SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace = $1::regnamespace AND proname <> 'administer'`, [CREATOR_SCHEMA]),
+        c.query(`SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace = $1::regnamespace AND proname <> 'administer'`, [
+          CREATOR_SCHEMA,
+        ]),
       );
       expect(rows[0].n).toBe(3);
     } finally {
@@ -211,7 +256,9 @@ describe('a pg18 target without the pgmint_roles schema', () => {
     expect((await call(b, 'POST', `/api/v1/leases/${creds.lease_id}/renew?ttl=20m`, creds.token)).status).toBe(200);
     expect((await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token)).status).toBe(200);
     expect(await roleExists(b, creds.user)).toBe(false);
-    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT count(*)::int AS n FROM pg_roles WHERE starts_with(rolname, $1)', [`${b.brokerUser}_c`]));
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT count(*)::int AS n FROM pg_roles WHERE starts_with(rolname, $1)', [`${b.brokerUser}_c`]),
+    );
     expect(rows[0].n).toBe(0);
   });
 });

@@ -13,7 +13,10 @@ import { asBroker, call, mint, roleExists, sessionsOf, untilNoSessions, workload
 /** Moves a lease's expiry into the past, on the target and in the control plane: `secondsAgo` of time pass at once. */
 async function expiredAgo(b: TestBroker, lease: { lease_id: string; user: string }, secondsAgo: number): Promise<void> {
   await withSuperuser(b.pg, b.targetDb, (c) => c.query(`ALTER ROLE "${lease.user}" VALID UNTIL '2000-01-01T00:00:00Z'`));
-  await b.deps.sql.query(`UPDATE pgmint.leases SET expires_at = now() - make_interval(secs => $2) WHERE id = $1`, [lease.lease_id, secondsAgo]);
+  await b.deps.sql.query(`UPDATE pgmint.leases SET expires_at = now() - make_interval(secs => $2) WHERE id = $1`, [
+    lease.lease_id,
+    secondsAgo,
+  ]);
 }
 
 async function auditOf(b: TestBroker, leaseId: string) {
@@ -99,7 +102,7 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
     expect(ended).toMatchObject({ failed: 0, errors: [] });
     expect(ended.revoked).toBeGreaterThanOrEqual(1);
     // The pool hears its idle connection end (57P01), and a new one is refused.
-    for (const until = Date.now() + 10_000; errors.length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    for (const until = Date.now() + 10_000; errors.length === 0 && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
     expect(errors).toEqual([expect.objectContaining({ code: '57P01' })]);
     await expect(pool.query('SELECT 1')).rejects.toMatchObject({ code: '28P01' });
     expect(await roleExists(b, creds.user)).toBe(false);
@@ -160,7 +163,9 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
     await expiredAgo(b, creds, 120);
     await sweep(b.deps);
     expect(await roleExists(b, creds.user)).toBe(false);
-    expect((await auditOf(b, creds.lease_id)).map((a) => [a.action, a.detail.reason, a.detail.terminated_sessions])).toEqual([['lease.revoke', 'sweep', 0]]);
+    expect((await auditOf(b, creds.lease_id)).map((a) => [a.action, a.detail.reason, a.detail.terminated_sessions])).toEqual([
+      ['lease.revoke', 'sweep', 0],
+    ]);
 
     const tooLong = await b.admin('PUT', '/api/v1/databases/main/roles/readonly', { member_of: [groupsOf(b).ro], max_session: '25h' });
     expect(tooLong.status).toBe(400);
@@ -171,7 +176,9 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
 
   it('the orphan sweep leaves an untracked expired role alone while it has a session, and drops it after', async () => {
     const name = `pgm_prod_api_orphan${Math.random().toString(36).slice(2, 8)}`;
-    await asBroker(b, (c) => c.query(`CREATE ROLE "${name}" LOGIN PASSWORD 'orphan-pw' VALID UNTIL '2999-01-01' IN ROLE "${groupsOf(b).ro}"`));
+    await asBroker(b, (c) =>
+      c.query(`CREATE ROLE "${name}" LOGIN PASSWORD 'orphan-pw' VALID UNTIL '2999-01-01' IN ROLE "${groupsOf(b).ro}"`),
+    );
     const client = new pg.Client({ host: b.pg.host, port: b.pg.port, database: b.targetDb, user: name, password: 'orphan-pw' });
     await client.connect();
     // Expired two minutes ago: past the sweep's grace, well within the 24 hours an orphan's sessions are given.
@@ -187,7 +194,9 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
 
     // Expired more than 24 hours ago: its sessions are ended with it.
     const old = `${name}_old`;
-    await asBroker(b, (c) => c.query(`CREATE ROLE "${old}" LOGIN PASSWORD 'orphan-pw' VALID UNTIL '2999-01-01' IN ROLE "${groupsOf(b).ro}"`));
+    await asBroker(b, (c) =>
+      c.query(`CREATE ROLE "${old}" LOGIN PASSWORD 'orphan-pw' VALID UNTIL '2999-01-01' IN ROLE "${groupsOf(b).ro}"`),
+    );
     const stale = new pg.Client({ host: b.pg.host, port: b.pg.port, database: b.targetDb, user: old, password: 'orphan-pw' });
     const ended = new Promise<{ code?: string }>((resolve) => stale.on('error', (err) => resolve(err as { code?: string })));
     await stale.connect();
@@ -200,7 +209,9 @@ describe.each(['pg18', 'pg15'] as const)('draining expired leases on %s', (serve
 
   it("removing the database with force=true ends a draining lease's sessions at once", async () => {
     await b.setupDefault('second');
-    const res = await fetch(`${b.url}/api/v1/databases/second/credentials/k8s?ttl=30`, { headers: { authorization: `Bearer ${await workloadToken(b)}` } });
+    const res = await fetch(`${b.url}/api/v1/databases/second/credentials/k8s?ttl=30`, {
+      headers: { authorization: `Bearer ${await workloadToken(b)}` },
+    });
     expect(res.status).toBe(200);
     const creds = await res.json();
     const { client, ended } = await drainingWithSession(b, creds);

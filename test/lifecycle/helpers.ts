@@ -16,7 +16,10 @@ export interface Creds {
   connection_uri: string;
 }
 
-export async function workloadToken(b: TestBroker, opts: { ns?: string; sa?: string; pod?: string; podUid?: string } = {}): Promise<string> {
+export async function workloadToken(
+  b: TestBroker,
+  opts: { ns?: string; sa?: string; pod?: string; podUid?: string } = {},
+): Promise<string> {
   return b.issuer.mint({
     namespace: opts.ns ?? 'prod',
     serviceAccount: opts.sa ?? 'api',
@@ -46,7 +49,9 @@ export async function roleExists(b: TestBroker, name: string): Promise<boolean> 
 }
 
 export async function countRoles(b: TestBroker, prefix: string): Promise<number> {
-  const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT count(*)::int AS n FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]));
+  const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+    c.query('SELECT count(*)::int AS n FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]),
+  );
   return rows[0].n;
 }
 
@@ -66,7 +71,11 @@ export async function asBroker<T>(b: TestBroker, fn: (c: pg.Client) => Promise<T
  * past VALID UNTIL, and (unless `orphans`) an active lease row for each that
  * expired a minute ago. Returns the role names.
  */
-export async function plantExpired(b: TestBroker, n: number, opts: { tag: string; orphans?: boolean; databaseId?: string } = { tag: 'x' }): Promise<string[]> {
+export async function plantExpired(
+  b: TestBroker,
+  n: number,
+  opts: { tag: string; orphans?: boolean; databaseId?: string } = { tag: 'x' },
+): Promise<string[]> {
   const { ro } = groupsOf(b);
   const names = Array.from({ length: n }, (_, i) => `pgm_${opts.tag}_${String(i).padStart(6, '0')}`);
   await asBroker(b, async (c) => {
@@ -90,7 +99,9 @@ export async function plantExpired(b: TestBroker, n: number, opts: { tag: string
 
 /** Sessions of a role in the whole cluster, as the superuser sees them. */
 export async function sessionsOf(b: TestBroker, user: string): Promise<number> {
-  const { rows } = await withSuperuser(b.pg, 'postgres', (c) => c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [user]));
+  const { rows } = await withSuperuser(b.pg, 'postgres', (c) =>
+    c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [user]),
+  );
   return rows[0].n;
 }
 

@@ -21,7 +21,9 @@ describe('operations API on pg18', () => {
     const a = await mint(b, '', await workloadToken(b, { ns: 'batch', sa: 'lister' }));
     const c = await mint(b, '', await workloadToken(b, { ns: 'batch', sa: 'lister' }));
     const other = await mint(b, '', await workloadToken(b, { ns: 'batch', sa: 'another' }));
-    const bySubject = await (await b.admin('GET', '/api/v1/databases/main/leases?subject=system:serviceaccount:batch:lister&state=active')).json();
+    const bySubject = await (
+      await b.admin('GET', '/api/v1/databases/main/leases?subject=system:serviceaccount:batch:lister&state=active')
+    ).json();
     expect(bySubject.leases.map((l: { id: string }) => l.id).sort()).toEqual([a.lease_id, c.lease_id].sort());
     expect(bySubject.leases[0]).not.toHaveProperty('password');
     const byPrefix = await (await b.admin('GET', '/api/v1/databases/main/leases?prefix=pgm_batch_another_&role=readonly')).json();
@@ -59,7 +61,12 @@ describe('operations API on pg18', () => {
     const q = `/api/v1/audit?database=main&action=credentials.issue&outcome=success&subject=system:serviceaccount:batch:audited&since=${since}`;
     const first = await (await b.admin('GET', `${q}&limit=1`)).json();
     expect(first.entries).toHaveLength(1);
-    expect(first.entries[0]).toMatchObject({ action: 'credentials.issue', outcome: 'success', database: 'main', subject: 'system:serviceaccount:batch:audited' });
+    expect(first.entries[0]).toMatchObject({
+      action: 'credentials.issue',
+      outcome: 'success',
+      database: 'main',
+      subject: 'system:serviceaccount:batch:audited',
+    });
     expect(first.next_cursor).toBe(first.entries[0].id);
     const second = await (await b.admin('GET', `${q}&limit=1&cursor=${first.next_cursor}`)).json();
     expect(second.entries).toHaveLength(1);
@@ -125,7 +132,10 @@ describe('operations API on pg18', () => {
     const lease = await mint(b);
     const revoker = await newToken(['leases:revoke']);
     expect((await call(b, 'DELETE', `/api/v1/leases/${lease.lease_id}`, revoker.token)).status).toBe(200);
-    const audit = await b.deps.sql.query(`SELECT detail->>'by' AS by FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1`, [lease.lease_id]);
+    const audit = await b.deps.sql.query(
+      `SELECT detail->>'by' AS by FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1`,
+      [lease.lease_id],
+    );
     expect(audit.rows).toEqual([{ by: 'admin:t-leases:revoke' }]);
   });
 
@@ -151,7 +161,9 @@ describe('operations API on pg18', () => {
     expect(forced.status).toBe(204);
     expect(await roleExists(b, lease.user)).toBe(false);
     expect((await b.admin('GET', '/api/v1/databases/second')).status).toBe(404);
-    const audit = await b.deps.sql.query(`SELECT action FROM pgmint.audit_log WHERE database_id = 'second' AND action LIKE '%.delete' ORDER BY id`);
+    const audit = await b.deps.sql.query(
+      `SELECT action FROM pgmint.audit_log WHERE database_id = 'second' AND action LIKE '%.delete' ORDER BY id`,
+    );
     expect(audit.rows.map((r) => r.action)).toEqual(['issuer.delete', 'role.delete', 'database.delete']);
   });
 

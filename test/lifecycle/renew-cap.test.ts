@@ -26,9 +26,13 @@ describe('renewing leases and the lease cap on pg18', () => {
     expect(renewal).toMatchObject({ lease_id: creds.lease_id, user: creds.user, capped: false });
     await sleepUntil(Date.parse(creds.expires_at) + 1500);
     expect(await loginAs(b.pg, b.targetDb, creds.user, creds.password)).toBe(creds.user);
-    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]));
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]),
+    );
     expect(new Date(rows[0].rolvaliduntil).toISOString()).toBe(renewal.expires_at);
-    const audit = await b.deps.sql.query(`SELECT outcome FROM pgmint.audit_log WHERE action = 'lease.renew' AND lease_id = $1`, [creds.lease_id]);
+    const audit = await b.deps.sql.query(`SELECT outcome FROM pgmint.audit_log WHERE action = 'lease.renew' AND lease_id = $1`, [
+      creds.lease_id,
+    ]);
     expect(audit.rows).toEqual([{ outcome: 'success' }]);
   });
 
@@ -68,7 +72,9 @@ describe('renewing leases and the lease cap on pg18', () => {
       `SELECT outcome, code, pod FROM pgmint.audit_log WHERE action = 'credentials.issue' AND code = 'too_many_leases' ORDER BY id DESC LIMIT 1`,
     );
     expect(rows).toEqual([{ outcome: 'denied', code: 'too_many_leases', pod: 'crashloop-0' }]);
-    const { rows: live } = await b.deps.sql.query(`SELECT count(*)::int AS n FROM pgmint.leases WHERE pod_uid = $1 AND state = 'active'`, [podUid]);
+    const { rows: live } = await b.deps.sql.query(`SELECT count(*)::int AS n FROM pgmint.leases WHERE pod_uid = $1 AND state = 'active'`, [
+      podUid,
+    ]);
     expect(live[0]!.n).toBe(10);
     for (const l of [leases[0]!, leases[9]!]) expect(await loginAs(b.pg, b.targetDb, l.user, l.password)).toBe(l.user);
     // Revoking one frees a slot.
@@ -77,7 +83,9 @@ describe('renewing leases and the lease cap on pg18', () => {
   });
 
   it('serves 50 pods of one service account: each pod is its own workload', async () => {
-    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => workloadToken(b, { ns: 'batch', sa: 'fleet', pod: `fleet-${i}` })));
+    const tokens = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => workloadToken(b, { ns: 'batch', sa: 'fleet', pod: `fleet-${i}` })),
+    );
     const statuses: number[] = [];
     for (let i = 0; i < tokens.length; i += 10) {
       statuses.push(...(await Promise.all(tokens.slice(i, i + 10).map(async (t) => (await exchange(b, t)).status))));

@@ -17,7 +17,8 @@ async function plantLease(b: TestBroker, state: string, ageDays: number): Promis
   return id;
 }
 
-const exists = async (b: TestBroker, id: string) => (await b.deps.sql.query('SELECT 1 FROM pgmint.leases WHERE id = $1', [id])).rows.length === 1;
+const exists = async (b: TestBroker, id: string) =>
+  (await b.deps.sql.query('SELECT 1 FROM pgmint.leases WHERE id = $1', [id])).rows.length === 1;
 
 describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName) => {
   let b: TestBroker;
@@ -53,8 +54,14 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
     expect(ahead[0]!.n).toBe(1);
     // An entry from fifteen months ago, in a partition made for it, as if written then.
     await b.deps.sql.query(`SELECT pgmint.ensure_audit_partitions(now() - interval '15 months', now() - interval '15 months')`);
-    await b.deps.sql.query(`INSERT INTO pgmint.audit_log (at, action, outcome, subject) VALUES (now() - interval '15 months', 'credentials.issue', 'success', 'ancient')`);
-    const month = (await b.deps.sql.query<{ p: string }>(`SELECT 'audit_log_' || to_char(now() AT TIME ZONE 'UTC' - interval '15 months', '"y"YYYY"m"MM') AS p`)).rows[0]!.p;
+    await b.deps.sql.query(
+      `INSERT INTO pgmint.audit_log (at, action, outcome, subject) VALUES (now() - interval '15 months', 'credentials.issue', 'success', 'ancient')`,
+    );
+    const month = (
+      await b.deps.sql.query<{ p: string }>(
+        `SELECT 'audit_log_' || to_char(now() AT TIME ZONE 'UTC' - interval '15 months', '"y"YYYY"m"MM') AS p`,
+      )
+    ).rows[0]!.p;
 
     const result = await sweep(b.deps);
     expect(result.errors).toEqual([]);
@@ -74,7 +81,9 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
   it('the audit log stays append-only, and a runtime role can neither rewrite it nor retire recent months', async () => {
     await expect(b.deps.sql.query(`DELETE FROM pgmint.audit_log`)).rejects.toMatchObject({ sqlstate: '42501' });
     await expect(b.deps.sql.query(`UPDATE pgmint.audit_log SET outcome = 'error'`)).rejects.toMatchObject({ sqlstate: '42501' });
-    const current = (await b.deps.sql.query<{ p: string }>(`SELECT 'pgmint.audit_log_' || to_char(now() AT TIME ZONE 'UTC', '"y"YYYY"m"MM') AS p`)).rows[0]!.p;
+    const current = (
+      await b.deps.sql.query<{ p: string }>(`SELECT 'pgmint.audit_log_' || to_char(now() AT TIME ZONE 'UTC', '"y"YYYY"m"MM') AS p`)
+    ).rows[0]!.p;
     await expect(b.deps.sql.query(`TRUNCATE ${current}`)).rejects.toMatchObject({ sqlstate: '42501' });
     await expect(b.deps.store.audit.retirePartitions(7)).rejects.toMatchObject({ sqlstate: '22023' });
 
@@ -85,14 +94,21 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
       await c.query(`CREATE ROLE ${runtime} LOGIN PASSWORD '${password}'`);
       await c.query(`GRANT USAGE ON SCHEMA pgmint TO ${runtime}`);
       await c.query(`GRANT SELECT, INSERT ON pgmint.audit_log TO ${runtime}`);
-      await c.query(`GRANT EXECUTE ON FUNCTION pgmint.ensure_audit_partitions(timestamptz, timestamptz), pgmint.retire_audit_partitions(interval, text) TO ${runtime}`);
+      await c.query(
+        `GRANT EXECUTE ON FUNCTION pgmint.ensure_audit_partitions(timestamptz, timestamptz), pgmint.retire_audit_partitions(interval, text) TO ${runtime}`,
+      );
     });
     const pg = await import('pg');
     const client = new pg.default.Client({ host: b.pg.host, port: b.pg.port, database: b.controlDb, user: runtime, password });
     await client.connect();
     try {
       await client.query(`INSERT INTO pgmint.audit_log (action, outcome) VALUES ('runtime.write', 'success')`);
-      for (const statement of [`DELETE FROM pgmint.audit_log`, `TRUNCATE ${current}`, `ALTER TABLE pgmint.audit_log DETACH PARTITION ${current}`, `DROP TABLE ${current}`]) {
+      for (const statement of [
+        `DELETE FROM pgmint.audit_log`,
+        `TRUNCATE ${current}`,
+        `ALTER TABLE pgmint.audit_log DETACH PARTITION ${current}`,
+        `DROP TABLE ${current}`,
+      ]) {
         await expect(client.query(statement), statement).rejects.toMatchObject({ code: '42501' });
       }
       await expect(client.query(`SELECT * FROM pgmint.retire_audit_partitions(interval '1 day')`)).rejects.toMatchObject({ code: '22023' });
@@ -105,10 +121,21 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
 
   it('an insert never lacks a partition, however long no sweep ran; the next one moves such rows into their months, ids kept', async () => {
     const partitionOf = async (subject: string) =>
-      (await b.deps.sql.query<{ p: string; id: string }>(`SELECT tableoid::regclass::text AS p, id FROM pgmint.audit_log WHERE subject = $1`, [subject])).rows[0]!;
-    const month = (offset: number) => `pgmint.audit_log_${new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + offset, 1)).toISOString().slice(0, 7).replace(/^(\d{4})-(\d{2})$/, 'y$1m$2')}`;
+      (
+        await b.deps.sql.query<{ p: string; id: string }>(
+          `SELECT tableoid::regclass::text AS p, id FROM pgmint.audit_log WHERE subject = $1`,
+          [subject],
+        )
+      ).rows[0]!;
+    const month = (offset: number) =>
+      `pgmint.audit_log_${new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + offset, 1))
+        .toISOString()
+        .slice(0, 7)
+        .replace(/^(\d{4})-(\d{2})$/, 'y$1m$2')}`;
     // Seven months ahead: past the three the sweep keeps, as if it had not run for four months.
-    await b.deps.sql.query(`INSERT INTO pgmint.audit_log (at, action, outcome, subject) VALUES (now() + interval '7 months', 'credentials.issue', 'success', 'after-a-gap')`);
+    await b.deps.sql.query(
+      `INSERT INTO pgmint.audit_log (at, action, outcome, subject) VALUES (now() + interval '7 months', 'credentials.issue', 'success', 'after-a-gap')`,
+    );
     const caught = await partitionOf('after-a-gap');
     expect(caught.p).toBe('pgmint.audit_log_ahead');
 
@@ -123,14 +150,22 @@ describe.each(['pg18', 'pg15'] as const)('history retention on %s', (serverName)
     expect(rows[0]!.n).toBe(0);
     expect(rows[0]!.bound).toMatch(/TO \(MAXVALUE\)$/);
     // Still append-only, and nothing left behind.
-    await expect(b.deps.sql.query(`DELETE FROM pgmint.audit_log WHERE subject = 'after-a-gap'`)).rejects.toMatchObject({ sqlstate: '42501' });
+    await expect(b.deps.sql.query(`DELETE FROM pgmint.audit_log WHERE subject = 'after-a-gap'`)).rejects.toMatchObject({
+      sqlstate: '42501',
+    });
     expect((await b.deps.sql.query(`SELECT to_regclass('pgmint.audit_log_ahead_caught') AS r`)).rows[0]!.r).toBeNull();
     expect(await b.deps.store.audit.ensurePartitions(new Date(), new Date(Date.now() + 240 * 86_400_000))).toBe(0);
   });
 
   it('a long reader of the audit log does not hold up inserts behind a new partition: the sweep gives up and tries again', async () => {
     const pg = await import('pg');
-    const reader = new pg.default.Client({ host: b.pg.host, port: b.pg.port, database: b.controlDb, user: b.pg.user, password: b.pg.password });
+    const reader = new pg.default.Client({
+      host: b.pg.host,
+      port: b.pg.port,
+      database: b.controlDb,
+      user: b.pg.user,
+      password: b.pg.password,
+    });
     await reader.connect();
     const through = new Date(Date.now() + 330 * 86_400_000);
     try {

@@ -36,7 +36,9 @@ describe.each(['pg18', 'pg15'] as const)('revoking leases on %s', (serverName) =
     expect(await roleExists(b, creds.user)).toBe(false);
     await expect(loginAs(b.pg, b.targetDb, creds.user, creds.password)).rejects.toMatchObject({ code: '28P01' });
     const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
-      c.query(`SELECT tableowner, (SELECT n FROM app.made_by_lease) AS n FROM pg_tables WHERE schemaname = 'app' AND tablename = 'made_by_lease'`),
+      c.query(
+        `SELECT tableowner, (SELECT n FROM app.made_by_lease) AS n FROM pg_tables WHERE schemaname = 'app' AND tablename = 'made_by_lease'`,
+      ),
     );
     expect(rows[0]).toEqual({ tableowner: groups.rw, n: 42 });
     // The broker's temporary grant went with the role: it still cannot use the groups' privileges.
@@ -45,8 +47,17 @@ describe.each(['pg18', 'pg15'] as const)('revoking leases on %s', (serverName) =
     );
     if (b.pg.version >= 16) expect(reach.rows[0]).toEqual({ rw: false, ro: false });
 
-    const audit = await b.deps.sql.query(`SELECT outcome, subject, detail FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1`, [creds.lease_id]);
-    expect(audit.rows).toEqual([{ outcome: 'success', subject: 'system:serviceaccount:prod:api', detail: expect.objectContaining({ reason: 'request', already_gone: false }) }]);
+    const audit = await b.deps.sql.query(
+      `SELECT outcome, subject, detail FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1`,
+      [creds.lease_id],
+    );
+    expect(audit.rows).toEqual([
+      {
+        outcome: 'success',
+        subject: 'system:serviceaccount:prod:api',
+        detail: expect.objectContaining({ reason: 'request', already_gone: false }),
+      },
+    ]);
   });
 
   it("refuses another workload's token with 403 and changes nothing", async () => {
@@ -61,8 +72,14 @@ describe.each(['pg18', 'pg15'] as const)('revoking leases on %s', (serverName) =
       expect((await res.json()).code).toBe('not_allowed');
     }
     expect(await roleExists(b, creds.user)).toBe(true);
-    expect(await b.deps.store.leases.get(creds.lease_id)).toMatchObject({ state: 'active', expiresAt: new Date(creds.expires_at).toISOString(), renewedAt: null });
-    const denied = await b.deps.sql.query(`SELECT action FROM pgmint.audit_log WHERE outcome = 'denied' AND code = 'not_allowed' AND subject = 'system:serviceaccount:batch:report' ORDER BY id`);
+    expect(await b.deps.store.leases.get(creds.lease_id)).toMatchObject({
+      state: 'active',
+      expiresAt: new Date(creds.expires_at).toISOString(),
+      renewedAt: null,
+    });
+    const denied = await b.deps.sql.query(
+      `SELECT action FROM pgmint.audit_log WHERE outcome = 'denied' AND code = 'not_allowed' AND subject = 'system:serviceaccount:batch:report' ORDER BY id`,
+    );
     expect(denied.rows.map((r) => r.action)).toEqual(['lease.revoke', 'lease.renew']);
     const garbage = await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, 'not-a-token');
     expect(garbage.status).toBe(401);
@@ -113,7 +130,9 @@ describe.each(['pg18', 'pg15'] as const)('revoking leases on %s', (serverName) =
     const second = await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token);
     expect(second.status).toBe(200);
     expect((await second.json()).state).toBe('revoked');
-    const audit = await b.deps.sql.query(`SELECT detail FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1`, [creds.lease_id]);
+    const audit = await b.deps.sql.query(`SELECT detail FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1`, [
+      creds.lease_id,
+    ]);
     expect(audit.rows).toEqual([{ detail: expect.objectContaining({ already_gone: true }) }]);
   });
 
@@ -174,7 +193,10 @@ describe.each(['pg18', 'pg15'] as const)('revoking leases on %s', (serverName) =
     expect(again.status).toBe(200);
     expect((await again.json()).state).toBe('revoked');
     expect(await roleExists(b, creds.user)).toBe(false);
-    const errors = await b.deps.sql.query(`SELECT code FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1 AND outcome = 'error' ORDER BY id`, [creds.lease_id]);
+    const errors = await b.deps.sql.query(
+      `SELECT code FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1 AND outcome = 'error' ORDER BY id`,
+      [creds.lease_id],
+    );
     expect(errors.rows.at(-1)).toEqual({ code: 'irrevocable' });
     expect(errors.rows).toHaveLength(MAX_REVOKE_ATTEMPTS + 0);
   });
@@ -190,7 +212,9 @@ describe.each(['pg18', 'pg15'] as const)('revoking leases on %s', (serverName) =
     const creds = await mint(b, '?role=custom&ttl=10m');
     const renewed = await call(b, 'POST', `/api/v1/leases/${creds.lease_id}/renew?ttl=20m`, creds.token);
     expect(renewed.status).toBe(200);
-    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [creds.user]));
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT rolconnlimit FROM pg_roles WHERE rolname = $1', [creds.user]),
+    );
     expect(rows[0].rolconnlimit).toBe(3);
     const res = await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token);
     expect(res.status).toBe(200);

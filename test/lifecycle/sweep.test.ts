@@ -31,9 +31,14 @@ describe.each(['pg18', 'pg15'] as const)('sweeping on %s', (serverName) => {
     expect(result).toMatchObject({ revoked: 1, failed: 0, remaining: 0, errors: [] });
     expect(await roleExists(b, creds.user)).toBe(false);
     expect((await b.deps.store.leases.get(creds.lease_id))!.state).toBe('revoked');
-    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query(`SELECT tableowner FROM pg_tables WHERE tablename = $1`, [`swept_${creds.user.slice(-10)}`]));
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query(`SELECT tableowner FROM pg_tables WHERE tablename = $1`, [`swept_${creds.user.slice(-10)}`]),
+    );
     expect(rows).toEqual([{ tableowner: groupsOf(b).rw }]);
-    const audit = await b.deps.sql.query(`SELECT outcome, detail->>'reason' AS reason FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1`, [creds.lease_id]);
+    const audit = await b.deps.sql.query(
+      `SELECT outcome, detail->>'reason' AS reason FROM pgmint.audit_log WHERE action = 'lease.revoke' AND lease_id = $1`,
+      [creds.lease_id],
+    );
     expect(audit.rows).toEqual([{ outcome: 'success', reason: 'sweep' }]);
   });
 });
@@ -77,7 +82,9 @@ describe('sweeping at scale on pg18', () => {
        WHERE action = 'lease.revoke' AND starts_with(username, 'pgm_overlap_')`,
     );
     expect(rows[0]!).toEqual({ n: leased.length, leases: leased.length });
-    const dropped = await b.deps.sql.query(`SELECT count(*)::int AS n FROM pgmint.audit_log WHERE action = 'orphan.drop' AND starts_with(username, 'pgm_overlaporphan_')`);
+    const dropped = await b.deps.sql.query(
+      `SELECT count(*)::int AS n FROM pgmint.audit_log WHERE action = 'orphan.drop' AND starts_with(username, 'pgm_overlaporphan_')`,
+    );
     expect(dropped.rows[0]!.n).toBe(orphans.length);
   });
 
@@ -87,7 +94,9 @@ describe('sweeping at scale on pg18', () => {
     const result = await sweep(b.deps);
     expect(result).toMatchObject({ revoked: 1000, failed: 0, remaining: 0, errors: [] });
     expect(await countRoles(b, 'pgm_thousand_')).toBe(0);
-    const { rows } = await b.deps.sql.query(`SELECT count(*)::int AS n FROM pgmint.leases WHERE starts_with(username, 'pgm_thousand_') AND state = 'revoked'`);
+    const { rows } = await b.deps.sql.query(
+      `SELECT count(*)::int AS n FROM pgmint.leases WHERE starts_with(username, 'pgm_thousand_') AND state = 'revoked'`,
+    );
     expect(rows[0]!.n).toBe(1000);
   });
 
@@ -99,7 +108,9 @@ describe('sweeping at scale on pg18', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ revoked: 50, remaining: 0, failed: 0, orphans_dropped: 0, errors: [] });
     expect(await countRoles(b, 'pgm_resume_')).toBe(0);
-    const run = await b.deps.sql.query(`SELECT detail->>'revoked' AS revoked FROM pgmint.audit_log WHERE action = 'sweep.run' ORDER BY id DESC LIMIT 1`);
+    const run = await b.deps.sql.query(
+      `SELECT detail->>'revoked' AS revoked FROM pgmint.audit_log WHERE action = 'sweep.run' ORDER BY id DESC LIMIT 1`,
+    );
     expect(run.rows).toEqual([{ revoked: '50' }]);
   });
 });

@@ -34,7 +34,18 @@ describe('PgBouncer in front of a target', () => {
     b = await startTestBroker();
     await b.setupDefault();
     // Exactly what an operator runs: the CLI's SQL, as a superuser, in the database PgBouncer fronts.
-    const { stdout } = await run('node', ['cli/bin.mjs', 'bootstrap-sql', '--database', b.targetDb, '--schema', 'app', '--no-broker', '--pgbouncer', '--pgbouncer-user', authUser]);
+    const { stdout } = await run('node', [
+      'cli/bin.mjs',
+      'bootstrap-sql',
+      '--database',
+      b.targetDb,
+      '--schema',
+      'app',
+      '--no-broker',
+      '--pgbouncer',
+      '--pgbouncer-user',
+      authUser,
+    ]);
     const bouncerSql = stdout.slice(stdout.indexOf('-- PgBouncer auth_query'));
     await withSuperuser(b.pg, b.targetDb, async (c) => {
       await c.query(bouncerSql);

@@ -23,8 +23,19 @@ export async function brokerSwitch(brokerUrl: string, startUp = true): Promise<B
   // started meanwhile can take the port and answer in the broker's place.
   const server: Server = createServer((client) => {
     if (unavailableFor !== null) {
-      const body = JSON.stringify({ type: 'https://pgmint.dev/problems/control-plane-unavailable', title: 'Control plane unavailable', status: 503, code: 'control_plane_unavailable' });
-      const head = ['HTTP/1.1 503 Service Unavailable', 'content-type: application/problem+json', `retry-after: ${unavailableFor}`, `content-length: ${Buffer.byteLength(body)}`, 'connection: close'];
+      const body = JSON.stringify({
+        type: 'https://pgmint.dev/problems/control-plane-unavailable',
+        title: 'Control plane unavailable',
+        status: 503,
+        code: 'control_plane_unavailable',
+      });
+      const head = [
+        'HTTP/1.1 503 Service Unavailable',
+        'content-type: application/problem+json',
+        `retry-after: ${unavailableFor}`,
+        `content-length: ${Buffer.byteLength(body)}`,
+        'connection: close',
+      ];
       client.once('data', () => client.end(`${head.join('\r\n')}\r\n\r\n${body}`));
       client.on('error', () => {});
       return;

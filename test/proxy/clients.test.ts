@@ -33,7 +33,18 @@ describe('pgmint proxy with unmodified clients', () => {
   });
 
   it('psql: no credential, a lease user, the role grants and no more', async () => {
-    const res = await run('psql', [proxy.url(), '-XAt', '-v', 'ON_ERROR_STOP=0', '-c', 'SELECT current_user', '-c', 'SELECT count(*) FROM app.orders', '-c', 'SELECT * FROM secret.payroll']);
+    const res = await run('psql', [
+      proxy.url(),
+      '-XAt',
+      '-v',
+      'ON_ERROR_STOP=0',
+      '-c',
+      'SELECT current_user',
+      '-c',
+      'SELECT count(*) FROM app.orders',
+      '-c',
+      'SELECT * FROM secret.payroll',
+    ]);
     const [user, count] = res.stdout.trim().split('\n');
     expect(user).toMatch(leaseUser);
     expect(count).toBe('2');
@@ -65,9 +76,18 @@ describe('pgmint proxy with unmodified clients', () => {
   });
 
   it('psql: TimeZone, DateStyle and extra_float_digits from the environment reach the server', async () => {
-    const res = await run('psql', [proxy.url(), '-XAt', '-c', "SELECT current_setting('TimeZone') || '|' || current_setting('DateStyle') || '|' || current_setting('extra_float_digits')"], {
-      env: { PGTZ: 'Asia/Tokyo', PGDATESTYLE: 'SQL, DMY', PGOPTIONS: '-c extra_float_digits=1' },
-    });
+    const res = await run(
+      'psql',
+      [
+        proxy.url(),
+        '-XAt',
+        '-c',
+        "SELECT current_setting('TimeZone') || '|' || current_setting('DateStyle') || '|' || current_setting('extra_float_digits')",
+      ],
+      {
+        env: { PGTZ: 'Asia/Tokyo', PGDATESTYLE: 'SQL, DMY', PGOPTIONS: '-c extra_float_digits=1' },
+      },
+    );
     expect(res.stdout.trim()).toBe('Asia/Tokyo|SQL, DMY|1');
   });
 
@@ -88,7 +108,9 @@ describe('pgmint proxy with unmodified clients', () => {
   });
 
   it('Python psycopg', async () => {
-    const res = await run(needClient('python/.venv/bin/python'), [needClient('python/client.py')], { env: { DATABASE_URL: `${proxy.url()}&application_name=py-app` } });
+    const res = await run(needClient('python/.venv/bin/python'), [needClient('python/client.py')], {
+      env: { DATABASE_URL: `${proxy.url()}&application_name=py-app` },
+    });
     expect(res.status, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
     expect(out).toMatchObject({ application_name: 'py-app', orders: 2, denied: '42501' });

@@ -12,7 +12,11 @@ const ROWS = 110_000;
 const row = (i: number) => `${i}\t${createHash('sha256').update(String(i)).digest('hex').repeat(15)}\n`;
 
 /** Runs psql, feeding `input` to its stdin, and hashes what it prints as it streams by. */
-function psqlStream(url: string, sql: string, input?: () => AsyncGenerator<string>): Promise<{ status: number | null; bytes: number; md5: string; stderr: string }> {
+function psqlStream(
+  url: string,
+  sql: string,
+  input?: () => AsyncGenerator<string>,
+): Promise<{ status: number | null; bytes: number; md5: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('psql', [url, '-X', '-v', 'ON_ERROR_STOP=1', '-c', sql], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const hash = createHash('md5');
@@ -42,7 +46,9 @@ describe('pgmint proxy: cancel and 100 MB both ways', () => {
   beforeAll(async () => {
     b = await startTestBroker();
     await b.setupDefault('main', { allowed_roles: ['readonly', 'readwrite'] });
-    await withSuperuser(b.pg, b.targetDb, (c) => c.query(`CREATE TABLE app.bulk (n int PRIMARY KEY, line text NOT NULL); GRANT SELECT, INSERT ON app.bulk TO ${groupsOf(b).rw}`));
+    await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query(`CREATE TABLE app.bulk (n int PRIMARY KEY, line text NOT NULL); GRANT SELECT, INSERT ON app.bulk TO ${groupsOf(b).rw}`),
+    );
     const file = await tokenFile(await tempDir(), await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' }));
     proxy = await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: file, args: ['--role', 'readwrite'] });
     baseline = (await proxy.memory()).rss;
@@ -54,12 +60,24 @@ describe('pgmint proxy: cancel and 100 MB both ways', () => {
 
   it("psql's Ctrl-C cancels SELECT pg_sleep(60) through the proxy", async () => {
     const started = Date.now();
-    const child = spawn('psql', [proxy.url(), '-X', '-c', "SELECT pg_sleep(60) /* proxy-cancel */"], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('psql', [proxy.url(), '-X', '-c', 'SELECT pg_sleep(60) /* proxy-cancel */'], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const closed = new Promise<number | null>((r) => child.once('close', r));
     const sleeping = () =>
-      withSuperuser(b.pg, b.targetDb, async (c) => (await c.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%proxy-cancel%' AND state = 'active' AND pid <> pg_backend_pid()")).rowCount);
+      withSuperuser(
+        b.pg,
+        b.targetDb,
+        async (c) =>
+          (
+            await c.query(
+              "SELECT 1 FROM pg_stat_activity WHERE query LIKE '%proxy-cancel%' AND state = 'active' AND pid <> pg_backend_pid()",
+            )
+          ).rowCount,
+      );
     await waitFor(sleeping, 'the query to run');
     child.kill('SIGINT');
     expect(await closed).not.toBe(0);
@@ -103,8 +121,15 @@ describe('pgmint proxy: cancel and 100 MB both ways', () => {
       bytes += chunk.length;
     }
     expect(bytes).toBeGreaterThan(100 * MB);
-    const stored = await withSuperuser(b.pg, b.targetDb, async (c) =>
-      (await c.query<{ md5: string; n: number }>("SELECT md5(string_agg(n || E'\\t' || line || E'\\n', '' ORDER BY n)) AS md5, count(*)::int AS n FROM app.bulk")).rows[0]!,
+    const stored = await withSuperuser(
+      b.pg,
+      b.targetDb,
+      async (c) =>
+        (
+          await c.query<{ md5: string; n: number }>(
+            "SELECT md5(string_agg(n || E'\\t' || line || E'\\n', '' ORDER BY n)) AS md5, count(*)::int AS n FROM app.bulk",
+          )
+        ).rows[0]!,
     );
     expect(stored).toEqual({ md5: expected.digest('hex'), n: ROWS });
     const { peak } = await proxy.memory();

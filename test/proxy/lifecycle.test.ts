@@ -23,17 +23,31 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
     return client;
   };
   const userOf = async (c: pg.Client) => (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
-  const roleExists = (name: string) => withSuperuser(b.pg, b.targetDb, async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1);
+  const roleExists = (name: string) =>
+    withSuperuser(b.pg, b.targetDb, async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1);
   const psqlUser = (p: TestProxy) => run('psql', [p.url(), '-XAt', '-c', 'SELECT current_user']);
 
   beforeAll(async () => {
     b = await startTestBroker();
     await b.setupDefault('main');
     // A role whose leases cannot be renewed past their first TTL, so the proxy must roll over.
-    expect((await b.admin('PUT', '/api/v1/databases/main/roles/short', { member_of: [groupsOf(b).ro], default_ttl: SHORT_TTL, max_ttl: SHORT_TTL })).status).toBeLessThan(300);
+    expect(
+      (
+        await b.admin('PUT', '/api/v1/databases/main/roles/short', {
+          member_of: [groupsOf(b).ro],
+          default_ttl: SHORT_TTL,
+          max_ttl: SHORT_TTL,
+        })
+      ).status,
+    ).toBeLessThan(300);
     const { issuers } = (await (await b.admin('GET', '/api/v1/databases/main/issuers')).json()) as { issuers: Array<{ id: string }> };
     expect((await b.admin('DELETE', `/api/v1/databases/main/issuers/${issuers[0]!.id}`)).status).toBeLessThan(300);
-    const issuer = { issuer: b.issuer.url, allowed_service_accounts: ['prod/api', 'batch/*'], default_role: 'readonly', allowed_roles: ['readonly', 'short'] };
+    const issuer = {
+      issuer: b.issuer.url,
+      allowed_service_accounts: ['prod/api', 'batch/*'],
+      default_role: 'readonly',
+      allowed_roles: ['readonly', 'short'],
+    };
     expect((await b.admin('POST', '/api/v1/databases/main/issuers', issuer)).status).toBeLessThan(300);
     apiToken = await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api' });
   });
@@ -58,7 +72,9 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
       // (its pod name differs only so the lease row shows which token minted it).
       await writeFile(file, await b.issuer.mint({ namespace: 'prod', serviceAccount: 'api', podName: 'api-0-rotated', podUid }));
       const second = await proxy.waitForEvent('lease_acquired', (e) => e.user !== oldUser, 45_000);
-      expect(proxy.events().find((e) => e.event === 'lease_at_max_ttl')).toMatchObject({ lease_id: proxy.events().find((e) => e.event === 'lease_acquired')!.lease_id });
+      expect(proxy.events().find((e) => e.event === 'lease_at_max_ttl')).toMatchObject({
+        lease_id: proxy.events().find((e) => e.event === 'lease_acquired')!.lease_id,
+      });
       expect(second.user).toMatch(/^pgm_prod_api_/);
       expect(await podOf(second.user)).toBe('api-0-rotated');
 
@@ -77,7 +93,14 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
 
   it.concurrent('broker down mid-run: connections succeed until the lease expires, then name the broker code; it recovers', async () => {
     const sw = await brokerSwitch(b.url);
-    const proxy = track(await startProxy({ brokerUrl: sw.url, database: 'main', tokenFile: await tokenFile(await tempDir(), apiToken), args: ['--role', 'short'] }));
+    const proxy = track(
+      await startProxy({
+        brokerUrl: sw.url,
+        database: 'main',
+        tokenFile: await tokenFile(await tempDir(), apiToken),
+        args: ['--role', 'short'],
+      }),
+    );
     const first = await proxy.waitForEvent('lease_acquired');
     await sw.down();
     try {
@@ -103,7 +126,14 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
 
   it('broker down at start: not ready, applications get an error naming the code, then it recovers', async () => {
     const sw = await brokerSwitch(b.url, false);
-    const proxy = track(await startProxy({ brokerUrl: sw.url, database: 'main', tokenFile: await tokenFile(await tempDir(), apiToken), waitFor: 'listening' }));
+    const proxy = track(
+      await startProxy({
+        brokerUrl: sw.url,
+        database: 'main',
+        tokenFile: await tokenFile(await tempDir(), apiToken),
+        waitFor: 'listening',
+      }),
+    );
     await proxy.waitForEvent('broker_call_failed');
     expect((await proxy.admin('/startup')).status).toBe(503);
     expect((await proxy.admin('/readiness')).status).toBe(503);
@@ -122,7 +152,14 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
   it("broker answering 503: the proxy waits the broker's Retry-After, not its own backoff", async () => {
     const sw = await brokerSwitch(b.url, false);
     sw.unavailable(4);
-    const proxy = track(await startProxy({ brokerUrl: sw.url, database: 'main', tokenFile: await tokenFile(await tempDir(), apiToken), waitFor: 'listening' }));
+    const proxy = track(
+      await startProxy({
+        brokerUrl: sw.url,
+        database: 'main',
+        tokenFile: await tokenFile(await tempDir(), apiToken),
+        waitFor: 'listening',
+      }),
+    );
     const failed = await proxy.waitForEvent('broker_call_failed');
     expect(failed).toMatchObject({ code: 'control_plane_unavailable', retry_in_ms: 4000 });
     await sw.up();
@@ -132,7 +169,12 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
 
   it('a token the broker refuses: the error names its code', async () => {
     const proxy = track(
-      await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: await tokenFile(await tempDir(), await b.issuer.mint({ namespace: 'other', serviceAccount: 'intruder' })), waitFor: 'listening' }),
+      await startProxy({
+        brokerUrl: b.url,
+        database: 'main',
+        tokenFile: await tokenFile(await tempDir(), await b.issuer.mint({ namespace: 'other', serviceAccount: 'intruder' })),
+        waitFor: 'listening',
+      }),
     );
     await proxy.waitForEvent('broker_call_failed');
     const res = await psqlUser(proxy);
@@ -140,7 +182,14 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
   });
 
   it('SIGTERM: stops accepting, lets open connections finish, revokes the lease, exits 0', async () => {
-    const proxy = track(await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: await tokenFile(await tempDir(), apiToken), args: ['--max-sigterm-delay', '40s'] }));
+    const proxy = track(
+      await startProxy({
+        brokerUrl: b.url,
+        database: 'main',
+        tokenFile: await tokenFile(await tempDir(), apiToken),
+        args: ['--max-sigterm-delay', '40s'],
+      }),
+    );
     const client = await connectVia(proxy);
     const user = await userOf(client);
     proxy.child.kill('SIGTERM');
@@ -158,7 +207,14 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
   });
 
   it('POST /quitquitquit: connections still open at --max-sigterm-delay are closed, the lease revoked, exit 0', async () => {
-    const proxy = track(await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: await tokenFile(await tempDir(), apiToken), args: ['--max-sigterm-delay', '1s'] }));
+    const proxy = track(
+      await startProxy({
+        brokerUrl: b.url,
+        database: 'main',
+        tokenFile: await tokenFile(await tempDir(), apiToken),
+        args: ['--max-sigterm-delay', '1s'],
+      }),
+    );
     const client = await connectVia(proxy);
     client.on('error', () => {});
     const user = await userOf(client);
@@ -170,9 +226,22 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
   });
 
   it('refuses to listen beyond loopback without a local password, and says why', async () => {
-    const res = await runCli(['proxy', 'main', '--url', b.url, '--token-file', await tokenFile(await tempDir(), apiToken), '--listen', '0.0.0.0:0', '--admin-listen', 'off']);
+    const res = await runCli([
+      'proxy',
+      'main',
+      '--url',
+      b.url,
+      '--token-file',
+      await tokenFile(await tempDir(), apiToken),
+      '--listen',
+      '0.0.0.0:0',
+      '--admin-listen',
+      'off',
+    ]);
     expect(res.status).toBe(1);
-    expect(res.stderr).toMatch(/^pgmint: insecure_listen: refusing to listen on 0\.0\.0\.0, which is not loopback, without a local password/);
+    expect(res.stderr).toMatch(
+      /^pgmint: insecure_listen: refusing to listen on 0\.0\.0\.0, which is not loopback, without a local password/,
+    );
     expect(res.stderr).toContain('--local-password-file');
   });
 
@@ -181,14 +250,27 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
     const passwordFile = join(dir, 'local-password');
     await writeFile(passwordFile, 'correct horse battery staple\n', { mode: 0o600 });
     const proxy = track(
-      await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: await tokenFile(dir, apiToken), args: ['--local-password-file', passwordFile] }),
+      await startProxy({
+        brokerUrl: b.url,
+        database: 'main',
+        tokenFile: await tokenFile(dir, apiToken),
+        args: ['--local-password-file', passwordFile],
+      }),
     );
-    const ok = await run('psql', [proxy.url(), '-XAt', '-c', 'SELECT current_user'], { env: { PGPASSWORD: 'correct horse battery staple' } });
+    const ok = await run('psql', [proxy.url(), '-XAt', '-c', 'SELECT current_user'], {
+      env: { PGPASSWORD: 'correct horse battery staple' },
+    });
     expect(ok.stdout.trim()).toMatch(/^pgm_prod_api_/);
     const wrong = await run('psql', [proxy.url(), '-XAt', '-c', 'SELECT current_user'], { env: { PGPASSWORD: 'wrong' } });
     expect(wrong.status).not.toBe(0);
     expect(wrong.stderr).toContain('password authentication failed for user "app"');
-    const client = new pg.Client({ host: '127.0.0.1', port: proxy.port, user: 'app', database: 'orders', password: 'correct horse battery staple' });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: proxy.port,
+      user: 'app',
+      database: 'orders',
+      password: 'correct horse battery staple',
+    });
     await client.connect();
     expect(await userOf(client)).toMatch(/^pgm_prod_api_/);
     await client.end();
@@ -196,8 +278,22 @@ describe('pgmint proxy: leases over time, broker outages, shutdown', () => {
 
   it('listens on a Unix socket', async () => {
     const dir = await tempDir();
-    const proxy = track(await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: await tokenFile(dir, apiToken), args: ['--unix-socket', dir] }));
-    const res = await run('psql', ['-h', dir, '-p', new URL(proxy.url()).port, '-U', 'app', '-d', 'orders', '-XAt', '-c', 'SELECT current_user']);
+    const proxy = track(
+      await startProxy({ brokerUrl: b.url, database: 'main', tokenFile: await tokenFile(dir, apiToken), args: ['--unix-socket', dir] }),
+    );
+    const res = await run('psql', [
+      '-h',
+      dir,
+      '-p',
+      new URL(proxy.url()).port,
+      '-U',
+      'app',
+      '-d',
+      'orders',
+      '-XAt',
+      '-c',
+      'SELECT current_user',
+    ]);
     expect(res.stdout.trim(), res.stderr).toMatch(/^pgm_prod_api_/);
   });
 });

@@ -34,7 +34,11 @@ describe('infra/kubernetes/proxy-sidecar.yaml', () => {
   });
 
   it('probes the admin endpoints and reads the projected token with the pgmint audience', () => {
-    expect([proxy.startupProbe.httpGet.path, proxy.livenessProbe.httpGet.path, proxy.readinessProbe.httpGet.path]).toEqual(['/startup', '/liveness', '/readiness']);
+    expect([proxy.startupProbe.httpGet.path, proxy.livenessProbe.httpGet.path, proxy.readinessProbe.httpGet.path]).toEqual([
+      '/startup',
+      '/liveness',
+      '/readiness',
+    ]);
     const tokenFile = proxy.args.find((a) => a.startsWith('--token-file='))!.split('=')[1]!;
     const mount = proxy.volumeMounts.find((m) => tokenFile.startsWith(`${m.mountPath}/`))!;
     const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);

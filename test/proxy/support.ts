@@ -44,7 +44,20 @@ export async function startProxy(o: ProxyStart): Promise<TestProxy> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [o.bin ?? BIN, 'proxy', o.database, '--url', o.brokerUrl, '--token-file', o.tokenFile, '--listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, ...(o.args ?? [])],
+    [
+      o.bin ?? BIN,
+      'proxy',
+      o.database,
+      '--url',
+      o.brokerUrl,
+      '--token-file',
+      o.tokenFile,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      ...(o.args ?? []),
+    ],
     { env: cleanEnv({ PGMINT_PROXY_BACKOFF_MS: '200', ...o.env }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -119,7 +132,11 @@ export interface Run {
 }
 
 /** Runs a program to completion with piped output. */
-export function run(command: string, args: string[], opts: { env?: Record<string, string | undefined>; input?: string | Buffer; timeoutMs?: number } = {}): Promise<Run> {
+export function run(
+  command: string,
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -16,11 +16,55 @@ const exec = promisify(execFile);
 /** A test CA, a server certificate it signs for localhost, and an unrelated CA. */
 async function makeCertificates(dir: string) {
   const openssl = (...args: string[]) => exec('openssl', args, { cwd: dir });
-  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=pgmint test CA');
-  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=some other CA');
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=pgmint test CA',
+  );
+  await openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'other.key',
+    '-out',
+    'other-ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=some other CA',
+  );
   await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
   await writeFile(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  await openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
+  await openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  );
   // Postgres reads its key as the user it runs as (`postgres` when the tests run as root) and wants it private.
   await chmod(dir, 0o755);
   for (const f of ['server.key', 'server.pem']) {
@@ -48,7 +92,11 @@ describe('pgmint proxy: upstream TLS with verify-full', () => {
     certs = await makeCertificates(dir);
     [b, tlsPg] = await Promise.all([
       startTestBroker(),
-      startEmbeddedPostgres({ dataDir: join(dir, 'pg'), ephemeral: true, settings: { ssl: 'on', ssl_cert_file: certs.cert, ssl_key_file: certs.key } }),
+      startEmbeddedPostgres({
+        dataDir: join(dir, 'pg'),
+        ephemeral: true,
+        settings: { ssl: 'on', ssl_cert_file: certs.cert, ssl_key_file: certs.key },
+      }),
     ]);
     const brokerPassword = 'broker-password-for-tls-test';
     const admin = new pg.Client({ connectionString: tlsPg.url() });
@@ -57,15 +105,43 @@ describe('pgmint proxy: upstream TLS with verify-full', () => {
     await admin.end();
     const target = new pg.Client({ connectionString: tlsPg.url('orders') });
     await target.connect();
-    await target.query(bootstrapSql({ database: 'orders', schema: 'app', brokerRole: 'pgmint_broker', brokerPassword, readonlyGroup: 'orders_ro', readwriteGroup: 'orders_rw', serverVersion: Number((await target.query('SHOW server_version_num')).rows[0].server_version_num) }));
+    await target.query(
+      bootstrapSql({
+        database: 'orders',
+        schema: 'app',
+        brokerRole: 'pgmint_broker',
+        brokerPassword,
+        readonlyGroup: 'orders_ro',
+        readwriteGroup: 'orders_rw',
+        serverVersion: Number((await target.query('SHOW server_version_num')).rows[0].server_version_num),
+      }),
+    );
     await target.query(TARGET_FIXTURE);
     await target.query('GRANT SELECT ON ALL TABLES IN SCHEMA app TO orders_ro');
     await target.end();
     const steps: Array<[string, string, unknown]> = [
       // The broker itself needs no verification here; what workloads get says verify-full, by name.
-      ['POST', '/api/v1/databases', { id: 'orders', host: '127.0.0.1', port: tlsPg.port, database: 'orders', admin_user: 'pgmint_broker', admin_password: brokerPassword, sslmode: 'require', public_host: 'localhost', public_sslmode: 'verify-full' }],
+      [
+        'POST',
+        '/api/v1/databases',
+        {
+          id: 'orders',
+          host: '127.0.0.1',
+          port: tlsPg.port,
+          database: 'orders',
+          admin_user: 'pgmint_broker',
+          admin_password: brokerPassword,
+          sslmode: 'require',
+          public_host: 'localhost',
+          public_sslmode: 'verify-full',
+        },
+      ],
       ['PUT', '/api/v1/databases/orders/roles/readonly', { member_of: ['orders_ro'] }],
-      ['POST', '/api/v1/databases/orders/issuers', { issuer: b.issuer.url, allowed_service_accounts: ['prod/api'], default_role: 'readonly' }],
+      [
+        'POST',
+        '/api/v1/databases/orders/issuers',
+        { issuer: b.issuer.url, allowed_service_accounts: ['prod/api'], default_role: 'readonly' },
+      ],
     ];
     for (const [method, path, body] of steps) {
       const res = await b.admin(method, path, body);
@@ -90,9 +166,19 @@ describe('pgmint proxy: upstream TLS with verify-full', () => {
   });
 
   it('answers an application that asks for TLS when given a certificate', async () => {
-    const proxy = await startProxy({ brokerUrl: b.url, database: 'orders', tokenFile: file, args: ['--ca-file', certs.ca, '--tls-cert', certs.cert, '--tls-key', certs.key] });
+    const proxy = await startProxy({
+      brokerUrl: b.url,
+      database: 'orders',
+      tokenFile: file,
+      args: ['--ca-file', certs.ca, '--tls-cert', certs.cert, '--tls-key', certs.key],
+    });
     proxies.push(proxy);
-    const res = await run('psql', [`host=localhost port=${proxy.port} user=app dbname=orders sslmode=verify-full sslrootcert=${certs.ca}`, '-XAt', '-c', 'SELECT current_user']);
+    const res = await run('psql', [
+      `host=localhost port=${proxy.port} user=app dbname=orders sslmode=verify-full sslrootcert=${certs.ca}`,
+      '-XAt',
+      '-c',
+      'SELECT current_user',
+    ]);
     expect(res.stdout.trim(), res.stderr).toMatch(/^pgm_prod_api_/);
     // The same proxy still serves an application that does not ask for TLS.
     expect((await run('psql', [proxy.url(), '-XAt', '-c', 'SELECT 1'])).stdout.trim()).toBe('1');
@@ -103,7 +189,9 @@ describe('pgmint proxy: upstream TLS with verify-full', () => {
     proxies.push(proxy);
     const res = await run('psql', [proxy.url(), '-XAt', '-c', 'SELECT 1']);
     expect(res.status).not.toBe(0);
-    expect(res.stderr).toMatch(/TLS verification of localhost:\d+ failed \(sslmode=verify-full\): .*(self-signed|unable to verify|local issuer)/);
+    expect(res.stderr).toMatch(
+      /TLS verification of localhost:\d+ failed \(sslmode=verify-full\): .*(self-signed|unable to verify|local issuer)/,
+    );
     expect(res.stderr).toContain('check --ca-file');
     expect(proxy.events().find((e) => e.event === 'upstream_unavailable')?.message).toMatch(/TLS verification/);
   });

@@ -29,7 +29,11 @@ describe.each(['pg18', 'pg15'] as const)('interrupted rotations on %s', (serverN
   });
   afterAll(() => b?.close());
 
-  const accepts = (password: string) => loginAs(b.pg, b.targetDb, b.brokerUser, password).then(() => true, (err) => (err.code === '28P01' ? false : Promise.reject(err)));
+  const accepts = (password: string) =>
+    loginAs(b.pg, b.targetDb, b.brokerUser, password).then(
+      () => true,
+      (err) => (err.code === '28P01' ? false : Promise.reject(err)),
+    );
 
   /** Runs a rotation that stops after `step`; returns the passwords involved. */
   async function crashAfter(step: Step) {
@@ -79,7 +83,14 @@ describe.each(['pg18', 'pg15'] as const)('interrupted rotations on %s', (serverN
 
         const steps = await rotationSteps(b, since);
         const settle = step === 'afterPendingStored' ? 'rolled_back' : 'promoted';
-        expect(steps.map((s) => s.step)).toEqual([...STEPS_BEFORE[step], settle, 'pending_stored', 'password_set', 'pending_tested', 'promoted']);
+        expect(steps.map((s) => s.step)).toEqual([
+          ...STEPS_BEFORE[step],
+          settle,
+          'pending_stored',
+          'password_set',
+          'pending_tested',
+          'promoted',
+        ]);
         const crashed = steps.slice(0, STEPS_BEFORE[step].length + 1);
         expect(new Set(crashed.map((s) => s.rotation_id)).size).toBe(1);
         expect(steps[STEPS_BEFORE[step].length]).toMatchObject({ recovered: true, trigger: 'api', outcome: 'success' });
@@ -115,7 +126,12 @@ describe.each(['pg18', 'pg15'] as const)('interrupted rotations on %s', (serverN
 
         const steps = await rotationSteps(b, since);
         expect(steps.map((s) => s.step)).toEqual([...STEPS_BEFORE[step], altered ? 'promoted' : 'rolled_back']);
-        expect(steps.at(-1)).toMatchObject({ trigger: altered ? 'exchange' : 'schedule', recovered: true, outcome: 'success', rotation_id: steps[0]!.rotation_id });
+        expect(steps.at(-1)).toMatchObject({
+          trigger: altered ? 'exchange' : 'schedule',
+          recovered: true,
+          outcome: 'success',
+          rotation_id: steps[0]!.rotation_id,
+        });
       } finally {
         await next.close();
       }

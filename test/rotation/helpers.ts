@@ -49,7 +49,12 @@ export async function restartBroker(b: TestBroker) {
     app,
     admin: (method: string, path: string) => app.request(path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
     exchange: async (namespace = 'prod', serviceAccount = 'api') => {
-      const token = await b.issuer.mint({ namespace, serviceAccount, podName: `${serviceAccount}-${crypto.randomUUID().slice(0, 6)}`, podUid: crypto.randomUUID() });
+      const token = await b.issuer.mint({
+        namespace,
+        serviceAccount,
+        podName: `${serviceAccount}-${crypto.randomUUID().slice(0, 6)}`,
+        podUid: crypto.randomUUID(),
+      });
       return app.request('/api/v1/databases/main/credentials/k8s', { headers: { authorization: `Bearer ${token}` } });
     },
     close: () => closeDeps(deps),
@@ -57,6 +62,11 @@ export async function restartBroker(b: TestBroker) {
 }
 
 export async function exchangeOverHttp(b: TestBroker, namespace = 'prod', serviceAccount = 'api'): Promise<Response> {
-  const token = await b.issuer.mint({ namespace, serviceAccount, podName: `${serviceAccount}-${crypto.randomUUID().slice(0, 6)}`, podUid: crypto.randomUUID() });
+  const token = await b.issuer.mint({
+    namespace,
+    serviceAccount,
+    podName: `${serviceAccount}-${crypto.randomUUID().slice(0, 6)}`,
+    podUid: crypto.randomUUID(),
+  });
   return fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
 }

@@ -28,7 +28,9 @@ describe.each(['pg18', 'pg15'] as const)('root rotation on %s', (serverName) => 
   const rotate = () => b.admin('POST', '/api/v1/databases/main/rotate-root');
 
   it('keeps the root credential sealed: no plaintext anywhere in the control plane', async () => {
-    const { rows } = await b.deps.sql.query<{ root_secret: Record<string, string | null> }>("SELECT root_secret FROM pgmint.databases WHERE id = 'main'");
+    const { rows } = await b.deps.sql.query<{ root_secret: Record<string, string | null> }>(
+      "SELECT root_secret FROM pgmint.databases WHERE id = 'main'",
+    );
     expect(rows[0]!.root_secret.current).toMatch(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
     expect(await rootPassword(b.deps)).toBe(b.brokerPassword);
     const tables = ['databases', 'roles', 'issuers', 'leases', 'audit_log', 'jwks_cache'];
@@ -61,7 +63,9 @@ describe.each(['pg18', 'pg15'] as const)('root rotation on %s', (serverName) => 
     expect(await rootPassword(b.deps, 'main', 'previous')).toBe(oldPassword);
 
     // Postgres holds a SCRAM verifier, never the password.
-    const stored = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [b.brokerUser]));
+    const stored = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [b.brokerUser]),
+    );
     expect(stored.rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
 
     // Sessions opened before the rotation keep working; a lease minted before still logs in.
@@ -106,7 +110,12 @@ describe.each(['pg18', 'pg15'] as const)('root rotation on %s', (serverName) => 
     const currentAccepted: boolean[] = [];
     const current = await rootPassword(b.deps);
     const exchangeNow = async () => {
-      currentAccepted.push(await loginAs(b.pg, b.targetDb, b.brokerUser, current).then(() => true, () => false));
+      currentAccepted.push(
+        await loginAs(b.pg, b.targetDb, b.brokerUser, current).then(
+          () => true,
+          () => false,
+        ),
+      );
       // A fresh pool must log in while the target and the control plane disagree.
       await b.deps.targets.close('main');
       const res = await exchangeOverHttp(b);
@@ -126,7 +135,10 @@ describe.each(['pg18', 'pg15'] as const)('root rotation on %s', (serverName) => 
 
     // And with no help: many exchanges racing one rotation over HTTP.
     await b.deps.targets.close('main');
-    const [rotation, ...exchanges] = await Promise.all([rotate(), ...Array.from({ length: 8 }, () => exchangeOverHttp(b, 'batch', 'race'))]);
+    const [rotation, ...exchanges] = await Promise.all([
+      rotate(),
+      ...Array.from({ length: 8 }, () => exchangeOverHttp(b, 'batch', 'race')),
+    ]);
     expect(rotation.status).toBe(200);
     for (const res of exchanges) {
       expect(res.status).toBe(200);
@@ -150,7 +162,9 @@ describe.each(['pg18', 'pg15'] as const)('root rotation on %s', (serverName) => 
     expect(second?.status).toBe(409);
     expect((await second!.json()).code).toBe('conflict');
     const steps = await rotationSteps(b, before);
-    expect(steps.filter((s) => s.outcome !== 'success')).toEqual([expect.objectContaining({ step: 'failed', outcome: 'denied', code: 'conflict' })]);
+    expect(steps.filter((s) => s.outcome !== 'success')).toEqual([
+      expect.objectContaining({ step: 'failed', outcome: 'denied', code: 'conflict' }),
+    ]);
     expect(steps.filter((s) => s.step === 'promoted')).toHaveLength(1);
   });
 
@@ -166,7 +180,9 @@ describe.each(['pg18', 'pg15'] as const)('root rotation on %s', (serverName) => 
     const anonymous = await b.app.request('/api/v1/databases/main/rotate-root', { method: 'POST' });
     expect(anonymous.status).toBe(401);
     const reader = `reader_${crypto.randomUUID()}`;
-    await b.deps.sql.query("INSERT INTO pgmint.admin_tokens (name, token_hash, scopes) VALUES ('reader', $1, '{databases:read}')", [await tokenHash(reader)]);
+    await b.deps.sql.query("INSERT INTO pgmint.admin_tokens (name, token_hash, scopes) VALUES ('reader', $1, '{databases:read}')", [
+      await tokenHash(reader),
+    ]);
     const denied = await b.admin('POST', '/api/v1/databases/main/rotate-root', undefined, reader);
     expect(denied.status).toBe(403);
     expect((await denied.json()).code).toBe('insufficient_scope');

@@ -22,7 +22,8 @@ const scheduledEvent = {
   detail: {},
 };
 
-const context = (remainingMs: number) => ({ functionName: 'pgmint-rotate-root', getRemainingTimeInMillis: () => remainingMs }) as unknown as Context;
+const context = (remainingMs: number) =>
+  ({ functionName: 'pgmint-rotate-root', getRemainingTimeInMillis: () => remainingMs }) as unknown as Context;
 
 describe('functions/rotate-root.ts on a schedule', () => {
   let b: TestBroker;

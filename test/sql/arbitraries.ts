@@ -6,9 +6,42 @@
 import fc from 'fast-check';
 
 const FRAGMENTS = [
-  '"', "'", '""', "''", '\\', "\\'", '\\"', '$$', '$a$', ';', '--', '/*', '*/', ' ', '\n', '\r', '\t',
-  "E'", 'U&', '{{name}}', '{{password}}', '}}', 'x"; CREATE ROLE evil; --', "'); DROP ROLE x; --",
-  'é', 'ß', '😀', '\u202e', '\u00a0', '\u0301', 'ﬁ', '\u0001', '\u007f', 'pg_', 'public', 'Ω',
+  '"',
+  "'",
+  '""',
+  "''",
+  '\\',
+  "\\'",
+  '\\"',
+  '$$',
+  '$a$',
+  ';',
+  '--',
+  '/*',
+  '*/',
+  ' ',
+  '\n',
+  '\r',
+  '\t',
+  "E'",
+  'U&',
+  '{{name}}',
+  '{{password}}',
+  '}}',
+  'x"; CREATE ROLE evil; --',
+  "'); DROP ROLE x; --",
+  'é',
+  'ß',
+  '😀',
+  '\u202e',
+  '\u00a0',
+  '\u0301',
+  'ﬁ',
+  '\u0001',
+  '\u007f',
+  'pg_',
+  'public',
+  'Ω',
 ];
 
 const piece = fc.oneof(
@@ -47,7 +80,5 @@ export function hostileString(maxBytes: number, minLength = 0): fc.Arbitrary<str
 
 /** Role names Postgres accepts in CREATE ROLE: non-empty, ≤ 63 bytes, not reserved. */
 export function hostileRoleName(exclude: string[] = []): fc.Arbitrary<string> {
-  return hostileString(63, 1).filter(
-    (s) => !s.startsWith('pg_') && s !== 'public' && s !== 'none' && !exclude.includes(s),
-  );
+  return hostileString(63, 1).filter((s) => !s.startsWith('pg_') && s !== 'public' && s !== 'none' && !exclude.includes(s));
 }

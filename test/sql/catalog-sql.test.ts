@@ -82,7 +82,9 @@ describe.each(['pg18', 'pg15'] as const)('catalog reads against real Postgres (%
     const busy = `${prefix}z_y`;
     const password = generatePassword();
     await asBroker(async (c) => {
-      await c.query(`CREATE ROLE ${ident(expired)} LOGIN VALID UNTIL ${literal(new Date(Date.now() - HOUR).toISOString())} IN ROLE ${ident(group)}`);
+      await c.query(
+        `CREATE ROLE ${ident(expired)} LOGIN VALID UNTIL ${literal(new Date(Date.now() - HOUR).toISOString())} IN ROLE ${ident(group)}`,
+      );
       await c.query(
         `CREATE ROLE ${ident(busy)} LOGIN PASSWORD ${literal(await scramSha256Verifier(password))} VALID UNTIL ${literal(new Date(Date.now() + HOUR).toISOString())} IN ROLE ${ident(group)}`,
       );

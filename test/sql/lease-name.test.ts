@@ -5,9 +5,7 @@ import { checkLeasePrefix, leaseRoleName, randomSuffix } from '../../lib/sql/lea
 describe('leaseRoleName()', () => {
   it('builds pgm_<ns>_<sa>_<random>', () => {
     expect(leaseRoleName({ namespace: 'prod', serviceAccount: 'api', random: 'k3v9q2ab' })).toBe('pgm_prod_api_k3v9q2ab');
-    expect(leaseRoleName({ namespace: 'Team.A--x', serviceAccount: 'my.SA', random: 'abcdefgh' })).toBe(
-      'pgm_team_a_x_my_sa_abcdefgh',
-    );
+    expect(leaseRoleName({ namespace: 'Team.A--x', serviceAccount: 'my.SA', random: 'abcdefgh' })).toBe('pgm_team_a_x_my_sa_abcdefgh');
     expect(leaseRoleName({ prefix: 'lease', namespace: 'ß', serviceAccount: '', random: 'abcdefgh' })).toBe('lease_abcdefgh');
   });
 

@@ -28,7 +28,12 @@ describe('revocation scripts', () => {
   });
 
   it('elsewhere, the roles are released but kept, and every temporary grant is taken back by its grantor', () => {
-    expect(releaseElsewhereSql(180000, [{ ...busy, creator: 'broker_c3' }, { ...idle, reassignTo: null }]).split(';\n')).toEqual([
+    expect(
+      releaseElsewhereSql(180000, [
+        { ...busy, creator: 'broker_c3' },
+        { ...idle, reassignTo: null },
+      ]).split(';\n'),
+    ).toEqual([
       'GRANT "broker_c3" TO SESSION_USER WITH INHERIT FALSE, SET TRUE',
       'GRANT "pgm_b" TO SESSION_USER WITH INHERIT FALSE, SET TRUE',
       'SET LOCAL ROLE "broker_c3"',

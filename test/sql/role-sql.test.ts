@@ -8,7 +8,8 @@ import { alterPasswordSql, createLoginRoleSql, leaseCreationSql, leaseRenewalSql
 import { createDatabase, loginAs, server, withSuperuser } from '../support/postgres.js';
 import { randomName, rejectionCode } from './helpers.js';
 
-const VERIFIER = 'SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0c2FsdA==$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=';
+const VERIFIER =
+  'SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0c2FsdA==$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=';
 const HOUR = 3_600_000;
 
 describe('role SQL text', () => {
@@ -37,7 +38,9 @@ describe('role SQL text', () => {
     const expiresAt = new Date('2026-04-12T16:30:00Z');
     const plain = { memberOf: ['app_ro'], searchPath: null, readOnly: true, creationStatements: null, renewStatements: null };
     const login = { name: 'pgm_a_b_abcdefgh', verifier: VERIFIER, expiresAt };
-    expect(leaseCreationSql(plain, login)).toBe(createLoginRoleSql({ name: login.name, verifier: VERIFIER, validUntil: expiresAt, memberOf: ['app_ro'], readOnly: true }));
+    expect(leaseCreationSql(plain, login)).toBe(
+      createLoginRoleSql({ name: login.name, verifier: VERIFIER, validUntil: expiresAt, memberOf: ['app_ro'], readOnly: true }),
+    );
     const custom = {
       ...plain,
       creationStatements: `CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' IN ROLE app_ro;`,
@@ -47,7 +50,9 @@ describe('role SQL text', () => {
       `CREATE ROLE "pgm_a_b_abcdefgh" LOGIN PASSWORD '${VERIFIER}' VALID UNTIL '2026-04-12T16:30:00.000Z' IN ROLE app_ro;`,
     );
     expect(leaseRenewalSql(null, login.name, expiresAt)).toBe(renewRoleSql(login.name, expiresAt));
-    expect(leaseRenewalSql(custom.renewStatements, login.name, expiresAt)).toBe(`ALTER ROLE "pgm_a_b_abcdefgh" VALID UNTIL '2026-04-12T16:30:00.000Z';`);
+    expect(leaseRenewalSql(custom.renewStatements, login.name, expiresAt)).toBe(
+      `ALTER ROLE "pgm_a_b_abcdefgh" VALID UNTIL '2026-04-12T16:30:00.000Z';`,
+    );
   });
 
   it('refuses a plaintext password and an invalid date as programming errors', () => {
@@ -91,9 +96,7 @@ async function setUp(s: ReturnType<typeof server>): Promise<Fixture> {
       CREATE ROLE ${ident(broker.user)} LOGIN CREATEROLE PASSWORD ${`'${await scramSha256Verifier(broker.password)}'`};
     `);
     if (s.version >= 16) {
-      await c.query(
-        `GRANT ${ident(group)}, ${ident(writer)} TO ${ident(broker.user)} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`,
-      );
+      await c.query(`GRANT ${ident(group)}, ${ident(writer)} TO ${ident(broker.user)} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`);
     }
   });
   return { db, group, writer, broker };

@@ -6,15 +6,16 @@ import { createDatabase, server, withSuperuser } from '../support/postgres.js';
 import { hostileRoleName, hostileString } from './arbitraries.js';
 import { randomName, rejectionCode, rolesCreatedInThisTransaction } from './helpers.js';
 
-const VERIFIER = 'SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0c2FsdA==$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=';
+const VERIFIER =
+  'SCRAM-SHA-256$4096:c2FsdHNhbHRzYWx0c2FsdA==$aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb=';
 
 describe('renderTemplate()', () => {
   const vars = { name: 'pgm_a_b_x1y2z3w4', password: VERIFIER, expiration: '2026-04-12T16:30:00.000Z' };
 
   it('substitutes pre-quoted values in quoted and bare positions', () => {
-    expect(
-      renderTemplate(`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`, vars),
-    ).toBe(`CREATE ROLE "pgm_a_b_x1y2z3w4" WITH LOGIN PASSWORD '${VERIFIER}' VALID UNTIL '2026-04-12T16:30:00.000Z';`);
+    expect(renderTemplate(`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`, vars)).toBe(
+      `CREATE ROLE "pgm_a_b_x1y2z3w4" WITH LOGIN PASSWORD '${VERIFIER}' VALID UNTIL '2026-04-12T16:30:00.000Z';`,
+    );
     expect(renderTemplate('ALTER ROLE {{username}} VALID UNTIL {{ expiration }}', vars)).toBe(
       `ALTER ROLE "pgm_a_b_x1y2z3w4" VALID UNTIL '2026-04-12T16:30:00.000Z'`,
     );
@@ -64,10 +65,7 @@ describe('renderTemplate()', () => {
     expect(validateTemplate(`CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}'`)).toBeNull();
     expect(validateTemplate('GRANT app TO {{name}}; SELECT $1, $$ {x} $$', { require: ['name'] })).toBeNull();
     expect(validateTemplate('SELECT 1', { require: ['name'] })).toEqual(expect.any(String));
-    expect([...templateVariables(`ALTER ROLE {{username}} VALID UNTIL '{{expiration}}'`)].sort()).toEqual([
-      'expiration',
-      'name',
-    ]);
+    expect([...templateVariables(`ALTER ROLE {{username}} VALID UNTIL '{{expiration}}'`)].sort()).toEqual(['expiration', 'name']);
   });
 
   it('a missing value is a TypeError; a bad value is invalid_request', () => {
@@ -102,10 +100,9 @@ describe.each(['pg18', 'pg15'] as const)('rendered templates against real Postgr
           try {
             await c.query(renderTemplate(template, { name, password }));
             expect(await rolesCreatedInThisTransaction(c)).toEqual([name]);
-            const { rows } = await c.query(
-              `SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`,
-              [name],
-            );
+            const { rows } = await c.query(`SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`, [
+              name,
+            ]);
             // COMMENT with an empty string removes the comment.
             expect(rows).toEqual([{ comment: password === '' ? null : password }]);
           } finally {
@@ -155,10 +152,7 @@ describe.each(['pg18', 'pg15'] as const)('rendered templates against real Postgr
       try {
         await c.query(renderTemplate(template, { name, expiration: 'x--/*$$' }));
         expect(await rolesCreatedInThisTransaction(c)).toEqual([name]);
-        const { rows } = await c.query(
-          `SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`,
-          [name],
-        );
+        const { rows } = await c.query(`SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`, [name]);
         expect(rows).toEqual([{ comment: 'x--/*$$' }]);
       } finally {
         await c.query('ROLLBACK');

@@ -107,7 +107,10 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
   });
 
   it('the plan check itself sees a sequential scan', async () => {
-    const { rows } = await sql.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>('EXPLAIN (FORMAT JSON) SELECT * FROM pgmint.leases WHERE last_error = $1', ['x']);
+    const { rows } = await sql.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+      'EXPLAIN (FORMAT JSON) SELECT * FROM pgmint.leases WHERE last_error = $1',
+      ['x'],
+    );
     expect(sequentialScans(rows[0]!['QUERY PLAN'][0].Plan)).toEqual(['leases']);
   });
 
@@ -154,102 +157,107 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
     };
 
     const store = createStore(recording(sql, log, () => label));
-    await store.transaction(async (s) => {
-      const l = s.leases;
-      const a = s.audit;
-      // The exchange.
-      const lease = newLease();
-      at('exchange: insert pending within cap');
-      await l.insertPendingWithinCap(lease, 10);
-      at('exchange: activate with audit row');
-      await l.activate(lease.id, { action: 'credentials.issue', outcome: 'success', databaseId: DB, leaseId: lease.id });
-      const failed = newLease();
-      await l.insertPendingWithinCap(failed, 10);
-      at('exchange: mark failed');
-      await l.markFailed(failed.id, 'refused');
-      // Renew and revoke one lease.
-      at('renew/revoke: get');
-      await l.get(lease.id);
-      at('renew/revoke: lock');
-      await l.lock(lease.id);
-      at('renew: move expiry');
-      await l.renew(lease.id, new Date(now.getTime() + 7200_000), now);
-      at('revoke: request one and lock it');
-      await l.requestOne(lease.id, now);
-      at('exchange: request revocation by id (target away)');
-      await l.requestRevocation(DB, { id: lease.id }, now);
-      at('revoke: mark revoked');
-      await l.markRevoked([lease.id], now);
-      at('revoke: record failures');
-      await l.recordFailures([{ id: failed.id, error: 'x', nextAttemptAt: now }]);
-      at('audit: append');
-      await a.append({ action: 'lease.renew', outcome: 'success', databaseId: DB, leaseId: lease.id });
-      at('audit: append many');
-      await a.appendMany([{ action: 'lease.revoke', outcome: 'success', databaseId: DB, leaseId: lease.id }]);
-      // Bulk revocation and health.
-      at('bulk revoke: by subject');
-      await l.requestRevocation(DB, { subject: 'system:serviceaccount:prod:sa9' }, now);
-      at('bulk revoke: by subject of one issuer');
-      await l.requestRevocation(DB, { subject: 'system:serviceaccount:prod:sa11', issuer: 'https://issuer.example' }, now);
-      at('bulk revoke: by prefix');
-      await l.requestRevocation(DB, { prefix: 'pgm_prod_api_12' }, now);
-      at('bulk revoke: still requested');
-      await l.countRequested(DB);
-      at('health: counts by state');
-      await l.countByState({ databaseId: DB, now, graceSec: 60 });
-      at('database removal: unfinished leases');
-      await l.countLiveInDatabase(DB);
-      // Listing.
-      at('list: first page');
-      const page = await l.list({ databaseId: DB, limit: 100 });
-      at('list: next page');
-      await l.list({ databaseId: DB, after: page.at(-1)!.id, limit: 100 });
-      at('list: by state');
-      await l.list({ databaseId: DB, state: 'active' });
-      at('list: by subject');
-      await l.list({ databaseId: DB, subject: 'system:serviceaccount:prod:sa3' });
-      at('list: by issuer');
-      await l.list({ databaseId: DB, issuer: 'https://issuer.example' });
-      at('list: by subject of one issuer');
-      await l.list({ databaseId: DB, subject: 'system:serviceaccount:prod:sa3', issuer: 'https://issuer.example' });
-      at('list: by prefix');
-      await l.list({ databaseId: DB, prefix: 'pgm_prod_api_77' });
-      // The audit route.
-      at('audit: newest');
-      const newest = await a.query({ limit: 100 });
-      at('audit: next page');
-      await a.query({ before: newest.at(-1)!.id, limit: 100 });
-      at('audit: by subject');
-      await a.query({ subject: 'system:serviceaccount:prod:sa42' });
-      at('audit: by subject of one issuer');
-      await a.query({ subject: 'system:serviceaccount:prod:sa42', issuer: 'https://issuer.example' });
-      at('audit: by database');
-      await a.query({ databaseId: 'billing' });
-      at('audit: by action');
-      await a.query({ action: 'orphan.drop' });
-      at('audit: by time');
-      await a.query({ since: new Date(now.getTime() - 200 * 86400_000).toISOString(), until: new Date(now.getTime() - 199 * 86400_000).toISOString() });
-      at('audit: by subject and time');
-      await a.query({ subject: 'system:serviceaccount:prod:sa42', since: new Date(now.getTime() - 30 * 86400_000).toISOString() });
-      // The sweep.
-      at('sweep: claim due');
-      await l.claimDue({ databaseId: DB, now, graceSec: 60, limit: 200 });
-      at('sweep: claim due, next page');
-      await l.claimDue({ databaseId: DB, now, graceSec: 60, limit: 200, after: lease.id });
-      at('sweep: mark draining');
-      await l.markDraining([failed.id]);
-      at('sweep: claim requested');
-      await l.claimDue({ databaseId: DB, now, graceSec: 60, limit: 200, onlyRequested: true });
-      at('sweep: count due');
-      await l.countDue({ databaseId: DB, now, graceSec: 60 });
-      at('sweep: tracked usernames');
-      await l.tracked(['pgm_prod_api_5', 'pgm_prod_api_6', 'pgm_nobody']);
-      at('sweep: delete finished leases');
-      await l.deleteFinished(new Date(now.getTime() - 39 * 86400_000), 1000);
-      throw new RollbackForPlans();
-    }).catch((err) => {
-      if (!(err instanceof RollbackForPlans)) throw err;
-    });
+    await store
+      .transaction(async (s) => {
+        const l = s.leases;
+        const a = s.audit;
+        // The exchange.
+        const lease = newLease();
+        at('exchange: insert pending within cap');
+        await l.insertPendingWithinCap(lease, 10);
+        at('exchange: activate with audit row');
+        await l.activate(lease.id, { action: 'credentials.issue', outcome: 'success', databaseId: DB, leaseId: lease.id });
+        const failed = newLease();
+        await l.insertPendingWithinCap(failed, 10);
+        at('exchange: mark failed');
+        await l.markFailed(failed.id, 'refused');
+        // Renew and revoke one lease.
+        at('renew/revoke: get');
+        await l.get(lease.id);
+        at('renew/revoke: lock');
+        await l.lock(lease.id);
+        at('renew: move expiry');
+        await l.renew(lease.id, new Date(now.getTime() + 7200_000), now);
+        at('revoke: request one and lock it');
+        await l.requestOne(lease.id, now);
+        at('exchange: request revocation by id (target away)');
+        await l.requestRevocation(DB, { id: lease.id }, now);
+        at('revoke: mark revoked');
+        await l.markRevoked([lease.id], now);
+        at('revoke: record failures');
+        await l.recordFailures([{ id: failed.id, error: 'x', nextAttemptAt: now }]);
+        at('audit: append');
+        await a.append({ action: 'lease.renew', outcome: 'success', databaseId: DB, leaseId: lease.id });
+        at('audit: append many');
+        await a.appendMany([{ action: 'lease.revoke', outcome: 'success', databaseId: DB, leaseId: lease.id }]);
+        // Bulk revocation and health.
+        at('bulk revoke: by subject');
+        await l.requestRevocation(DB, { subject: 'system:serviceaccount:prod:sa9' }, now);
+        at('bulk revoke: by subject of one issuer');
+        await l.requestRevocation(DB, { subject: 'system:serviceaccount:prod:sa11', issuer: 'https://issuer.example' }, now);
+        at('bulk revoke: by prefix');
+        await l.requestRevocation(DB, { prefix: 'pgm_prod_api_12' }, now);
+        at('bulk revoke: still requested');
+        await l.countRequested(DB);
+        at('health: counts by state');
+        await l.countByState({ databaseId: DB, now, graceSec: 60 });
+        at('database removal: unfinished leases');
+        await l.countLiveInDatabase(DB);
+        // Listing.
+        at('list: first page');
+        const page = await l.list({ databaseId: DB, limit: 100 });
+        at('list: next page');
+        await l.list({ databaseId: DB, after: page.at(-1)!.id, limit: 100 });
+        at('list: by state');
+        await l.list({ databaseId: DB, state: 'active' });
+        at('list: by subject');
+        await l.list({ databaseId: DB, subject: 'system:serviceaccount:prod:sa3' });
+        at('list: by issuer');
+        await l.list({ databaseId: DB, issuer: 'https://issuer.example' });
+        at('list: by subject of one issuer');
+        await l.list({ databaseId: DB, subject: 'system:serviceaccount:prod:sa3', issuer: 'https://issuer.example' });
+        at('list: by prefix');
+        await l.list({ databaseId: DB, prefix: 'pgm_prod_api_77' });
+        // The audit route.
+        at('audit: newest');
+        const newest = await a.query({ limit: 100 });
+        at('audit: next page');
+        await a.query({ before: newest.at(-1)!.id, limit: 100 });
+        at('audit: by subject');
+        await a.query({ subject: 'system:serviceaccount:prod:sa42' });
+        at('audit: by subject of one issuer');
+        await a.query({ subject: 'system:serviceaccount:prod:sa42', issuer: 'https://issuer.example' });
+        at('audit: by database');
+        await a.query({ databaseId: 'billing' });
+        at('audit: by action');
+        await a.query({ action: 'orphan.drop' });
+        at('audit: by time');
+        await a.query({
+          since: new Date(now.getTime() - 200 * 86400_000).toISOString(),
+          until: new Date(now.getTime() - 199 * 86400_000).toISOString(),
+        });
+        at('audit: by subject and time');
+        await a.query({ subject: 'system:serviceaccount:prod:sa42', since: new Date(now.getTime() - 30 * 86400_000).toISOString() });
+        // The sweep.
+        at('sweep: claim due');
+        await l.claimDue({ databaseId: DB, now, graceSec: 60, limit: 200 });
+        at('sweep: claim due, next page');
+        await l.claimDue({ databaseId: DB, now, graceSec: 60, limit: 200, after: lease.id });
+        at('sweep: mark draining');
+        await l.markDraining([failed.id]);
+        at('sweep: claim requested');
+        await l.claimDue({ databaseId: DB, now, graceSec: 60, limit: 200, onlyRequested: true });
+        at('sweep: count due');
+        await l.countDue({ databaseId: DB, now, graceSec: 60 });
+        at('sweep: tracked usernames');
+        await l.tracked(['pgm_prod_api_5', 'pgm_prod_api_6', 'pgm_nobody']);
+        at('sweep: delete finished leases');
+        await l.deleteFinished(new Date(now.getTime() - 39 * 86400_000), 1000);
+        throw new RollbackForPlans();
+      })
+      .catch((err) => {
+        if (!(err instanceof RollbackForPlans)) throw err;
+      });
 
     const { rows: partitions } = await sql.query<{ name: string }>(
       `SELECT c.relname::text AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid

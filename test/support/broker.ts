@@ -68,7 +68,15 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
   await withSuperuser(pg, targetDb, async (c) => {
     const version = Number((await c.query('SHOW server_version_num')).rows[0].server_version_num);
     await c.query(
-      bootstrapSql({ database: targetDb, schema: 'app', brokerRole: brokerUser, brokerPassword, readonlyGroup: ro, readwriteGroup: rw, serverVersion: version }),
+      bootstrapSql({
+        database: targetDb,
+        schema: 'app',
+        brokerRole: brokerUser,
+        brokerPassword,
+        readonlyGroup: ro,
+        readwriteGroup: rw,
+        serverVersion: version,
+      }),
     );
     await c.query(TARGET_FIXTURE);
     await c.query(`GRANT SELECT ON ALL TABLES IN SCHEMA app TO ${ro}`);
@@ -110,7 +118,19 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     admin,
     async setupDefault(id = 'main', issuerOverrides = {}) {
       const steps: Array<[string, string, unknown]> = [
-        ['POST', '/api/v1/databases', { id, host: pg.host, port: pg.port, database: targetDb, admin_user: brokerUser, admin_password: brokerPassword, sslmode: 'disable' }],
+        [
+          'POST',
+          '/api/v1/databases',
+          {
+            id,
+            host: pg.host,
+            port: pg.port,
+            database: targetDb,
+            admin_user: brokerUser,
+            admin_password: brokerPassword,
+            sslmode: 'disable',
+          },
+        ],
         ['PUT', `/api/v1/databases/${id}/roles/readonly`, { member_of: [ro] }],
         ['PUT', `/api/v1/databases/${id}/roles/readwrite`, { member_of: [rw], allow_write: true, max_ttl: '2h' }],
         [

@@ -26,7 +26,9 @@ describe('guardOutage', () => {
   it('tells a server that is away from one that refused the statement', () => {
     expect(sanitizeDatabaseError(refused).unreachable).toBe(true);
     expect(sanitizeDatabaseError(new Error('Query read timeout')).unreachable).toBe(true);
-    expect(sanitizeDatabaseError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })).unreachable).toBe(true);
+    expect(
+      sanitizeDatabaseError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })).unreachable,
+    ).toBe(true);
     expect(sanitizeDatabaseError(Object.assign(new Error('the database system is starting up'), { code: '57P03' })).unreachable).toBe(true);
     expect(sanitizeDatabaseError(Object.assign(new Error('duplicate key'), { code: '23505' })).unreachable).toBe(false);
   });

@@ -7,7 +7,9 @@ const limits = { defaultTtl: 3600, maxTtl: 8 * 3600 };
 describe('lease lifetimes at the edges', () => {
   it('refuses a ttl under the minimum, naming ttl, and accepts the minimum itself', () => {
     for (const ttl of ['0', '1', '29', '29s', '0m']) {
-      expect(() => resolveTtl(ttl, limits)).toThrow(expect.objectContaining({ code: 'invalid_request', details: expect.objectContaining({ field: 'ttl', min_ttl: MIN_TTL_SEC }) }));
+      expect(() => resolveTtl(ttl, limits)).toThrow(
+        expect.objectContaining({ code: 'invalid_request', details: expect.objectContaining({ field: 'ttl', min_ttl: MIN_TTL_SEC }) }),
+      );
     }
     expect(resolveTtl('30', limits)).toBe(30);
     expect(resolveTtl('30s', limits)).toBe(30);

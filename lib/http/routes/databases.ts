@@ -31,7 +31,9 @@ export function databaseRoutes(deps: Deps) {
   });
 
   const list = adminRoute({
-    method: 'get', path: '/', summary: 'List target databases',
+    method: 'get',
+    path: '/',
+    summary: 'List target databases',
     responses: { 200: json(DatabaseList, 'Databases') },
   });
   app.openapi(list, async (c) => c.json({ databases: (await deps.store.databases.list()).map(presentDatabase) }, 200));

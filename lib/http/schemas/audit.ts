@@ -17,7 +17,11 @@ export const AuditQuery = z.object({
   issuer: z.string().min(1).max(2048).optional().openapi(queryParam('issuer')),
   since: instant.optional().openapi(queryParam('since')),
   until: instant.optional().openapi(queryParam('until')),
-  cursor: z.string().regex(/^[0-9]{1,18}$/, 'a next_cursor value from a previous page').optional().openapi(queryParam('cursor')),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,18}$/, 'a next_cursor value from a previous page')
+    .optional()
+    .openapi(queryParam('cursor')),
   limit: limit.default(100).openapi({ ...queryParam('limit'), type: 'integer' }),
 });
 

@@ -10,12 +10,14 @@ import { z } from '@hono/zod-openapi';
 import { instantProblem } from '../../db/storable.js';
 import { parseDuration } from '../../leases/ttl.js';
 
-export const slug = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -, at most 63 characters');
+export const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ and -, at most 63 characters');
 
 /** Postgres role names as pgmint accepts them from configuration. */
-export const roleName = z.string().min(1).max(63).regex(/^[^\0]+$/, 'must not contain NUL');
+export const roleName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[^\0]+$/, 'must not contain NUL');
 
 export const pathParam = (name: string) => ({ param: { name, in: 'path' as const } });
 export const queryParam = (name: string) => ({ param: { name, in: 'query' as const } });

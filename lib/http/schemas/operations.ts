@@ -34,12 +34,9 @@ export const Health = z
     createrole: z.boolean().nullable(),
     superuser: z.boolean().nullable(),
     server_version: z.number().nullable(),
-    lease_roles_created_by: z
-      .enum(['creators', 'broker'])
-      .nullable()
-      .openapi({
-        description: 'creators: PostgreSQL 16+ with the pgmint_roles schema (README, "Creator roles"); broker: the broker itself',
-      }),
+    lease_roles_created_by: z.enum(['creators', 'broker']).nullable().openapi({
+      description: 'creators: PostgreSQL 16+ with the pgmint_roles schema (README, "Creator roles"); broker: the broker itself',
+    }),
     error: z.string().nullable(),
     leases: z.object({
       active: z.number(),
@@ -57,7 +54,13 @@ export const Health = z
   .openapi('Health');
 
 export const SweepQuery = z.object({
-  max_ms: z.coerce.number().int().min(100).max(900_000).optional().openapi({ ...queryParam('max_ms'), type: 'integer' }),
+  max_ms: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(900_000)
+    .optional()
+    .openapi({ ...queryParam('max_ms'), type: 'integer' }),
 });
 
 export const SweepResult = z
