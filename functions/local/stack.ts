@@ -113,6 +113,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (postgres) {
       const pgServer = postgres;
       const demo = await prepareDemoTarget((db) => pgServer.url(db), randomBytes(24).toString('base64url'));
+      // The demo's own setup is audited as the local stack's doing.
+      const seeding = { admin: 'pgmint start' };
       await registerDatabase(deps, {
         id: 'demo',
         host: pgServer.host,
@@ -121,9 +123,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         adminUser: demo.brokerUser,
         adminPassword: demo.brokerPassword,
         sslmode: 'disable',
-      });
-      await defineRole(deps, 'demo', 'readonly', { memberOf: ['app_readonly'], searchPath: ['app'], allowWrite: false });
-      await defineRole(deps, 'demo', 'readwrite', { memberOf: ['app_readwrite'], searchPath: ['app'], allowWrite: true });
+      }, seeding);
+      await defineRole(deps, 'demo', 'readonly', { memberOf: ['app_readonly'], searchPath: ['app'], allowWrite: false }, seeding);
+      await defineRole(deps, 'demo', 'readwrite', { memberOf: ['app_readwrite'], searchPath: ['app'], allowWrite: true }, seeding);
       const trusted = await deps.store.issuers.findByIssuer('demo', 'k8s', issuer.url);
       if (trusted.length === 0) {
         await trustIssuer(deps, 'demo', {
@@ -141,7 +143,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           maxTokenLifetimeSec: DEFAULT_MAX_TOKEN_LIFETIME_SEC,
           requireBoundPod: false,
           caPem: null,
-        });
+        }, seeding);
       }
     }
 

@@ -44,14 +44,7 @@ export function refreshAt(issuedAt: Date, expiresAt: Date): Date {
   return new Date(Math.max(at, Math.ceil((from + life / 2) / 1000) * 1000));
 }
 
-export function connectionUri(c: {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
-  password: string;
-  sslmode: string;
-}): string {
+export function connectionUri(c: Pick<Credentials, 'host' | 'port' | 'database' | 'user' | 'password' | 'sslmode'>): string {
   const host = c.host.includes(':') ? `[${c.host}]` : c.host;
   return `postgresql://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@${host}:${c.port}/${encodeURIComponent(
     c.database,

@@ -11,17 +11,12 @@
 import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { type IssuerHealth, issuerHealth } from '../registry/issuer-health.js';
+import type { TargetHealth } from '../targets/catalog.js';
 
-export interface HealthReport {
+/** What the target port found (targets/catalog.ts), with the control plane's view beside it. */
+export interface HealthReport extends TargetHealth {
   database: string;
   status: 'ok' | 'degraded' | 'down';
-  reachable: boolean;
-  createrole: boolean | null;
-  superuser: boolean | null;
-  serverVersion: number | null;
-  /** Who creates and drops lease roles on this target (targets/creators.ts, reported by targets/catalog.ts). */
-  leaseRolesCreatedBy: 'creators' | 'broker' | null;
-  error: string | null;
   leases: { active: number; pending: number; draining: number; overdue: number; retrying: number; irrevocable: number };
   rootCredential: { rotatedAt: string; ageSeconds: number; rotationPeriod: number; rotationDue: boolean };
   issuers: IssuerHealth[];

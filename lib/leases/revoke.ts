@@ -211,6 +211,17 @@ export interface BulkRevokeResult extends Omit<RevokeTally, 'draining'> {
   remaining: number;
 }
 
+/** What a bulk revoke may ask for: exactly one of a subject (narrowed by issuer or not) or a user-name prefix. */
+export function bulkRevocationMatch(q: { subject?: string; issuer?: string; prefix?: string }): Omit<RevocationMatch, 'id' | 'all'> {
+  if ((q.subject === undefined) === (q.prefix === undefined)) {
+    throw new PgmintError('invalid_request', 'give exactly one of subject or prefix', { details: { field: 'subject' } });
+  }
+  if (q.issuer !== undefined && q.subject === undefined) {
+    throw new PgmintError('invalid_request', 'issuer narrows a subject; give subject too', { details: { field: 'issuer' } });
+  }
+  return q.subject !== undefined ? { subject: q.subject, issuer: q.issuer } : { prefix: q.prefix };
+}
+
 /** Ends every live lease of a database matching a subject or username prefix (or all), in claimed batches. */
 export async function revokeMatching(
   deps: Deps,

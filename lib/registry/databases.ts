@@ -13,6 +13,7 @@ import { PgmintError } from '../errors.js';
 import type { DatabaseRecord } from '../store/types.js';
 import type { BrokerCheck } from '../targets/pool.js';
 import { rootSecretAad } from '../targets/root-secret.js';
+import type { AdminRequest } from './lookup.js';
 
 export interface DatabaseRegistration {
   id: string;
@@ -29,7 +30,7 @@ export interface DatabaseRegistration {
   leasePrefix?: string;
 }
 
-export async function registerDatabase(deps: Deps, r: DatabaseRegistration): Promise<DatabaseRecord> {
+export async function registerDatabase(deps: Deps, r: DatabaseRegistration, request: AdminRequest): Promise<DatabaseRecord> {
   let check: BrokerCheck;
   try {
     check = await deps.targets.checkBroker({
@@ -45,32 +46,23 @@ export async function registerDatabase(deps: Deps, r: DatabaseRegistration): Pro
     throw new PgmintError('invalid_config', `cannot connect to the target database: ${reason}`, { details: { field: 'host' } });
   }
   if (check.superuser) {
-    throw new PgmintError(
-      'invalid_config',
-      'the admin role is a superuser; give pgmint a role with CREATEROLE only (see `pgmint bootstrap-sql`)',
-      {
-        details: { field: 'admin_user' },
-      },
-    );
+    const advice = 'give pgmint a role with CREATEROLE only (see `pgmint bootstrap-sql`)';
+    throw new PgmintError('invalid_config', `the admin role is a superuser; ${advice}`, { details: { field: 'admin_user' } });
   }
   if (!check.createrole) {
     throw new PgmintError('invalid_config', 'the admin role lacks CREATEROLE', { details: { field: 'admin_user' } });
   }
   const sealed = await seal(deps.sealKey, r.adminPassword, rootSecretAad(r.id));
+  const { adminPassword: _sealedAbove, ...settings } = r;
   const record = await deps.store.databases.upsert({
-    id: r.id,
-    host: r.host,
-    port: r.port,
-    database: r.database,
-    adminUser: r.adminUser,
-    sslmode: r.sslmode,
+    ...settings,
     publicHost: r.publicHost ?? null,
     publicPort: r.publicPort ?? null,
     publicSslmode: r.publicSslmode ?? null,
     rootSecret: { current: sealed },
-    rotationPeriodSec: r.rotationPeriodSec,
-    leasePrefix: r.leasePrefix,
   });
   await deps.targets.close(r.id);
+  const { admin, requestId } = request;
+  await deps.store.audit.append({ action: 'database.register', outcome: 'success', databaseId: r.id, requestId, subject: admin });
   return record;
 }

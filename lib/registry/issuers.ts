@@ -23,6 +23,7 @@ import {
 } from '../identity/index.js';
 import type { IssuerInput } from '../store/issuers.js';
 import type { IssuerRecord } from '../store/types.js';
+import { type AdminRequest, registeredDatabase } from './lookup.js';
 
 const invalid = (field: string, message: string) => new PgmintError('invalid_request', message, { details: { field } });
 const badConfig = (field: string, message: string) => new PgmintError('invalid_config', message, { details: { field } });
@@ -49,8 +50,9 @@ export async function trustIssuer(
   deps: Deps,
   databaseId: string,
   i: Omit<IssuerInput, 'databaseId'>,
+  request: AdminRequest,
 ): Promise<{ issuer: IssuerRecord; discovery: DiscoveryCheck }> {
-  if (!(await deps.store.databases.get(databaseId))) throw new PgmintError('database_not_found', 'no such database');
+  await registeredDatabase(deps, databaseId);
   const pinned = Boolean(i.pinnedJwks || i.pinnedPems);
   if (pinned) {
     // Keys that can never verify are refused now, not at the first exchange.
@@ -93,7 +95,18 @@ export async function trustIssuer(
     );
   }
   const issuer = await deps.store.issuers.create({ ...i, databaseId, allowedRoles });
-  return { issuer, discovery: await tryDiscovery(deps, issuer) };
+  const discovery = await tryDiscovery(deps, issuer);
+  const { admin, requestId } = request;
+  await deps.store.audit.append({
+    action: 'issuer.trust',
+    outcome: 'success',
+    databaseId,
+    issuer: issuer.issuer,
+    requestId,
+    subject: admin,
+    detail: discovery ? { discovery } : {},
+  });
+  return { issuer, discovery };
 }
 
 /** Discovery and a key fetch now, as the first exchange would do them. */

@@ -10,18 +10,12 @@
 import type { Deps } from '../deps.js';
 import { PgmintError } from '../errors.js';
 import { revokeMatching } from '../leases/revoke.js';
-import { registeredDatabase } from './lookup.js';
-
-/** Who asks, for the audit row. */
-export interface RemovalRequest {
-  admin: string;
-  requestId?: string;
-}
+import { type AdminRequest, registeredDatabase, registeredIssuer } from './lookup.js';
 
 const liveLeases = (live: number, message: string, details: Record<string, unknown> = {}) =>
   new PgmintError('conflict', `${live} ${message}`, { details: { ...details, live_leases: live } });
 
-export async function removeDatabase(deps: Deps, id: string, request: RemovalRequest, options: { force: boolean }): Promise<void> {
+export async function removeDatabase(deps: Deps, id: string, request: AdminRequest, options: { force: boolean }): Promise<void> {
   const { admin, requestId } = request;
   const db = await registeredDatabase(deps, id);
   let live = await deps.store.leases.countLiveInDatabase(id);
@@ -38,16 +32,16 @@ export async function removeDatabase(deps: Deps, id: string, request: RemovalReq
 }
 
 /** Forgets a role definition; its live leases run out and are swept as usual. */
-export async function removeRole(deps: Deps, databaseId: string, name: string, request: RemovalRequest): Promise<void> {
+export async function removeRole(deps: Deps, databaseId: string, name: string, request: AdminRequest): Promise<void> {
   if (!(await deps.store.roles.remove(databaseId, name))) throw new PgmintError('not_found', 'no such role');
   const { admin, requestId } = request;
   await deps.store.audit.append({ action: 'role.delete', outcome: 'success', databaseId, roleName: name, requestId, subject: admin });
 }
 
 /** Stops trusting an issuer: its workloads can no longer exchange, renew or revoke. */
-export async function removeIssuer(deps: Deps, databaseId: string, id: string, request: RemovalRequest): Promise<void> {
-  const issuer = await deps.store.issuers.get(databaseId, id);
-  if (!issuer || !(await deps.store.issuers.remove(databaseId, id))) throw new PgmintError('not_found', 'no such issuer');
+export async function removeIssuer(deps: Deps, databaseId: string, id: string, request: AdminRequest): Promise<void> {
+  const issuer = await registeredIssuer(deps, databaseId, id);
+  if (!(await deps.store.issuers.remove(databaseId, id))) throw new PgmintError('not_found', 'no such issuer');
   const { admin, requestId } = request;
   const deletion = { action: 'issuer.delete', outcome: 'success', databaseId, issuer: issuer.issuer, requestId, subject: admin } as const;
   await deps.store.audit.append(deletion);

@@ -18,6 +18,7 @@ import {
 } from '../leases/ttl.js';
 import { validateTemplate } from '../sql/template.js';
 import type { RoleRecord } from '../store/types.js';
+import { type AdminRequest, registeredDatabase } from './lookup.js';
 
 export interface RoleDefinition {
   memberOf: string[];
@@ -35,9 +36,14 @@ export interface RoleDefinition {
 
 const invalid = (field: string, message: string) => new PgmintError('invalid_request', message, { details: { field } });
 
-export async function defineRole(deps: Deps, databaseId: string, name: string, d: RoleDefinition): Promise<RoleRecord> {
-  const db = await deps.store.databases.get(databaseId);
-  if (!db) throw new PgmintError('database_not_found', 'no such database');
+export async function defineRole(
+  deps: Deps,
+  databaseId: string,
+  name: string,
+  d: RoleDefinition,
+  request: AdminRequest,
+): Promise<RoleRecord> {
+  const db = await registeredDatabase(deps, databaseId);
   const readOnly = d.readOnly ?? !d.allowWrite;
   if (!readOnly && !d.allowWrite) throw invalid('allow_write', 'a read/write role needs "allow_write": true');
   if (d.memberOf.length === 0 && !d.creationStatements) {
@@ -69,7 +75,7 @@ export async function defineRole(deps: Deps, databaseId: string, name: string, d
       });
     }
   }
-  return deps.store.roles.put({
+  const role = await deps.store.roles.put({
     databaseId,
     name,
     memberOf: d.memberOf,
@@ -83,4 +89,7 @@ export async function defineRole(deps: Deps, databaseId: string, name: string, d
     revocationStatements: d.revocationStatements ?? null,
     renewStatements: d.renewStatements ?? null,
   });
+  const { admin, requestId } = request;
+  await deps.store.audit.append({ action: 'role.define', outcome: 'success', databaseId, roleName: name, requestId, subject: admin });
+  return role;
 }

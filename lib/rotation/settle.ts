@@ -18,7 +18,8 @@
 import type { Deps } from '../deps.js';
 import { scramSha256Verifier } from '../crypto/scram.js';
 import { PgmintError } from '../errors.js';
-import type { DatabaseRecord, SealedVersions } from '../store/types.js';
+import type { DatabaseRecord } from '../store/types.js';
+import type { SealedRootVersions } from '../targets/types.js';
 import { unsealRoot } from '../targets/root-secret.js';
 import { type RotationContext, rotationStep } from './audit.js';
 import { probeRoot } from './login.js';
@@ -27,7 +28,12 @@ import { dropPending, promote, type RootVersion, rotationIdOf } from './versions
 export type SettleOutcome = 'promoted' | 'rolled_back' | 'repaired' | null;
 
 /** Writes `next` if the row still holds `db.rootSecret`; a concurrent re-registration is a conflict. */
-export async function replaceRootSecret(deps: Deps, db: DatabaseRecord, next: SealedVersions, rotated: boolean): Promise<DatabaseRecord> {
+export async function replaceRootSecret(
+  deps: Deps,
+  db: DatabaseRecord,
+  next: SealedRootVersions,
+  rotated: boolean,
+): Promise<DatabaseRecord> {
   const updated = await deps.store.databases.replaceRootSecret(db.id, db.rootSecret, next, rotated);
   if (!updated) throw new PgmintError('conflict', 'the database was changed while its root credential was being rotated');
   return updated;

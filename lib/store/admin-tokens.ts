@@ -52,13 +52,13 @@ export function adminTokens(sql: Queryable) {
       return rows.map(toToken);
     },
     async get(id: string): Promise<AdminTokenRecord | null> {
-      const { rows } = await sql.query(`SELECT ${COLUMNS} FROM pgmint.admin_tokens WHERE id::text = $1`, [id]);
+      const { rows } = await sql.query(`SELECT ${COLUMNS} FROM pgmint.admin_tokens WHERE id = $1::uuid`, [id]);
       return rows[0] ? toToken(rows[0]) : null;
     },
     /** Null when no such token; a revoked token stays revoked at its first time. */
     async revoke(id: string): Promise<AdminTokenRecord | null> {
       const { rows } = await sql.query(
-        `UPDATE pgmint.admin_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id::text = $1 RETURNING ${COLUMNS}`,
+        `UPDATE pgmint.admin_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1::uuid RETURNING ${COLUMNS}`,
         [id],
       );
       return rows[0] ? toToken(rows[0]) : null;

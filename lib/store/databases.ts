@@ -6,7 +6,8 @@
  */
 import type { Queryable } from '../db/port.js';
 import { DATABASE_COLUMNS, toDatabase } from './rows.js';
-import type { DatabaseRecord, SealedVersions } from './types.js';
+import type { SealedRootVersions } from '../targets/types.js';
+import type { DatabaseRecord } from './types.js';
 
 /** A database as registered: the connection settings, and optionally how it is presented and rotated. */
 export type NewDatabase = Pick<DatabaseRecord, 'id' | 'host' | 'port' | 'database' | 'adminUser' | 'sslmode' | 'rootSecret'> &
@@ -56,7 +57,12 @@ export function databases(sql: Queryable) {
      * and set), so a rotation step never overwrites a change it did not see.
      * Returns the updated record, or null when the row changed or is gone.
      */
-    async replaceRootSecret(id: string, expected: SealedVersions, next: SealedVersions, rotated: boolean): Promise<DatabaseRecord | null> {
+    async replaceRootSecret(
+      id: string,
+      expected: SealedRootVersions,
+      next: SealedRootVersions,
+      rotated: boolean,
+    ): Promise<DatabaseRecord | null> {
       const { rows } = await sql.query(
         `UPDATE pgmint.databases SET root_secret = $3::jsonb, updated_at = now(),
            root_rotated_at = CASE WHEN $4 THEN now() ELSE root_rotated_at END

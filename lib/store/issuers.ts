@@ -20,7 +20,7 @@ export function issuers(sql: Queryable) {
       return rows.map(toIssuer);
     },
     async get(databaseId: string, id: string): Promise<IssuerRecord | null> {
-      const { rows } = await sql.query('SELECT * FROM pgmint.issuers WHERE database_id = $1 AND id::text = $2', [databaseId, id]);
+      const { rows } = await sql.query('SELECT * FROM pgmint.issuers WHERE database_id = $1 AND id = $2::uuid', [databaseId, id]);
       return rows[0] ? toIssuer(rows[0]) : null;
     },
     async list(databaseId: string): Promise<IssuerRecord[]> {
@@ -54,7 +54,7 @@ export function issuers(sql: Queryable) {
       return toIssuer(rows[0]!);
     },
     async remove(databaseId: string, id: string): Promise<boolean> {
-      const { rowCount } = await sql.query('DELETE FROM pgmint.issuers WHERE database_id = $1 AND id::text = $2', [databaseId, id]);
+      const { rowCount } = await sql.query('DELETE FROM pgmint.issuers WHERE database_id = $1 AND id = $2::uuid', [databaseId, id]);
       return rowCount > 0;
     },
   };

@@ -5,24 +5,13 @@
  * @example
  *   const live = (l: LeaseRecord) => l.state === 'active' || l.state === 'draining';
  */
-export interface SealedVersions {
-  current: string;
-  pending?: string | null;
-  previous?: string | null;
-}
+import type { TargetRecord } from '../targets/types.js';
 
-export interface DatabaseRecord {
-  id: string;
-  host: string;
-  port: number;
-  database: string;
-  adminUser: string;
-  sslmode: string;
+/** A registered database: the target the port reaches (where, who, the sealed root versions) and the registry's settings. */
+export interface DatabaseRecord extends TargetRecord {
   publicHost: string | null;
   publicPort: number | null;
   publicSslmode: string | null;
-  rootSecret: SealedVersions;
-  rootRotatedAt: string;
   rotationPeriodSec: number;
   leasePrefix: string;
   createdAt: string;

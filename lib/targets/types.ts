@@ -1,7 +1,7 @@
 /**
  * What the target port needs to know of a registered database: where it is,
  * who the broker is, and its sealed root credential versions. The control
- * plane's DatabaseRecord has all of it, so callers pass theirs as it is.
+ * plane's DatabaseRecord extends it, so callers pass theirs as it is.
  *
  * @example
  *   const db: TargetRecord = (await deps.store.databases.get('orders'))!; // a DatabaseRecord is one

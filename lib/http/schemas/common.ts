@@ -22,6 +22,14 @@ export const roleName = z
 export const pathParam = (name: string) => ({ param: { name, in: 'path' as const } });
 export const queryParam = (name: string) => ({ param: { name, in: 'query' as const } });
 
+/** A lease lifetime asked for in the query: seconds or a duration (90s, 15m, 1h), parsed by the domain. */
+export const ttlQuery = (example: string, description: string) =>
+  z
+    .string()
+    .max(16)
+    .optional()
+    .openapi({ ...queryParam('ttl'), example, description });
+
 export const limit = z.coerce.number().int().min(1).max(1000);
 
 /** Ten years: longer than any lease or rotation period, and within Postgres's integer. */

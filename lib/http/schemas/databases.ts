@@ -57,7 +57,10 @@ export const Database = z
 export const DatabaseList = z.object({ databases: z.array(Database) });
 
 export const DeleteDatabaseQuery = z.object({
-  force: z.enum(['true', 'false']).optional().openapi(queryParam('force')),
+  force: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ ...queryParam('force'), description: 'With live leases: true revokes them first (nothing is deleted while any is left)' }),
 });
 
 export const databaseRegistration = (b: z.output<typeof DatabaseInput>) => ({

@@ -7,23 +7,17 @@
  */
 import { z } from '@hono/zod-openapi';
 import { MIN_TTL_SEC } from '../../leases/ttl.js';
-import { DatabaseParams, pathParam, queryParam, slug } from './common.js';
+import { DatabaseParams, pathParam, queryParam, slug, ttlQuery } from './common.js';
 
 export const KindParams = DatabaseParams.extend({ kind: z.enum(['k8s', 'oidc']).openapi(pathParam('kind')) });
 
 export const ExchangeQuery = z.object({
   role: slug.optional().openapi(queryParam('role')),
-  ttl: z
-    .string()
-    .max(16)
-    .optional()
-    .openapi({
-      ...queryParam('ttl'),
-      example: '15m',
-      description:
-        `Lease lifetime: seconds or a duration (90s, 15m, 1h); at least ${MIN_TTL_SEC} s (shorter is 400 invalid_request naming ttl), ` +
-        "at most the role's max_ttl and never over 8h. VALID UNTIL is rounded up to the whole second.",
-    }),
+  ttl: ttlQuery(
+    '15m',
+    `Lease lifetime: seconds or a duration (90s, 15m, 1h); at least ${MIN_TTL_SEC} s (shorter is 400 invalid_request naming ttl), ` +
+      "at most the role's max_ttl and never over 8h. VALID UNTIL is rounded up to the whole second.",
+  ),
 });
 
 /** The credentials document as issued (leases/credentials.ts builds it in this shape). */

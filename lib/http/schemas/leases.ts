@@ -9,7 +9,7 @@ import { z } from '@hono/zod-openapi';
 import { MIN_TTL_SEC } from '../../leases/ttl.js';
 import type { Renewal as RenewalResult } from '../../leases/renew.js';
 import { LEASE_STATES, type LeaseRecord } from '../../store/types.js';
-import { IdParams, limit, queryParam, slug } from './common.js';
+import { IdParams, limit, queryParam, slug, ttlQuery } from './common.js';
 
 export const LeaseIdParams = IdParams;
 
@@ -42,15 +42,7 @@ export const BulkRevokeQuery = z.object({
 });
 
 export const RenewQuery = z.object({
-  ttl: z
-    .string()
-    .max(16)
-    .optional()
-    .openapi({
-      ...queryParam('ttl'),
-      example: '30m',
-      description: `New lifetime from now: at least ${MIN_TTL_SEC} s, never past the lease's max_expires_at`,
-    }),
+  ttl: ttlQuery('30m', `New lifetime from now: at least ${MIN_TTL_SEC} s, never past the lease's max_expires_at`),
 });
 
 export const Lease = z
