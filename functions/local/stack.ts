@@ -115,35 +115,44 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       const demo = await prepareDemoTarget((db) => pgServer.url(db), randomBytes(24).toString('base64url'));
       // The demo's own setup is audited as the local stack's doing.
       const seeding = { admin: 'pgmint start' };
-      await registerDatabase(deps, {
-        id: 'demo',
-        host: pgServer.host,
-        port: pgServer.port,
-        database: demo.database,
-        adminUser: demo.brokerUser,
-        adminPassword: demo.brokerPassword,
-        sslmode: 'disable',
-      }, seeding);
+      await registerDatabase(
+        deps,
+        {
+          id: 'demo',
+          host: pgServer.host,
+          port: pgServer.port,
+          database: demo.database,
+          adminUser: demo.brokerUser,
+          adminPassword: demo.brokerPassword,
+          sslmode: 'disable',
+        },
+        seeding,
+      );
       await defineRole(deps, 'demo', 'readonly', { memberOf: ['app_readonly'], searchPath: ['app'], allowWrite: false }, seeding);
       await defineRole(deps, 'demo', 'readwrite', { memberOf: ['app_readwrite'], searchPath: ['app'], allowWrite: true }, seeding);
       const trusted = await deps.store.issuers.findByIssuer('demo', 'k8s', issuer.url);
       if (trusted.length === 0) {
-        await trustIssuer(deps, 'demo', {
-          kind: 'k8s',
-          issuer: issuer.url,
-          audiences: [deps.settings.audience],
-          allowedServiceAccounts: ['demo/*'],
-          allowedSubjects: [],
-          boundClaims: {},
-          defaultRole: 'readonly',
-          allowedRoles: ['readonly', 'readwrite'],
-          pinnedJwks: null,
-          pinnedPems: null,
-          maxLeasesPerWorkload: 10,
-          maxTokenLifetimeSec: DEFAULT_MAX_TOKEN_LIFETIME_SEC,
-          requireBoundPod: false,
-          caPem: null,
-        }, seeding);
+        await trustIssuer(
+          deps,
+          'demo',
+          {
+            kind: 'k8s',
+            issuer: issuer.url,
+            audiences: [deps.settings.audience],
+            allowedServiceAccounts: ['demo/*'],
+            allowedSubjects: [],
+            boundClaims: {},
+            defaultRole: 'readonly',
+            allowedRoles: ['readonly', 'readwrite'],
+            pinnedJwks: null,
+            pinnedPems: null,
+            maxLeasesPerWorkload: 10,
+            maxTokenLifetimeSec: DEFAULT_MAX_TOKEN_LIFETIME_SEC,
+            requireBoundPod: false,
+            caPem: null,
+          },
+          seeding,
+        );
       }
     }
 

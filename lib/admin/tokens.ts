@@ -9,7 +9,7 @@
 import type { Deps } from '../deps.js';
 import { toBase64Url } from '../crypto/encoding.js';
 import { PgmintError } from '../errors.js';
-import type { AdminTokenRecord } from '../store/admin-tokens.js';
+import type { AdminTokenRecord } from '../store/index.js';
 import { type AdminIdentity, scopesBeyond } from './scopes.js';
 import { tokenHash } from './secret.js';
 

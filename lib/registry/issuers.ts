@@ -21,7 +21,7 @@ import {
   validatePinnedJwks,
   validateServiceAccountPattern,
 } from '../identity/index.js';
-import type { IssuerInput } from '../store/issuers.js';
+import type { IssuerInput } from '../store/index.js';
 import type { IssuerRecord } from '../store/types.js';
 import { type AdminRequest, registeredDatabase } from './lookup.js';
 

@@ -105,6 +105,7 @@ export type Store = ReturnType<typeof createStore>;
 export type * from './types.js';
 export type { DueQuery, LeaseQuery, NewLease, RevocationMatch, RevokeFailure } from './leases.js';
 export type { IssuerInput } from './issuers.js';
+export type { AdminTokenRecord } from './admin-tokens.js';
 export type { Migration } from './migrate.js';
 export { LEASE_STATES } from './types.js';
 export { leaseAuditFields } from './audit.js';

@@ -7,7 +7,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { SCOPES } from '../../admin/index.js';
-import type { AdminTokenRecord } from '../../store/admin-tokens.js';
+import type { AdminTokenRecord } from '../../store/index.js';
 import { IdParams } from './common.js';
 
 export const TokenIdParams = IdParams;
