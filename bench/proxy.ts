@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import type { Credentials } from '../lib/leases/credentials.js';
+import type { CredentialsDocument as Credentials } from '../lib/http/schemas/exchange.js';
 import { type Relay, pgbouncerPath, startBarePipe, startPgBouncer, startPgmintProxy } from './relays.js';
 import { type BenchPostgres, DATABASE_ID, type Stack, startStack } from './stack.js';
 

@@ -5,7 +5,7 @@
  * @example
  *   const creds = await mintCredentials('orders', { url, tokenFile: 'token', kind: 'auto' });
  */
-import type { Credentials } from '../../lib/leases/credentials.js';
+import type { CredentialsDocument as Credentials } from '../../lib/http/schemas/exchange.js';
 import { brokerRequest, seg } from './broker.js';
 import { CliError, rememberSecret } from './errors.js';
 import type { IdentityOptions } from './options.js';

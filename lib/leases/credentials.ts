@@ -1,8 +1,9 @@
 /**
- * The credential document a workload receives, and its URI form.
+ * The credentials a workload receives, and their URI form
+ * (lib/http/schemas/exchange.ts presents them on the wire).
  *
  * @example
- *   const body = credentialDocument(db, lease, password, role.name);
+ *   const creds = credentialDocument(db, lease, password, role.name);
  */
 import type { DatabaseRecord } from '../store/types.js';
 
@@ -13,10 +14,10 @@ export interface Credentials {
   user: string;
   password: string;
   sslmode: string;
-  expires_at: string;
-  refresh_at: string;
-  connection_uri: string;
-  lease_id: string;
+  expiresAt: Date;
+  refreshAt: Date;
+  connectionUri: string;
+  leaseId: string;
   role: string;
 }
 
@@ -67,10 +68,10 @@ export function credentialDocument(
   };
   return {
     ...endpoint,
-    expires_at: isoSeconds(lease.expiresAt),
-    refresh_at: isoSeconds(refreshAt(lease.issuedAt, lease.expiresAt)),
-    connection_uri: connectionUri(endpoint),
-    lease_id: lease.id,
+    expiresAt: lease.expiresAt,
+    refreshAt: refreshAt(lease.issuedAt, lease.expiresAt),
+    connectionUri: connectionUri(endpoint),
+    leaseId: lease.id,
     role,
   };
 }

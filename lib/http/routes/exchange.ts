@@ -12,7 +12,7 @@ import { json, problem, workloadSecurity } from '../describe.js';
 import type { AppEnv } from '../env.js';
 import { guardRoutes } from '../guard.js';
 import { slug } from '../schemas/common.js';
-import { Credentials, ExchangeQuery, KindParams } from '../schemas/exchange.js';
+import { Credentials, ExchangeQuery, KindParams, presentCredentials } from '../schemas/exchange.js';
 import { subApp } from '../validation.js';
 
 const ACTION = 'credentials.issue';
@@ -67,7 +67,9 @@ export function exchangeRoutes(deps: Deps) {
     c.header('cache-control', 'no-store');
     return credentials;
   };
-  app.openapi(credentialsRoute, async (c) => c.json(await exchange(c, c.req.valid('param'), c.req.valid('query')), 200));
-  app.openapi(connectRoute, async (c) => c.text((await exchange(c, c.req.valid('param'), c.req.valid('query'))).connection_uri, 200));
+  app.openapi(credentialsRoute, async (c) =>
+    c.json(presentCredentials(await exchange(c, c.req.valid('param'), c.req.valid('query'))), 200),
+  );
+  app.openapi(connectRoute, async (c) => c.text((await exchange(c, c.req.valid('param'), c.req.valid('query'))).connectionUri, 200));
   return app;
 }

@@ -6,6 +6,7 @@
  *   GET /api/v1/databases/orders/credentials/k8s?role=readonly&ttl=15m
  */
 import { z } from '@hono/zod-openapi';
+import { type Credentials as LeaseCredentials, isoSeconds } from '../../leases/credentials.js';
 import { MIN_TTL_SEC } from '../../leases/ttl.js';
 import { DatabaseParams, pathParam, queryParam, slug, ttlQuery } from './common.js';
 
@@ -20,7 +21,7 @@ export const ExchangeQuery = z.object({
   ),
 });
 
-/** The credentials document as issued (leases/credentials.ts builds it in this shape). */
+/** The credentials document a workload receives (shown once). */
 export const Credentials = z
   .object({
     host: z.string(),
@@ -36,3 +37,20 @@ export const Credentials = z
     role: z.string(),
   })
   .openapi('Credentials');
+
+/** The document as a client reads it (the CLI and the proxy). */
+export type CredentialsDocument = z.output<typeof Credentials>;
+
+export const presentCredentials = (c: LeaseCredentials): CredentialsDocument => ({
+  host: c.host,
+  port: c.port,
+  database: c.database,
+  user: c.user,
+  password: c.password,
+  sslmode: c.sslmode,
+  expires_at: isoSeconds(c.expiresAt),
+  refresh_at: isoSeconds(c.refreshAt),
+  connection_uri: c.connectionUri,
+  lease_id: c.leaseId,
+  role: c.role,
+});
