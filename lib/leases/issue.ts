@@ -75,17 +75,17 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     if ('error' in bearer) throw bearer.error;
     // The database, the token's issuers and the roles: from memory when read recently, else
     // one round trip that waits for a read slot (store/exchange-context.ts).
-    const ctx = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) =>
+    const context = await deps.store.exchangeContext.load(req.databaseId, req.kind, bearer.iss, (read) =>
       inTurn(deps, deps.controlReads, read),
     );
     // Without a verified token nothing is said about the database: one that does not exist
     // trusts no issuer, so the token is refused exactly as an untrusted one.
-    if (!ctx)
+    if (!context)
       throw new WorkloadDenied(new PgmintError('invalid_token', 'token issuer is not trusted for this database'), { issuer: bearer.iss });
-    const { db } = ctx;
-    workload = await authenticateWorkload(deps, db.id, req.kind, bearer.token, ctx.issuers);
+    const { db } = context;
+    workload = await authenticateWorkload(deps, db.id, req.kind, bearer.token, context.issuers);
     const roleName = pickRole(workload, req.role);
-    const role = ctx.roles.find((r) => r.name === roleName);
+    const role = context.roles.find((r) => r.name === roleName);
     if (!role) throw new PgmintError('not_allowed', 'role is not defined for this database', { details: { role: roleName } });
     const ttl = resolveTtl(req.ttl, role);
 

@@ -89,14 +89,14 @@ export async function revokeClaimed(
   s: StoreTransaction,
   db: DatabaseRecord,
   claimed: readonly LeaseRecord[],
-  ctx: RevokeContext,
+  why: RevokeContext,
   rules: Map<string, RevocationRule>,
 ): Promise<Revoked> {
   const tally = emptyTally();
   if (claimed.length === 0) return { tally, settled: [] };
   const now = deps.now();
   // Only a lease that merely expired may drain; one someone asked to end, or past its max_session, ends now.
-  const mayDrain = (l: LeaseRecord) => ctx.reason === 'sweep' && !l.revokeRequestedAt && now < drainDeadline(l, rules.get(l.roleName));
+  const mayDrain = (l: LeaseRecord) => why.reason === 'sweep' && !l.revokeRequestedAt && now < drainDeadline(l, rules.get(l.roleName));
   const outcomes = await deps.targets.dropRoles(
     db,
     claimed.map((l) => ({
@@ -114,7 +114,7 @@ export async function revokeClaimed(
     const result = outcomes.get(lease.username) ?? { outcome: 'failed' as const, error: new Error('no outcome') };
     const base = {
       action: 'lease.revoke',
-      requestId: ctx.requestId ?? null,
+      requestId: why.requestId ?? null,
       ...leaseAuditFields(lease),
     };
     if (result.outcome === 'draining') {
@@ -142,8 +142,8 @@ export async function revokeClaimed(
         outcome: 'error',
         code: next ? 'target_unavailable' : 'irrevocable',
         detail: {
-          reason: ctx.reason,
-          by: ctx.by,
+          reason: why.reason,
+          by: why.by,
           attempts,
           error: result.error.message,
           sqlstate: (result.error as { sqlstate?: string }).sqlstate ?? null,
@@ -154,13 +154,13 @@ export async function revokeClaimed(
       tally.revoked++;
       const sessions = result.outcome === 'revoked' ? result.sessions : 0;
       // A sweep that ends sessions does so only because max_session has passed.
-      const reason = ctx.reason === 'sweep' && sessions > 0 && !lease.revokeRequestedAt ? 'max_session' : ctx.reason;
+      const reason = why.reason === 'sweep' && sessions > 0 && !lease.revokeRequestedAt ? 'max_session' : why.reason;
       entries.push({
         ...base,
         outcome: 'success',
         detail: {
           reason,
-          by: ctx.by,
+          by: why.by,
           already_gone: result.outcome === 'absent',
           terminated_sessions: sessions,
           drained: lease.state === 'draining',
@@ -182,7 +182,7 @@ export async function revokeClaimed(
  * it is; a failure leaves the lease asked-to-end for the sweeper and answers
  * `target_unavailable`.
  */
-export async function revokeLease(deps: Deps, id: string, ctx: RevokeContext): Promise<LeaseRecord> {
+export async function revokeLease(deps: Deps, id: string, why: RevokeContext): Promise<LeaseRecord> {
   const { lease, tally } = await deps.store.transaction(async (s) => {
     // Asking it to end also locks it (waiting for a sweep that holds it): one statement, and the row as it now is.
     const requested = await s.leases.requestOne(id, deps.now());
@@ -194,7 +194,7 @@ export async function revokeLease(deps: Deps, id: string, ctx: RevokeContext): P
     const db = await s.databases.get(requested.databaseId);
     if (!db) throw new PgmintError('database_not_found', 'the lease belongs to a database that is no longer registered');
     const role = await s.roles.get(db.id, requested.roleName);
-    const { tally, settled } = await revokeClaimed(deps, s, db, [requested], ctx, revocationRules(role ? [role] : []));
+    const { tally, settled } = await revokeClaimed(deps, s, db, [requested], why, revocationRules(role ? [role] : []));
     return { lease: settled.find((l) => l.id === requested.id) ?? requested, tally };
   });
   if (tally.failed > 0) {
@@ -227,7 +227,7 @@ export async function revokeMatching(
   deps: Deps,
   db: DatabaseRecord,
   match: Omit<RevocationMatch, 'id'>,
-  ctx: RevokeContext,
+  why: RevokeContext,
   options: { maxMs?: number; batchSize?: number } = {},
 ): Promise<BulkRevokeResult> {
   const deadline = Date.now() + (options.maxMs ?? 20_000);
@@ -238,7 +238,7 @@ export async function revokeMatching(
   while (Date.now() < deadline) {
     const claimed = await deps.store.transaction(async (s) => {
       const batch = await s.leases.claimDue({ ...dueNow(deps, db.id), limit: batchSize, onlyRequested: true });
-      addTally(tally, (await revokeClaimed(deps, s, db, batch, ctx, rules)).tally);
+      addTally(tally, (await revokeClaimed(deps, s, db, batch, why, rules)).tally);
       return batch.length;
     });
     if (claimed < batchSize) break;

@@ -48,7 +48,7 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
   const started = Date.now();
   const deadline = started + (options.maxMs ?? 50_000);
   const batchSize = options.batchSize ?? 200;
-  const ctx = { reason: 'sweep' as const, by: 'sweeper', requestId: options.requestId };
+  const why = { reason: 'sweep' as const, by: 'sweeper', requestId: options.requestId };
   const tally = emptyTally();
   const result: SweepResult = {
     revoked: 0,
@@ -71,7 +71,7 @@ export async function sweep(deps: Deps, options: SweepOptions = {}): Promise<Swe
       while (Date.now() < deadline) {
         const claimed: string[] = await deps.store.transaction(async (s) => {
           const batch = await s.leases.claimDue({ ...dueNow(deps, db.id), limit: batchSize, after });
-          addTally(tally, (await revokeClaimed(deps, s, db, batch, ctx, rules)).tally);
+          addTally(tally, (await revokeClaimed(deps, s, db, batch, why, rules)).tally);
           return batch.map((l) => l.id);
         });
         if (claimed.length < batchSize) break;

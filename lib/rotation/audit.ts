@@ -4,7 +4,7 @@
  * Rows carry the step, the trigger and the rotation id, never a secret.
  *
  * @example
- *   await rotationStep(deps, db.id, ctx, 'promoted', { rotation_id });
+ *   await rotationStep(deps, db.id, rotation, 'promoted', { rotation_id });
  */
 import type { Deps } from '../deps.js';
 import { outcomeOf, type PgmintError } from '../errors.js';
@@ -25,7 +25,7 @@ export interface RotationContext {
 export async function rotationStep(
   deps: Deps,
   databaseId: string,
-  ctx: RotationContext,
+  rotation: RotationContext,
   step: RotationStep,
   detail: Record<string, unknown> = {},
 ): Promise<void> {
@@ -33,16 +33,16 @@ export async function rotationStep(
     action: ROTATION_ACTION,
     outcome: 'success',
     databaseId,
-    requestId: ctx.requestId ?? null,
-    subject: ctx.actor ?? null,
-    detail: { step, trigger: ctx.trigger, ...detail },
+    requestId: rotation.requestId ?? null,
+    subject: rotation.actor ?? null,
+    detail: { step, trigger: rotation.trigger, ...detail },
   });
 }
 
 export async function rotationFailed(
   deps: Deps,
   databaseId: string,
-  ctx: RotationContext,
+  rotation: RotationContext,
   err: PgmintError,
   detail: Record<string, unknown> = {},
 ): Promise<void> {
@@ -52,9 +52,9 @@ export async function rotationFailed(
       outcome: outcomeOf(err),
       code: err.code,
       databaseId,
-      requestId: ctx.requestId ?? null,
-      subject: ctx.actor ?? null,
-      detail: { step: 'failed', trigger: ctx.trigger, ...detail },
+      requestId: rotation.requestId ?? null,
+      subject: rotation.actor ?? null,
+      detail: { step: 'failed', trigger: rotation.trigger, ...detail },
     })
     .catch(() => {});
 }

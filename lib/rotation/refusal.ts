@@ -17,21 +17,22 @@ import { acceptedVersion, settleRoot } from './settle.js';
 import type { RootVersion } from './versions.js';
 
 export async function resolveRefusedRoot(deps: Deps, databaseId: string): Promise<{ db: DatabaseRecord; version: RootVersion }> {
-  const ctx = { trigger: 'exchange' } as const;
+  const rotation = { trigger: 'exchange' } as const;
   const load = async () => {
     const db = await deps.store.databases.get(databaseId);
     if (!db) throw new PgmintError('database_not_found', 'no such database');
     return db;
   };
   try {
-    const settled = await tryRotationLock(deps, databaseId, async () => (await settleRoot(deps, await load(), ctx)).db);
+    const settled = await tryRotationLock(deps, databaseId, async () => (await settleRoot(deps, await load(), rotation)).db);
     if (settled.locked) return { db: settled.value, version: 'current' };
     const db = await load();
     const version = await acceptedVersion(deps, db, ['current', 'pending', 'previous']);
     if (version) return { db, version };
     throw new PgmintError('target_unavailable', 'the target refuses every stored root credential');
   } catch (err) {
-    if (err instanceof PgmintError && err.details.reason === 'root_credential_refused') await rotationFailed(deps, databaseId, ctx, err);
+    if (err instanceof PgmintError && err.details.reason === 'root_credential_refused')
+      await rotationFailed(deps, databaseId, rotation, err);
     throw err;
   }
 }

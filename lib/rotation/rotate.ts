@@ -48,13 +48,13 @@ export function isDue(db: DatabaseRecord, now: Date): boolean {
 }
 
 export async function rotateRoot(deps: Deps, databaseId: string, options: RotateOptions): Promise<RotationResult> {
-  const ctx: RotationContext = { trigger: options.trigger, requestId: options.requestId, actor: options.actor };
+  const rotation: RotationContext = { trigger: options.trigger, requestId: options.requestId, actor: options.actor };
   let rotationId: string | null = null;
   try {
     const run = await tryRotationLock(deps, databaseId, async () => {
       const found = await deps.store.databases.get(databaseId);
       if (!found) throw new PgmintError('database_not_found', 'no such database');
-      const settled = await settleRoot(deps, found, ctx);
+      const settled = await settleRoot(deps, found, rotation);
       if (!options.force && !isDue(settled.db, deps.now())) {
         return {
           database: databaseId,
@@ -65,7 +65,7 @@ export async function rotateRoot(deps: Deps, databaseId: string, options: Rotate
         } as const;
       }
       rotationId = crypto.randomUUID();
-      const db = await rotate(deps, settled.db, rotationId, ctx, options.faults ?? {});
+      const db = await rotate(deps, settled.db, rotationId, rotation, options.faults ?? {});
       return { database: databaseId, outcome: 'rotated', recovered: settled.outcome, rotationId, rotatedAt: db.rootRotatedAt } as const;
     });
     if (!run.locked) {
@@ -75,7 +75,7 @@ export async function rotateRoot(deps: Deps, databaseId: string, options: Rotate
   } catch (err) {
     // Only pgmint's own refusals are audited here; anything else (a fault
     // hook standing in for a crash, a lost control plane) stops as it is.
-    if (isPgmintError(err)) await rotationFailed(deps, databaseId, ctx, err, rotationId ? { rotation_id: rotationId } : {});
+    if (isPgmintError(err)) await rotationFailed(deps, databaseId, rotation, err, rotationId ? { rotation_id: rotationId } : {});
     throw err;
   }
 }
@@ -84,13 +84,13 @@ async function rotate(
   deps: Deps,
   current: DatabaseRecord,
   rotationId: string,
-  ctx: RotationContext,
+  rotation: RotationContext,
   faults: RotationFaults,
 ): Promise<DatabaseRecord> {
   const password = generatePassword();
   const pending = await seal(deps.sealKey, password, rootSecretAad(current.id));
   let db = await replaceRootSecret(deps, current, withPending(current.rootSecret, pending, rotationId, deps.now()), false);
-  await rotationStep(deps, db.id, ctx, 'pending_stored', { rotation_id: rotationId });
+  await rotationStep(deps, db.id, rotation, 'pending_stored', { rotation_id: rotationId });
   await faults.afterPendingStored?.();
 
   // The broker changes its own password, logged in with the current one; only the verifier travels.
@@ -98,19 +98,19 @@ async function rotate(
   try {
     await deps.targets.setRootPassword(db, 'current', verifier);
   } catch (err) {
-    throw await unsettled(deps, db, ctx, 'the target refused to change the root password', err);
+    throw await unsettled(deps, db, rotation, 'the target refused to change the root password', err);
   }
-  await rotationStep(deps, db.id, ctx, 'password_set', { rotation_id: rotationId });
+  await rotationStep(deps, db.id, rotation, 'password_set', { rotation_id: rotationId });
   await faults.afterAlterRole?.();
 
   if ((await probeRoot(deps, db, 'pending')) !== 'accepted') {
-    throw await unsettled(deps, db, ctx, 'the target refused a fresh login with the new root password');
+    throw await unsettled(deps, db, rotation, 'the target refused a fresh login with the new root password');
   }
-  await rotationStep(deps, db.id, ctx, 'pending_tested', { rotation_id: rotationId });
+  await rotationStep(deps, db.id, rotation, 'pending_tested', { rotation_id: rotationId });
   await faults.afterTest?.();
 
   db = await replaceRootSecret(deps, db, promote(db.rootSecret), true);
-  await rotationStep(deps, db.id, ctx, 'promoted', { rotation_id: rotationId });
+  await rotationStep(deps, db.id, rotation, 'promoted', { rotation_id: rotationId });
   // The pool sees current change and reconnects; its old sessions finish what they run.
   await deps.targets.follow(db);
   return db;
@@ -121,8 +121,14 @@ async function rotate(
  * answers (it decides which version it holds), else leave pending for the
  * next run. Returns the error to throw.
  */
-async function unsettled(deps: Deps, db: DatabaseRecord, ctx: RotationContext, message: string, cause?: unknown): Promise<PgmintError> {
-  await settleRoot(deps, db, ctx).catch(() => {});
+async function unsettled(
+  deps: Deps,
+  db: DatabaseRecord,
+  rotation: RotationContext,
+  message: string,
+  cause?: unknown,
+): Promise<PgmintError> {
+  await settleRoot(deps, db, rotation).catch(() => {});
   if (isPgmintError(cause)) return cause;
   return new PgmintError('target_unavailable', message, { cause: cause === undefined ? undefined : sanitizeDatabaseError(cause) });
 }

@@ -51,20 +51,20 @@ export async function acceptedVersion(deps: Deps, db: DatabaseRecord, order: Roo
 export async function settleRoot(
   deps: Deps,
   db: DatabaseRecord,
-  ctx: RotationContext,
+  rotation: RotationContext,
 ): Promise<{ db: DatabaseRecord; outcome: SettleOutcome }> {
   const rotationId = rotationIdOf(db.rootSecret);
   const accepted = await acceptedVersion(deps, db, ['pending', 'current', 'previous']);
   switch (accepted) {
     case 'pending': {
       const settled = await replaceRootSecret(deps, db, promote(db.rootSecret), true);
-      await rotationStep(deps, db.id, ctx, 'promoted', { rotation_id: rotationId, recovered: true });
+      await rotationStep(deps, db.id, rotation, 'promoted', { rotation_id: rotationId, recovered: true });
       return { db: settled, outcome: 'promoted' };
     }
     case 'current': {
       if (!db.rootSecret.pending) return { db, outcome: null };
       const settled = await replaceRootSecret(deps, db, dropPending(db.rootSecret), false);
-      await rotationStep(deps, db.id, ctx, 'rolled_back', { rotation_id: rotationId, recovered: true });
+      await rotationStep(deps, db.id, rotation, 'rolled_back', { rotation_id: rotationId, recovered: true });
       return { db: settled, outcome: 'rolled_back' };
     }
     case 'previous': {
@@ -74,7 +74,7 @@ export async function settleRoot(
         throw new PgmintError('target_unavailable', 'the target refused the current root credential after it was set again');
       }
       const settled = await replaceRootSecret(deps, db, dropPending(db.rootSecret), false);
-      await rotationStep(deps, db.id, ctx, 'repaired', { rotation_id: rotationId, recovered: true });
+      await rotationStep(deps, db.id, rotation, 'repaired', { rotation_id: rotationId, recovered: true });
       return { db: settled, outcome: 'repaired' };
     }
     default:

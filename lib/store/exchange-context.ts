@@ -21,7 +21,7 @@
  *
  * @example
  *   const contexts = exchangeContext(sql, { ttlMs: 1000 });
- *   const ctx = await contexts.load('orders', 'k8s', 'https://oidc.example.com');
+ *   const context = await contexts.load('orders', 'k8s', 'https://oidc.example.com');
  *   // null when the database does not exist
  */
 import type { Queryable } from '../db/port.js';
@@ -49,11 +49,11 @@ export type ReadScheduler = <T>(read: () => Promise<T>) => Promise<T>;
 
 const direct: ReadScheduler = (read) => read();
 
-function frozen(ctx: ExchangeContext): ExchangeContext {
-  for (const record of [ctx.db, ...ctx.issuers, ...ctx.roles]) Object.freeze(record);
-  Object.freeze(ctx.issuers);
-  Object.freeze(ctx.roles);
-  return Object.freeze(ctx);
+function frozen(context: ExchangeContext): ExchangeContext {
+  for (const record of [context.db, ...context.issuers, ...context.roles]) Object.freeze(record);
+  Object.freeze(context.issuers);
+  Object.freeze(context.roles);
+  return Object.freeze(context);
 }
 
 export function exchangeContext(sql: Queryable, options: ExchangeContextOptions = {}) {
@@ -62,7 +62,7 @@ export function exchangeContext(sql: Queryable, options: ExchangeContextOptions 
   const clock = options.clock ?? (() => performance.now());
   if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new TypeError('exchange context TTL must be a non-negative number of ms');
 
-  const cached = new Map<string, { readAt: number; ctx: ExchangeContext }>();
+  const cached = new Map<string, { readAt: number; context: ExchangeContext }>();
   const inFlight = new Map<string, Promise<ExchangeContext | null>>();
   /** Bumped by every invalidation: a read that started before one is not kept. */
   let generation = 0;
@@ -85,10 +85,10 @@ export function exchangeContext(sql: Queryable, options: ExchangeContextOptions 
     };
   }
 
-  function keep(key: string, readAt: number, ctx: ExchangeContext): void {
+  function keep(key: string, readAt: number, context: ExchangeContext): void {
     cached.delete(key);
     if (cached.size >= maxEntries) cached.delete(cached.keys().next().value!);
-    cached.set(key, { readAt, ctx: frozen(ctx) });
+    cached.set(key, { readAt, context: frozen(context) });
   }
 
   return {
@@ -99,7 +99,7 @@ export function exchangeContext(sql: Queryable, options: ExchangeContextOptions 
       const key = `${databaseId}\n${kind}\n${issuer ?? ''}`;
       const hit = cached.get(key);
       if (hit) {
-        if (clock() - hit.readAt < ttlMs) return Promise.resolve(hit.ctx);
+        if (clock() - hit.readAt < ttlMs) return Promise.resolve(hit.context);
         cached.delete(key);
       }
       const pending = inFlight.get(key);
@@ -107,9 +107,9 @@ export function exchangeContext(sql: Queryable, options: ExchangeContextOptions 
       const started = generation;
       const readAt = clock();
       const read = schedule(() => query(databaseId, kind, issuer))
-        .then((ctx) => {
-          if (ctx && ctx.issuers.length > 0 && started === generation) keep(key, readAt, ctx);
-          return ctx;
+        .then((context) => {
+          if (context && context.issuers.length > 0 && started === generation) keep(key, readAt, context);
+          return context;
         })
         .finally(() => {
           if (inFlight.get(key) === read) inFlight.delete(key);
