@@ -5,7 +5,11 @@
  * refused at once with the same kind of error, so a burst queued behind a
  * stopped server is answered within the bound instead of waiting its turn to
  * time out. After the hold, the next statement tries the server again: a
- * database that came back serves at once, without a restart.
+ * database that came back serves at once, without a restart. A statement
+ * that times out while another one on the same Sql was answered meanwhile
+ * fails alone, without a hold: the server is there, and the timeout is a
+ * busy broker's (a burst that starves the event loop fires client-side read
+ * timers before the answers already waiting on the socket are read).
  *
  * Errors become `Unavailable` (still a DatabaseError) naming which database
  * was away, so the HTTP layer answers 503 with Retry-After.
@@ -43,25 +47,32 @@ export function guardOutage(sql: Sql, database: DatabaseRole, options: { holdMs?
   const now = options.now ?? Date.now;
   let awayUntil = 0;
   let lastError: DatabaseError | null = null;
+  let answeredAt = -Infinity;
 
   const check = () => {
     if (lastError && now() < awayUntil) throw new Unavailable(database, lastError);
   };
-  const classify = (err: unknown): unknown => {
+  const classify = (err: unknown, startedAt: number): unknown => {
     if (err instanceof Unavailable) return err;
     if (!(err instanceof DatabaseError) || !err.unreachable) return err;
     // Waiting too long for a pooled connection is a busy pool, not a server away: no hold.
     if (POOL_BUSY.test(err.message)) return new Unavailable(database, err);
+    if (answeredAt >= startedAt) return new Unavailable(database, err);
     lastError = err;
     awayUntil = now() + holdMs;
     return new Unavailable(database, err);
   };
   const guarded = async <T>(op: () => Promise<T>): Promise<T> => {
     check();
+    const startedAt = now();
     try {
-      return await op();
+      const result = await op();
+      answeredAt = now();
+      return result;
     } catch (err) {
-      throw classify(err);
+      // A refusal by the server (a constraint, a syntax error) is an answer too.
+      if (err instanceof DatabaseError && !err.unreachable) answeredAt = now();
+      throw classify(err, startedAt);
     }
   };
   const wrapTx = (tx: Queryable): Queryable => ({ query: (text, params) => guarded(() => tx.query(text, params)) });

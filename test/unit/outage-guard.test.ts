@@ -56,6 +56,49 @@ describe('guardOutage', () => {
     await expect(sql.query('SELECT 1')).resolves.toBeDefined();
   });
 
+  it('does not hold the database as away when a statement times out while another was answered', async () => {
+    let now = 1_000;
+    const pending: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+    let calls = 0;
+    const driver: Sql = {
+      query: <T>() => {
+        calls++;
+        return new Promise<{ rows: T[]; rowCount: number }>((resolve, reject) =>
+          pending.push({ resolve: () => resolve({ rows: [], rowCount: 0 }), reject: (e) => reject(sanitizeDatabaseError(e)) }),
+        );
+      },
+      transaction: (fn) => fn(driver),
+      end: async () => {},
+    };
+    const sql = guardOutage(driver, 'control_plane', { holdMs: 60_000, now: () => now });
+    const slow = sql.query('SELECT 1').catch((e: unknown) => e);
+    now += 10;
+    const quick = sql.query('SELECT 1');
+    now += 10;
+    pending[1]!.resolve();
+    await quick;
+    now += 6_000;
+    pending[0]!.reject(new Error('Query read timeout'));
+    expect(isUnavailable(await slow)).toBe(true);
+    // Not held: the next statement is sent to the server.
+    const next = sql.query('SELECT 1');
+    expect(calls).toBe(3);
+    pending[2]!.resolve();
+    await expect(next).resolves.toEqual({ rows: [], rowCount: 0 });
+  });
+
+  it('still holds when nothing was answered while the statement waited', async () => {
+    let now = 1_000;
+    const d = scripted();
+    const sql = guardOutage(d.sql, 'control_plane', { holdMs: 1000, now: () => now });
+    await sql.query('SELECT 1');
+    now += 10;
+    d.script.push(new Error('Query read timeout'));
+    expect(isUnavailable(await sql.query('SELECT 1').catch((e: unknown) => e))).toBe(true);
+    expect(isUnavailable(await sql.query('SELECT 1').catch((e: unknown) => e))).toBe(true);
+    expect(d.calls()).toBe(2);
+  });
+
   it('passes other errors through unchanged and does not hold for them', async () => {
     const d = scripted();
     const sql = guardOutage(d.sql, 'control_plane');
