@@ -72,7 +72,8 @@ export async function burstScenario(
             const code = `${res.status} ${extractCode(res.body)}`;
             errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
             // The first answer of each code says why, for the log.
-            if (errorsByCode[code] === 1) o.log(`burst ${o.pods}: first ${code} at ${((t0 - start) / 1000).toFixed(1)} s: ${res.body.slice(0, 300)}`);
+            if (errorsByCode[code] === 1)
+              o.log(`burst ${o.pods}: first ${code} at ${((t0 - start) / 1000).toFixed(1)} s: ${res.body.slice(0, 300)}`);
           }
         } catch (err) {
           const code = (err as { code?: string }).code ?? 'network';
