@@ -8,7 +8,7 @@
 import { z } from '@hono/zod-openapi';
 import { SCOPES } from '../../admin/index.js';
 import type { AdminTokenRecord } from '../../store/index.js';
-import { IdParams } from './common.js';
+import { IdParams, timestamp } from './common.js';
 
 export const TokenIdParams = IdParams;
 
@@ -25,9 +25,9 @@ export const AdminToken = z
     id: z.string(),
     name: z.string(),
     scopes: z.array(z.string()),
-    created_at: z.string(),
+    created_at: timestamp,
     created_by: z.string().nullable(),
-    revoked_at: z.string().nullable(),
+    revoked_at: timestamp.nullable(),
   })
   .openapi('AdminToken');
 

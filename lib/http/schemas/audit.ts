@@ -7,7 +7,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { AuditRecord } from '../../store/types.js';
-import { instant, limit, queryParam, slug } from './common.js';
+import { instant, limit, queryParam, slug, timestamp } from './common.js';
 
 export const AuditQuery = z.object({
   database: slug.optional().openapi(queryParam('database')),
@@ -28,7 +28,7 @@ export const AuditQuery = z.object({
 export const AuditEntry = z
   .object({
     id: z.string(),
-    at: z.string(),
+    at: timestamp,
     action: z.string(),
     outcome: z.string(),
     code: z.string().nullable(),

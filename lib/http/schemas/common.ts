@@ -68,6 +68,9 @@ export const instant = z
   })
   .openapi({ type: 'string', format: 'date-time', description: 'RFC 3339, years 0001 to 9999 once in UTC' });
 
+/** An instant as pgmint answers it: RFC 3339 in UTC. */
+export const timestamp = z.string().openapi({ format: 'date-time', example: '2026-04-12T16:30:00Z' });
+
 export const DatabaseParams = z.object({ db: slug.openapi(pathParam('db')) });
 export const IdParams = z.object({ id: z.string().uuid().openapi(pathParam('id')) });
 

@@ -8,7 +8,7 @@
 import { z } from '@hono/zod-openapi';
 import { checkLeasePrefix } from '../../sql/lease-name.js';
 import type { DatabaseRecord } from '../../store/types.js';
-import { duration, queryParam, roleName, slug } from './common.js';
+import { duration, queryParam, roleName, slug, timestamp } from './common.js';
 
 const sslmode = z.enum(['disable', 'prefer', 'require', 'verify-full']);
 
@@ -47,10 +47,10 @@ export const Database = z
     public_host: z.string().nullable(),
     public_port: z.number().nullable(),
     public_sslmode: z.string().nullable(),
-    root_rotated_at: z.string(),
+    root_rotated_at: timestamp,
     rotation_period: z.number(),
     lease_prefix: z.string(),
-    created_at: z.string(),
+    created_at: timestamp,
   })
   .openapi('Database');
 

@@ -8,7 +8,7 @@
 import { z } from '@hono/zod-openapi';
 import { type Credentials as LeaseCredentials, isoSeconds } from '../../leases/credentials.js';
 import { MIN_TTL_SEC } from '../../leases/ttl.js';
-import { DatabaseParams, pathParam, queryParam, slug, ttlQuery } from './common.js';
+import { DatabaseParams, pathParam, queryParam, slug, timestamp, ttlQuery } from './common.js';
 
 export const KindParams = DatabaseParams.extend({ kind: z.enum(['k8s', 'oidc']).openapi(pathParam('kind')) });
 
@@ -30,8 +30,8 @@ export const Credentials = z
     user: z.string(),
     password: z.string(),
     sslmode: z.string(),
-    expires_at: z.string(),
-    refresh_at: z.string(),
+    expires_at: timestamp,
+    refresh_at: timestamp,
     connection_uri: z.string(),
     lease_id: z.string(),
     role: z.string(),

@@ -9,7 +9,7 @@
 import { z } from '@hono/zod-openapi';
 import { parseDuration } from '../../leases/ttl.js';
 import type { IssuerRecord } from '../../store/types.js';
-import { DatabaseParams, pathParam, slug } from './common.js';
+import { DatabaseParams, pathParam, slug, timestamp } from './common.js';
 
 /** Longest token lifetime: seconds or a duration; 0 means no limit. */
 const MAX_LIFETIME_SEC = 10 * 365 * 86_400;
@@ -92,7 +92,7 @@ export const Issuer = z
     max_token_lifetime: z.number(),
     require_bound_pod: z.boolean(),
     ca_pem: z.boolean().openapi({ description: 'Whether the issuer has its own CA' }),
-    created_at: z.string(),
+    created_at: timestamp,
   })
   .openapi('Issuer');
 

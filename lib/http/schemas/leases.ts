@@ -9,7 +9,7 @@ import { z } from '@hono/zod-openapi';
 import { MIN_TTL_SEC } from '../../leases/ttl.js';
 import type { Renewal as RenewalResult } from '../../leases/renew.js';
 import { LEASE_STATES, type LeaseRecord } from '../../store/types.js';
-import { IdParams, limit, queryParam, slug, ttlQuery } from './common.js';
+import { IdParams, limit, queryParam, slug, timestamp, ttlQuery } from './common.js';
 
 export const LeaseIdParams = IdParams;
 
@@ -56,16 +56,16 @@ export const Lease = z
     issuer: z.string().nullable(),
     pod_name: z.string().nullable(),
     pod_uid: z.string().nullable(),
-    issued_at: z.string(),
-    expires_at: z.string(),
-    max_expires_at: z.string(),
-    renewed_at: z.string().nullable(),
-    revoked_at: z.string().nullable(),
-    revoke_requested_at: z.string().nullable(),
+    issued_at: timestamp,
+    expires_at: timestamp,
+    max_expires_at: timestamp,
+    renewed_at: timestamp.nullable(),
+    revoked_at: timestamp.nullable(),
+    revoke_requested_at: timestamp.nullable(),
     revoke_attempts: z.number(),
-    next_attempt_at: z.string().nullable(),
+    next_attempt_at: timestamp.nullable(),
     last_error: z.string().nullable(),
-    acknowledged_at: z.string().nullable(),
+    acknowledged_at: timestamp.nullable(),
   })
   .openapi('Lease');
 
@@ -75,9 +75,9 @@ export const Renewal = z
   .object({
     lease_id: z.string(),
     user: z.string(),
-    expires_at: z.string(),
-    refresh_at: z.string(),
-    max_expires_at: z.string(),
+    expires_at: timestamp,
+    refresh_at: timestamp,
+    max_expires_at: timestamp,
     capped: z.boolean(),
   })
   .openapi('Renewal');

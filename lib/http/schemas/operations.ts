@@ -10,7 +10,7 @@ import type { HealthReport } from '../../leases/health.js';
 import type { SweepResult as SweepTally } from '../../leases/sweep.js';
 import type { IssuerHealth } from '../../registry/issuer-health.js';
 import type { RotationResult as Rotation } from '../../rotation/index.js';
-import { queryParam } from './common.js';
+import { queryParam, timestamp } from './common.js';
 import { FetchFailure } from './issuers.js';
 
 const IssuerStatus = z.object({
@@ -20,8 +20,8 @@ const IssuerStatus = z.object({
   keys: z.enum(['pinned', 'discovered']),
   ca_pem: z.boolean(),
   status: z.enum(['ok', 'failing', 'pinned']),
-  last_key_fetch_at: z.string().nullable(),
-  last_failure_at: z.string().nullable(),
+  last_key_fetch_at: timestamp.nullable(),
+  last_failure_at: timestamp.nullable(),
   last_failure: FetchFailure.nullable(),
   hint: z.string().nullable(),
 });
@@ -90,7 +90,7 @@ export const RotationResult = z
       .nullable()
       .openapi({ description: 'How an earlier, interrupted rotation was settled first' }),
     rotation_id: z.string().nullable(),
-    rotated_at: z.string(),
+    rotated_at: timestamp,
   })
   .openapi('RotationResult');
 
