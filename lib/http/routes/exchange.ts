@@ -3,12 +3,12 @@
  * text, for `k8s` service-account tokens and other `oidc` tokens. Mounted at
  * /api/v1/databases/{db}.
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Deps } from '../../deps.js';
 import { issueCredentials, recordRefusal } from '../../leases/issue.js';
 import { takeBearer } from '../bearer.js';
-import { json, problem, workloadSecurity } from '../describe.js';
+import { ok, problem, routeFamily, workloadSecurity } from '../describe.js';
 import type { AppEnv } from '../env.js';
 import { guardRoutes } from '../guard.js';
 import { slug } from '../schemas/common.js';
@@ -17,34 +17,26 @@ import { subApp } from '../validation.js';
 
 const ACTION = 'credentials.issue';
 
-const exchangeRoute = <P extends string>(path: P, summary: string, ok: Record<string, unknown>) =>
-  createRoute({
-    method: 'get',
-    path,
-    summary,
-    security: workloadSecurity,
-    request: { params: KindParams, query: ExchangeQuery },
-    responses: {
-      200: ok,
-      400: problem('Bad query parameter'),
-      401: problem('Token not accepted'),
-      403: problem('Identity not allowed'),
-      429: problem('Lease cap reached for this workload'),
-      503: problem(
-        "The issuer's keys cannot be fetched, or the token's key is not fetched yet (retry after Retry-After); " +
-          'or the target is unavailable',
-      ),
-    },
-  });
+const route = routeFamily(workloadSecurity, {
+  400: problem('Bad query parameter'),
+  401: problem('Token not accepted'),
+  403: problem('Identity not allowed'),
+  429: problem('Lease cap reached for this workload'),
+  503: problem(
+    "The issuer's keys cannot be fetched, or the token's key is not fetched yet (retry after Retry-After); " +
+      'or the target is unavailable',
+  ),
+});
+const asked = { params: KindParams, query: ExchangeQuery };
 
-const credentialsRoute = exchangeRoute(
+const credentialsRoute = route.get(
   '/credentials/{kind}',
   'Exchange a workload token for a fresh Postgres login',
-  json(Credentials, 'A new login role, shown once'),
+  asked,
+  ok(Credentials, 'A new login role, shown once'),
 );
-const connectRoute = exchangeRoute('/connect/{kind}', 'Exchange a workload token for a connection URI (text/plain)', {
-  description: 'postgresql:// URI of a new login role',
-  content: { 'text/plain': { schema: z.string() } },
+const connectRoute = route.get('/connect/{kind}', 'Exchange a workload token for a connection URI (text/plain)', asked, {
+  200: { description: 'postgresql:// URI of a new login role', content: { 'text/plain': { schema: z.string() } } },
 });
 
 export function exchangeRoutes(deps: Deps) {
