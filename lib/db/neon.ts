@@ -47,8 +47,7 @@ export function connectNeon(config: ConnectionConfig): Sql {
     max: config.max ?? 4,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    query_timeout: config.statementTimeoutMs,
     application_name: config.applicationName ?? 'pgmint',
   } as never);
-  return adaptPool(pool as unknown as PgLikePool);
+  return adaptPool(pool as unknown as PgLikePool, config.statementTimeoutMs);
 }

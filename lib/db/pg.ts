@@ -23,8 +23,7 @@ export function connectPg(config: ConnectionConfig): Sql {
     max: config.max ?? 4,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    query_timeout: config.statementTimeoutMs,
     application_name: config.applicationName ?? 'pgmint',
   });
-  return adaptPool(pool);
+  return adaptPool(pool, config.statementTimeoutMs);
 }

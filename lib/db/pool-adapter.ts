@@ -17,8 +17,14 @@ export interface PgLikePool {
   on?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
-function run<T>(target: { query: PgLikePool['query'] }, text: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-  return target.query(text, params ? [...params] : undefined).then(
+function run<T>(
+  target: { query: PgLikePool['query'] },
+  text: string,
+  params?: readonly unknown[],
+  readTimeoutMs?: number,
+): Promise<QueryResult<T>> {
+  const sent = target.query(text, params ? [...params] : undefined);
+  return (readTimeoutMs ? answeredWithin(sent, readTimeoutMs) : sent).then(
     (r) => ({ rows: r.rows as T[], rowCount: r.rowCount ?? 0 }),
     (err: unknown) => {
       throw sanitizeDatabaseError(err);
@@ -26,11 +32,60 @@ function run<T>(target: { query: PgLikePool['query'] }, text: string, params?: r
   );
 }
 
-export function adaptPool(pool: PgLikePool): Sql {
+/** Node's setImmediate when there is one (edge runtimes may lack it): it runs after the poll phase has read the sockets. */
+const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+
+/** Yields until the event loop has read what is waiting on its sockets. */
+const afterPendingIo = (): Promise<void> => new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+
+/**
+ * `pending`, or a read timeout if it has not settled within `ms`. The timer is
+ * looked at again once the event loop has read its sockets: after a busy
+ * stretch (a burst's requests parsed and their tokens verified) timers run
+ * before the poll phase reads answers that came in meanwhile, and the
+ * driver's own query_timeout then took a prompt answer for a server away.
+ */
+function answeredWithin<T>(pending: Promise<T>, ms: number): Promise<T> {
+  let settled = false;
+  const done = pending.finally(() => {
+    settled = true;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(async () => {
+      await afterPendingIo();
+      if (!settled) reject(new Error('Query read timeout'));
+    }, ms);
+  });
+  return Promise.race([done, timedOut]).finally(() => clearTimeout(timer));
+}
+
+/** On a pooled connection of its own, so that one whose answer never came can be closed rather than reused. */
+async function runPooled<T>(pool: PgLikePool, text: string, params: readonly unknown[] | undefined, readTimeoutMs: number) {
+  let client: PgLikeClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw sanitizeDatabaseError(err);
+  }
+  try {
+    const result = await run<T>(client, text, params, readTimeoutMs);
+    client.release();
+    return result;
+  } catch (err) {
+    // A refusal (a constraint, a syntax error) leaves the connection ready for the next statement.
+    client.release(err instanceof DatabaseError && err.unreachable ? err : undefined);
+    throw err;
+  }
+}
+
+/** `readTimeoutMs`: how long a statement's answer is waited for (port.ts); unset waits. */
+export function adaptPool(pool: PgLikePool, readTimeoutMs?: number): Sql {
   // An idle client that loses its server must not crash the process.
   pool.on?.('error', () => {});
   return {
-    query: <T>(text: string, params?: readonly unknown[]) => run<T>(pool, text, params),
+    query: <T>(text: string, params?: readonly unknown[]) =>
+      readTimeoutMs ? runPooled<T>(pool, text, params, readTimeoutMs) : run<T>(pool, text, params),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       let client: PgLikeClient;
       try {
@@ -38,7 +93,7 @@ export function adaptPool(pool: PgLikePool): Sql {
       } catch (err) {
         throw sanitizeDatabaseError(err);
       }
-      const tx: Queryable = { query: <R>(text: string, params?: readonly unknown[]) => run<R>(client, text, params) };
+      const tx: Queryable = { query: <R>(text: string, params?: readonly unknown[]) => run<R>(client, text, params, readTimeoutMs) };
       try {
         await tx.query('BEGIN');
         const result = await fn(tx);

@@ -1,0 +1,87 @@
+/**
+ * The read timeout of the connections that serve requests (lib/db/pool-adapter.ts),
+ * against a real server: an answer that arrived while the event loop was busy
+ * is taken even when the busy stretch outlasted the timeout; an answer that
+ * truly does not come is a timeout, and its connection is closed, not reused;
+ * a statement the server refused leaves its connection in the pool.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectPg } from '../../lib/db/pg.js';
+import type { Sql } from '../../lib/db/port.js';
+import { DatabaseError } from '../../lib/db/sanitize.js';
+import { server } from '../support/postgres.js';
+
+const READ_TIMEOUT_MS = 200;
+
+/**
+ * Keeps the event loop to itself for `ms`, after its poll phase (as a burst's
+ * requests, parsed and verified in I/O callbacks, do): the next turn of the
+ * loop runs its due timers before it reads the sockets again.
+ */
+function busyAfterPoll(ms: number): Promise<void> {
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        /* spin */
+      }
+      resolve();
+    }),
+  );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('read timeout on a busy event loop', () => {
+  let sql: Sql;
+  beforeAll(() => {
+    const s = server();
+    sql = connectPg({
+      host: s.host,
+      port: s.port,
+      database: 'postgres',
+      user: s.user,
+      password: s.password,
+      max: 1,
+      statementTimeoutMs: READ_TIMEOUT_MS,
+    });
+  });
+  afterAll(() => sql.end());
+
+  const backendPid = async () => (await sql.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+
+  it('takes an answer that came in while the loop was busy past the timeout', async () => {
+    await backendPid();
+    const answer = sql.query<{ ok: number }>('SELECT 1 AS ok FROM pg_sleep(0.05)');
+    await sleep(10); // sent
+    await busyAfterPoll(READ_TIMEOUT_MS * 3); // the answer arrives meanwhile; the timer is due when the loop comes back
+    expect((await answer).rows).toEqual([{ ok: 1 }]);
+  });
+
+  it('times out an answer that does not come, and closes that connection', async () => {
+    const before = await backendPid();
+    const error = await sql.query('SELECT pg_sleep(2)').then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect((error as DatabaseError).unreachable).toBe(true);
+    expect(await backendPid()).not.toBe(before);
+  });
+
+  it('keeps the connection of a statement the server refused', async () => {
+    const before = await backendPid();
+    await expect(sql.query('SELECT 1/0')).rejects.toMatchObject({ sqlstate: '22012', unreachable: false });
+    expect(await backendPid()).toBe(before);
+  });
+
+  it('times out inside a transaction too, and closes that connection rather than rolling back on it', async () => {
+    const before = await backendPid();
+    await expect(
+      sql.transaction(async (tx) => {
+        await tx.query('SELECT pg_sleep(2)');
+      }),
+    ).rejects.toMatchObject({ unreachable: true });
+    expect(await backendPid()).not.toBe(before);
+  });
+});
