@@ -17,6 +17,7 @@ import { guardOutage } from './db/outage.js';
 import { type Connect, parseDatabaseUrl, STATEMENT_TIMEOUT_MS, type Sql } from './db/port.js';
 import { TokenVerifier } from './identity/index.js';
 import { type AuditBacklog, createAuditBacklog } from './leases/audit-backlog.js';
+import { type CapMemo, createCapMemo } from './leases/cap-memo.js';
 import { resolveRefusedRoot } from './rotation/refusal.js';
 import { createStore, type Store } from './store/index.js';
 import { createLimiter, type Limiter } from './targets/limiter.js';
@@ -53,6 +54,8 @@ export interface Deps {
   controlReads: Limiter;
   /** Refusals waiting for the control plane to come back (leases/audit-backlog.ts). */
   auditBacklog: AuditBacklog;
+  /** Workloads refused for their lease cap a moment ago, whose exchanges check the cap first (leases/cap-memo.ts). */
+  cappedWorkloads: CapMemo;
   sealKey: CryptoKey;
   settings: Settings;
   now: () => Date;
@@ -100,6 +103,7 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
     passwords: createVerifierPool({ size: config.verifierPoolSize }),
     controlReads: createLimiter(config.controlReads),
     auditBacklog: createAuditBacklog(),
+    cappedWorkloads: createCapMemo(),
     sealKey,
     settings: {
       audience: config.audience,

@@ -1,10 +1,16 @@
 /**
  * The exchange: a verified workload token in, a fresh login role out.
  *
- * Order matters for crash safety: the lease row is written `pending` before
- * the role exists, the role is created in one all-or-nothing round trip, and
- * only then is the lease marked `active` together with its audit row. A crash
- * or an outage anywhere leaves at worst a pending lease the sweeper revokes.
+ * Order matters for crash safety. A role the orphan sweep can recognise (see
+ * PreparedLeaseRole.findableAsOrphan) is created first, in one all-or-nothing
+ * round trip, and its lease is then recorded active with its audit row under
+ * the workload's cap: a crash in between leaves a role no lease tracks, whose
+ * password nobody was given, that the orphan sweep drops after its VALID
+ * UNTIL; a refusal or an outage in between drops it at once. Any other role
+ * (custom creation statements), and the next minute of a workload just
+ * refused for its cap, take three: the lease written `pending` under the cap,
+ * the role, then the activation. A crash there leaves a pending lease the
+ * sweeper revokes.
  *
  * @example
  *   const creds = await issueCredentials(deps, { databaseId: 'orders', kind: 'k8s', token });
@@ -15,9 +21,10 @@ import { outcomeOf, PgmintError, toPgmintError } from '../errors.js';
 import { fetchFailureOf, peekIssuer, requireBearer } from '../identity/index.js';
 import { leaseRoleName, randomSuffix } from '../sql/lease-name.js';
 import { type Limiter, LimiterTimeout } from '../targets/limiter.js';
-import type { IssuerKind } from '../store/types.js';
+import type { AuditEntry, DatabaseRecord, IssuerKind } from '../store/types.js';
 import { appendOrDefer, flushDeferredAudit } from './audit-backlog.js';
 import { authenticateWorkload, WorkloadDenied, type Workload } from './authenticate.js';
+import { capKey } from './cap-memo.js';
 import { type Credentials, credentialDocument } from './credentials.js';
 import { HARD_MAX_TTL_SEC, resolveTtl, secondsAfter } from './ttl.js';
 
@@ -54,6 +61,11 @@ async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): 
       },
     );
   }
+}
+
+/** Drops a role whose lease was not recorded; should that fail too, the orphan sweep drops it after its VALID UNTIL. */
+async function dropUnrecorded(deps: Deps, db: DatabaseRecord, username: string, reassignTo: string | null): Promise<void> {
+  await deps.targets.dropRoles(db, [{ name: username, reassignTo, statements: null }]).catch(() => undefined);
 }
 
 /** The token's `iss`, or the error it deserves. */
@@ -116,49 +128,70 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
     };
     const who = workload;
     const cap = who.issuer.maxLeasesPerWorkload;
+    const capped = capKey(db.id, who.issuer.issuer, who.workloadKey);
+    const issued: AuditEntry = {
+      action,
+      outcome: 'success',
+      requestId: req.requestId,
+      databaseId: db.id,
+      subject: who.subject,
+      issuer: who.issuer.issuer,
+      pod: who.podName,
+      leaseId: lease.id,
+      roleName: role.name,
+      username,
+      detail: { ttl, expires_at: expiresAt.toISOString() },
+    };
+    const tooMany = () => {
+      deps.cappedWorkloads.remember(capped);
+      return new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
+        retryAfterSec: 60,
+        details: { limit: cap },
+      });
+    };
+    /** The role was not created: why, recorded on the lease (`record`) and told to the caller. */
+    const creationFailed = async (err: unknown, record: (how: { refusal: string } | { unansweredAt: Date }) => Promise<void>) => {
+      const cause = sanitizeDatabaseError(err);
+      if (cause.unreachable) {
+        // The statement may still commit when the server wakes (it was sent, its answer never
+        // came): the lease is left pending and asked to end, so the sweeper drops the role if it appears.
+        await record({ unansweredAt: deps.now() });
+        throw new PgmintError('target_unavailable', 'the target database did not answer; retry shortly', { cause });
+      }
+      // The statement is all-or-nothing and was refused, so no role exists; the lease is closed as failed.
+      await record({ refusal: cause.message });
+      throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
+    };
+    // A role created whose lease was then not recorded (the cap, or the control plane away): dropped
+    // once out of the target's queue, since dropping takes a turn of its own.
+    let unrecorded = false;
 
     // The whole write sequence waits its turn per target, so a burst queues here
     // (in memory, up to PGMINT_QUEUE_TIMEOUT) instead of in the connection pools.
     await inTurn(deps, await deps.targets.limiter(db), async () => {
       // Statements built and their runner found before anything is written.
       const creation = await deps.targets.prepareLeaseRole(db, role, { name: username, verifier, expiresAt });
-      const reserve = async () => {
-        if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) {
-          throw new PgmintError('too_many_leases', `this workload already holds ${cap} active leases`, {
-            retryAfterSec: 60,
-            details: { limit: cap },
-          });
-        }
-      };
-      const createdFailed = async (err: unknown): Promise<never> => {
-        const cause = sanitizeDatabaseError(err);
-        if (cause.unreachable) {
-          // The statement may still commit when the server wakes (it was sent, its answer never
-          // came): the lease stays pending and asked to end, so the sweeper drops the role if it appears.
-          await deps.store.leases.requestRevocation(db.id, { id: lease.id }, deps.now());
-          throw new PgmintError('target_unavailable', 'the target database did not answer; retry shortly', { cause });
-        }
-        // The statement is all-or-nothing and was refused, so no role exists; the lease is closed as failed.
-        await deps.store.leases.markFailed(lease.id, cause.message);
-        throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
-      };
-      // Sequential on purpose: a role created before its pending row commits would be untracked
-      // whenever the control plane fails in between.
-      await reserve();
-      await creation.create().catch(createdFailed);
-      await deps.store.leases.activate(lease.id, {
-        action,
-        outcome: 'success',
-        requestId: req.requestId,
-        databaseId: db.id,
-        subject: who.subject,
-        issuer: who.issuer.issuer,
-        pod: who.podName,
-        leaseId: lease.id,
-        roleName: role.name,
-        username,
-        detail: { ttl, expires_at: expiresAt.toISOString() },
-      });
+      if (creation.findableAsOrphan && !deps.cappedWorkloads.refusedRecently(capped)) {
+        // The role first, then its lease, active, with its audit row: two round trips. Should the
+        // broker stop between them, the role is one no lease tracks, its password never handed out,
+        // and the orphan sweep drops it once its VALID UNTIL has passed.
+        await creation.create().catch((err) => creationFailed(err, (how) => deps.store.leases.insertUnissued(lease, how)));
+        unrecorded = true;
+        if (!(await deps.store.leases.insertActiveWithinCap(lease, cap, issued))) throw tooMany();
+        unrecorded = false;
+      } else {
+        // The lease reserved first, pending, under the cap; then the role; then the activation.
+        if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) throw tooMany();
+        await creation.create().catch((err) =>
+          creationFailed(err, async (how) => {
+            if ('refusal' in how) await deps.store.leases.markFailed(lease.id, how.refusal);
+            else await deps.store.leases.requestRevocation(db.id, { id: lease.id }, how.unansweredAt);
+          }),
+        );
+        await deps.store.leases.activate(lease.id, issued);
+      }
+    }).finally(async () => {
+      if (unrecorded) await dropUnrecorded(deps, db, username, lease.reassignTo);
     });
     void flushDeferredAudit(deps);
     return credentialDocument(db, { id: lease.id, username, issuedAt, expiresAt }, password, role.name);

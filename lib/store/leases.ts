@@ -115,6 +115,38 @@ export function leases(sql: Queryable) {
       );
       return rows[0]?.ok === true;
     },
+    /**
+     * Records the lease of a role already created, active, with its audit row, under the workload's
+     * cap and lock (migration 0009): one statement. False when the cap is reached; nothing is written.
+     */
+    async insertActiveWithinCap(l: NewLease, cap: number, entry: AuditEntry): Promise<boolean> {
+      const { rowCount } = await sql.query(
+        `WITH recorded AS (SELECT pgmint.insert_lease_within_cap($13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, 'active') AS ok)
+         INSERT INTO pgmint.audit_log (${AUDIT_COLUMNS})
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::uuid, $10, $11, $12::jsonb FROM recorded WHERE ok`,
+        [...auditValues(entry), ...newLeaseValues(l), cap],
+      );
+      return rowCount === 1;
+    },
+    /**
+     * The lease of a role created first that was not handed out, recorded outside the cap (it grants
+     * nothing): `failed` with the target's refusal, or, when the creation was never answered,
+     * pending and asked to end, so the sweep drops the role should the statement commit after all.
+     */
+    async insertUnissued(l: NewLease, how: { refusal: string } | { unansweredAt: Date }): Promise<void> {
+      const refused = 'refusal' in how;
+      await sql.query(
+        `INSERT INTO pgmint.leases (id, database_id, role_name, username, reassign_to, subject, issuer,
+           workload_key, pod_name, pod_uid, expires_at, max_expires_at, state, last_error, revoke_requested_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        [
+          ...newLeaseValues(l),
+          refused ? 'failed' : 'pending',
+          refused ? how.refusal : null,
+          refused ? null : how.unansweredAt.toISOString(),
+        ],
+      );
+    },
     /** Marks a pending lease active and appends its audit row, atomically in one statement. */
     async activate(id: string, entry: AuditEntry): Promise<void> {
       await sql.query(

@@ -25,13 +25,22 @@ export interface LeaseLogin {
 export interface PreparedLeaseRole {
   /** Creates the login; all-or-nothing, so a refusal leaves no role behind. */
   create(): Promise<void>;
+  /**
+   * Whether the orphan sweep would find the login if no lease row ever tracked it: made by
+   * pgmint's own statement, by a creator role (whose ADMIN OPTION PostgreSQL 16+ records) or
+   * into the definition's groups. Custom creation statements may make anything.
+   */
+  findableAsOrphan: boolean;
 }
 
 export async function prepareLeaseRole(target: Target, definition: LeaseRoleDefinition, login: LeaseLogin): Promise<PreparedLeaseRole> {
   const statements = leaseCreationSql(definition, login);
   // Custom statements run as the broker, with its privileges; the default goes through a creator role.
   const creators = definition.creationStatements ? ({ mode: 'direct' } as const) : await target.creators();
-  return { create: () => createAsCreator(target.sql, creators, { name: login.name, statements, groups: definition.memberOf }) };
+  return {
+    create: () => createAsCreator(target.sql, creators, { name: login.name, statements, groups: definition.memberOf }),
+    findableAsOrphan: !definition.creationStatements && (creators.mode === 'creators' || definition.memberOf.length > 0),
+  };
 }
 
 export interface LeaseRenewal {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type TestBroker } from '../support/broker.js';
+import { startTestBroker, statementsDuring, type TestBroker } from '../support/broker.js';
 import { serverUrl, withSuperuser } from '../support/postgres.js';
 
 describe('the lease cap under concurrent requests from one pod', () => {
@@ -11,25 +11,40 @@ describe('the lease cap under concurrent requests from one pod', () => {
   });
   afterAll(() => b?.close());
 
+  // A service account no other test file uses: role names are cluster-wide, and other files run alongside.
+  const pod = { namespace: 'batch', serviceAccount: 'caprace', podName: 'crashloop', podUid: crypto.randomUUID() };
+  const exchange = async () => {
+    const token = await b.issuer.mint(pod);
+    const res = await fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  const podRoles = async () =>
+    (
+      await withSuperuser(b.pg, b.targetDb, (c) =>
+        c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_batch\\_caprace\\_%'"),
+      )
+    ).rows[0]!.n;
+
   it('serves exactly the cap when many requests arrive at once', async () => {
-    // A service account no other test file uses: role names are cluster-wide, and other files run alongside.
-    const token = await b.issuer.mint({ namespace: 'batch', serviceAccount: 'caprace', podName: 'crashloop', podUid: crypto.randomUUID() });
-    const statuses = await Promise.all(
-      Array.from({ length: 12 }, async () => {
-        const res = await fetch(`${b.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
-        await res.arrayBuffer();
-        return res.status;
-      }),
-    );
+    const statuses = await Promise.all(Array.from({ length: 12 }, exchange));
     expect(statuses.filter((s) => s === 200)).toHaveLength(3);
     expect(statuses.filter((s) => s === 429)).toHaveLength(9);
     const { rows } = await b.deps.sql.query("SELECT count(*)::int AS n FROM pgmint.leases WHERE state = 'active'");
     expect(rows[0]).toEqual({ n: 3 });
-    // A role made alongside a refused pending row is dropped before the 429 is sent.
-    const roles = await withSuperuser(b.pg, b.targetDb, (c) =>
-      c.query("SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'pgm\\_batch\\_caprace\\_%'"),
-    );
-    expect(roles.rows[0]).toEqual({ n: 3 });
+    // A role created for a lease the cap then refused is dropped before the 429 is sent.
+    expect(await podRoles()).toBe(3);
+  });
+
+  it('checks the cap first for a pod it refused a moment ago, before any role is made', async () => {
+    const seen = await statementsDuring(b, async () => {
+      expect(await exchange()).toBe(429);
+    });
+    // The pending reservation, refused; never the recording of a lease whose role was created first.
+    expect(seen.filter((s) => /pgmint\.insert_(pending_lease|lease_within_cap)\(/.test(s)).map((s) => s.match(/insert_\w+/)![0])).toEqual([
+      'insert_pending_lease',
+    ]);
+    expect(await podRoles()).toBe(3);
   });
 
   it('makes a second writer wait for the first to commit before counting', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable, Sql } from '../../lib/db/port.js';
 import { exchangeContext } from '../../lib/store/exchange-context.js';
 import { createStore } from '../../lib/store/index.js';
-import { groupsOf, startTestBroker, type TestBroker } from '../support/broker.js';
+import { groupsOf, startTestBroker, statementsDuring, type TestBroker } from '../support/broker.js';
 
 const exchangeWith =
   (b: TestBroker) =>
@@ -15,23 +15,6 @@ const exchangeWith =
 async function leaseSeconds(res: Response): Promise<number> {
   expect(res.status).toBe(200);
   return (Date.parse((await res.json()).expires_at) - Date.now()) / 1000;
-}
-
-/** The control-plane statements the broker sends while `fn` runs. */
-async function statementsDuring(b: TestBroker, fn: () => Promise<void>): Promise<string[]> {
-  const sql = b.deps.sql;
-  const query = sql.query;
-  const seen: string[] = [];
-  sql.query = ((text: string, params?: readonly unknown[]) => {
-    seen.push(text);
-    return query(text, params);
-  }) as typeof query;
-  try {
-    await fn();
-  } finally {
-    sql.query = query;
-  }
-  return seen;
 }
 
 const readsContext = (statements: string[]) => statements.some((s) => s.includes('ctx_issuers'));
@@ -52,7 +35,7 @@ describe('exchange context cache (PGMINT_CONTEXT_CACHE_MS=60000)', () => {
     const seen = await statementsDuring(b, async () => {
       expect((await exchange()).status).toBe(200);
     });
-    expect(seen.some((s) => s.includes('insert_pending_lease'))).toBe(true);
+    expect(seen.some((s) => s.includes('insert_lease_within_cap'))).toBe(true);
     expect(readsContext(seen)).toBe(false);
     // Nor any other registry or JWKS read: what remains is the lease's own writes.
     expect(seen.filter((s) => /pgmint\.(databases|issuers|roles|jwks_cache)\b/.test(s))).toEqual([]);

@@ -170,3 +170,20 @@ export async function expireLeaseIn(b: TestBroker, lease: { lease_id: string; us
   await b.deps.sql.query('UPDATE pgmint.leases SET expires_at = $2 WHERE id = $1', [lease.lease_id, at.toISOString()]);
   return at;
 }
+
+/** The control-plane statements the broker sends while `fn` runs. */
+export async function statementsDuring(b: TestBroker, fn: () => Promise<void>): Promise<string[]> {
+  const sql = b.deps.sql;
+  const query = sql.query;
+  const seen: string[] = [];
+  sql.query = ((text: string, params?: readonly unknown[]) => {
+    seen.push(text);
+    return query(text, params);
+  }) as typeof query;
+  try {
+    await fn();
+  } finally {
+    sql.query = query;
+  }
+  return seen;
+}
