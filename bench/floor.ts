@@ -1,14 +1,14 @@
 /**
  * The floor: what an exchange cannot avoid, sent straight to Postgres with the
  * broker's own driver (lib/db/pg.ts), in the exchange's own order
- * (lib/leases/issue.ts): insert the pending lease under the per-pod cap (the
- * same locked call); then create the login role with exactly the SQL an
+ * (lib/leases/issue.ts): create the login role with exactly the SQL an
  * exchange sends (SCRAM verifier, VALID UNTIL, IN ROLE, the role's ALTER ROLE
  * … SET lines, through the same creator role's function on PostgreSQL 16+);
- * then activate the lease with its audit row — three round trips in a row.
- * `overlapped` sends the first two at once instead: a bound, not what an
- * exchange does (a role whose pending row an outage lost would be untracked
- * until the orphan sweep). Each role gets a fresh SCRAM verifier from a
+ * then record the lease, active, with its audit row, under the per-pod cap
+ * (the same locked call) — two round trips in a row. `reserveFirst` is the
+ * exchange's other order, for roles the orphan sweep might not recognise and
+ * workloads just refused for their cap: the pending lease under the cap, the
+ * role, then the activation with its audit row — three. Each role gets a fresh SCRAM verifier from a
  * verifier pool like the exchange's: deriving it (4,096 PBKDF2 iterations) is
  * part of setting a password, whoever does it — the server would, given the
  * plaintext — and both sides may do it ahead of time while idle.
@@ -28,7 +28,7 @@ import { DATABASE_ID, type Stack } from './stack.js';
 
 export async function measureFloor(
   stack: Stack,
-  o: { concurrency: number; total: number; warmup?: number; overlapped?: boolean },
+  o: { concurrency: number; total: number; warmup?: number; reserveFirst?: boolean },
 ): Promise<RawLoad> {
   const control = connectPg({
     ...hostOf(stack),
@@ -82,20 +82,10 @@ export async function measureFloor(
         searchPath: role.searchPath ?? undefined,
         readOnly: role.readOnly,
       });
-      const reserve = async () => {
-        if (!(await store.insertPendingWithinCap(lease, 10))) throw new Error('lease cap reached');
-      };
       const create = () => createAsCreator(target, creators, { name: username, statements, groups: role.memberOf });
-      if (o.overlapped) {
-        await Promise.all([reserve(), create()]);
-      } else {
-        // As the exchange does: the pending row commits before the role exists.
-        await reserve();
-        await create();
-      }
-      await store.activate(id, {
+      const issued = {
         action: 'credentials.issue',
-        outcome: 'success',
+        outcome: 'success' as const,
         requestId: crypto.randomUUID(),
         databaseId: DATABASE_ID,
         subject: 'system:serviceaccount:prod:floor',
@@ -105,7 +95,15 @@ export async function measureFloor(
         roleName: role.name,
         username,
         detail: { ttl: role.defaultTtl, expires_at: expiresAt.toISOString() },
-      });
+      };
+      if (o.reserveFirst) {
+        if (!(await store.insertPendingWithinCap(lease, 10))) throw new Error('lease cap reached');
+        await create();
+        await store.activate(id, issued);
+      } else {
+        await create();
+        if (!(await store.insertActiveWithinCap(lease, 10, issued))) throw new Error('lease cap reached');
+      }
     });
   } finally {
     await Promise.all([control.end(), target.end()]);
