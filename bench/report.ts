@@ -6,6 +6,7 @@
  *   process.stdout.write(formatReport(results));
  */
 import type { DrainResult } from './drain.js';
+import type { ContenderResult, OpenBaoResult } from './openbao.js';
 import { median, type PeerName, type ProxyResult } from './proxy.js';
 import type { BenchResults } from './run.js';
 
@@ -148,7 +149,56 @@ export function formatReport(r: BenchResults): string {
       ),
     );
   }
+  if (r.openbao) out.push(formatOpenBao(r.openbao));
   return `${out.join('\n')}\n`;
+}
+
+function formatOpenBao(b: OpenBaoResult): string {
+  const cell = (c: ContenderResult) => `${ms(c.p50Ms)} / ${ms(c.p95Ms)}`;
+  const ratio = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–');
+  return [
+    `\npgmint vs ${b.version} (JWT auth + database secrets engine, storage in the same PostgreSQL, ` +
+      `${b.broker === 'own' ? "a broker of its own with the privileges of pgmint's" : "pgmint's broker user"}; alternating slices, no lease roles at the start of each)\n`,
+    table(
+      [
+        'clients',
+        'pgmint p50 / p95 ms',
+        'pgmint /s',
+        'OpenBao login + creds p50 / p95 ms',
+        '/s',
+        'OpenBao creds, warm token p50 / p95 ms',
+        '/s',
+        'errors',
+        'p50 ratio vs warm / login',
+        'throughput ratio vs warm / login',
+      ],
+      b.rows.map((r) => [
+        r.concurrency,
+        cell(r.pgmint),
+        n0(r.pgmint.perSec),
+        cell(r.openbaoLogin),
+        n0(r.openbaoLogin.perSec),
+        cell(r.openbaoWarm),
+        n0(r.openbaoWarm.perSec),
+        `${r.pgmint.errors} / ${r.openbaoLogin.errors} / ${r.openbaoWarm.errors}`,
+        `${ratio(r.ratios.p50VsWarm)} / ${ratio(r.ratios.p50VsLogin)}`,
+        `${ratio(r.ratios.throughputVsWarm)} / ${ratio(r.ratios.throughputVsLogin)}`,
+      ]),
+    ),
+    '\nServer CPU per call (user + system of the serving process, Postgres not included)\n',
+    table(
+      ['clients', 'pgmint broker', 'OpenBao login + creds', 'OpenBao creds, warm token'],
+      b.rows.map((r) => [
+        r.concurrency,
+        `${ms(r.pgmint.serverCpuMsPerOp)} ms`,
+        `${ms(r.openbaoLogin.serverCpuMsPerOp)} ms`,
+        `${ms(r.openbaoWarm.serverCpuMsPerOp)} ms`,
+      ]),
+    ),
+    `\nRatios are pgmint / OpenBao. Every path's credential logged in first (${b.checks.map((c) => c.user).join(', ')}: same groups, ${b.checks[0]?.config.join(', ') || 'no settings'}). ` +
+      `OpenBao storage rows written: ${b.storageRowsPer.login} per login, ${b.storageRowsPer.creds} per credentials read; ` +
+      `${b.storageAfter.rows.toLocaleString('en')} rows, ${(b.storageAfter.bytes / 2 ** 20).toFixed(1)} MiB after the run.`,
+  ].join('\n');
 }
 
 function formatProxy(p: ProxyResult): string {

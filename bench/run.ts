@@ -9,27 +9,31 @@
  *   npm run bench -- history      # 1,000,000 leases and 10,000,000 audit rows vs an empty control plane
  *   BENCH_HISTORY_SCALE=0.1 npm run bench -- history   # a tenth of that history, for a quick look
  *   BENCH_QUICK=1 npm run bench   # smaller counts, for a smoke run
+ *   BENCH_BAO=/path/to/bao npm run bench -- openbao   # pgmint vs OpenBao's JWT login + database creds (not in the default run)
+ *   BENCH_OPENBAO_BROKER=shared BENCH_OPENBAO_TOTAL=300 npm run bench -- openbao   # OpenBao as pgmint's own broker user; fewer calls
  *   BENCH_SWEEP_SIZES=50000 PGMINT_CREATOR_ROLES=1000 npm run bench -- sweep   # one sweep, other settings
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, freemem, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BAO_MISSING, findBao } from './bao-server.js';
 import { type BurstResult, burstScenario } from './burst.js';
 import { type ColdStartResult, coldStartScenario } from './cold-start.js';
 import { type DrainResult, drainScenario } from './drain.js';
 import { type HistoryResult, historyScenario } from './history.js';
 import { type JwksResult, jwksScenario } from './jwks.js';
 import { type LatencyRow, latencyScenario } from './latency.js';
+import { type OpenBaoResult, openbaoScenario } from './openbao.js';
 import { type ProxyResult, proxyScenario } from './proxy.js';
 import { formatReport } from './report.js';
 import { startPostgres, startStack } from './stack.js';
 import { type SweepResult, sweepScenario } from './sweep.js';
 
-const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'drain', 'proxy', 'history'] as const;
+const ALL = ['latency', 'burst', 'jwks', 'cold-start', 'sweep', 'drain', 'proxy', 'history', 'openbao'] as const;
 type Scenario = (typeof ALL)[number];
-/** Without arguments: all but `history`, whose load alone takes about 20 minutes. */
-const DEFAULT: readonly Scenario[] = ALL.filter((s) => s !== 'history');
+/** Without arguments: all but `history`, whose load alone takes about 20 minutes, and `openbao`, which needs a binary. */
+const DEFAULT: readonly Scenario[] = ALL.filter((s) => s !== 'history' && s !== 'openbao');
 
 export interface BenchResults {
   startedAt: string;
@@ -44,6 +48,7 @@ export interface BenchResults {
   jwks?: JwksResult;
   proxy?: ProxyResult;
   history?: HistoryResult;
+  openbao?: OpenBaoResult;
 }
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -52,6 +57,9 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 async function main(argv: string[]) {
   const wanted = (argv.length ? argv : [...DEFAULT]) as Scenario[];
   for (const w of wanted) if (!ALL.includes(w)) throw new Error(`unknown scenario ${w}; one of ${ALL.join(', ')}`);
+  // Before anything starts: a missing binary should not cost a Postgres start and the scenarios before it.
+  const baoBin = wanted.includes('openbao') ? findBao() : null;
+  if (wanted.includes('openbao') && !baoBin) throw new Error(BAO_MISSING);
   const brokerEnv = Object.fromEntries(
     Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('PGMINT_') && !!e[1]),
   );
@@ -170,6 +178,31 @@ async function main(argv: string[]) {
         env: brokerEnv,
         log,
       });
+      await save();
+    }
+    if (wanted.includes('openbao')) {
+      log('openbao: pgmint exchange vs OpenBao JWT login + database creds');
+      const stack = await startStack(pg, { env: brokerEnv });
+      try {
+        // BENCH_OPENBAO_TOTAL: timed calls per contender at every concurrency, instead of the latency scenario's counts.
+        const fixed = process.env.BENCH_OPENBAO_TOTAL ? Number(process.env.BENCH_OPENBAO_TOTAL) : null;
+        if (fixed !== null && !(fixed > 0)) throw new Error('BENCH_OPENBAO_TOTAL must be a positive number');
+        // BENCH_OPENBAO_BROKER=shared: OpenBao logs in as pgmint's broker instead of its own with the same privileges.
+        const broker = process.env.BENCH_OPENBAO_BROKER ?? 'own';
+        if (broker !== 'own' && broker !== 'shared') throw new Error('BENCH_OPENBAO_BROKER must be own or shared');
+        results.openbao = await openbaoScenario(stack, {
+          bin: baoBin!,
+          broker,
+          levels: process.env.BENCH_OPENBAO_LEVELS ? process.env.BENCH_OPENBAO_LEVELS.split(',').map(Number) : [1, 8, 32],
+          total: (c) => fixed ?? (quick ? (c === 1 ? 150 : 300) : c === 1 ? 600 : 1500),
+          slices: quick ? 2 : 4,
+          warmup: quick ? 10 : 20,
+          usesPerToken: 4,
+          log,
+        });
+      } finally {
+        await stack.stop();
+      }
       await save();
     }
   } finally {
