@@ -1,11 +1,13 @@
 /**
  * The floor: what an exchange cannot avoid, sent straight to Postgres with the
  * broker's own driver (lib/db/pg.ts), in the exchange's own order
- * (lib/leases/issue.ts): create the login role with exactly the SQL an
- * exchange sends (SCRAM verifier, VALID UNTIL, IN ROLE, the role's ALTER ROLE
- * … SET lines, through the same creator role's function on PostgreSQL 16+);
- * then record the lease, active, with its audit row, under the per-pod cap
- * (the same locked call) — two round trips in a row. `reserveFirst` is the
+ * (lib/leases/issue.ts): send the login role's creation, with exactly the
+ * SQL an exchange sends (SCRAM verifier, VALID UNTIL, IN ROLE, the role's
+ * ALTER ROLE … SET lines, through the same creator role's function on
+ * PostgreSQL 16+); meanwhile, in a control-plane transaction, record the
+ * lease, active, with its audit row, under the per-pod cap (the same locked
+ * call); commit once the role exists. The creation's round trip, then the
+ * COMMIT's. `reserveFirst` is the
  * exchange's other order, for roles the orphan sweep might not recognise and
  * workloads just refused for their cap: the pending lease under the cap, the
  * role, then the activation with its audit row — three. Each role gets a fresh SCRAM verifier from a
@@ -101,8 +103,12 @@ export async function measureFloor(
         await create();
         await store.activate(id, issued);
       } else {
-        await create();
-        if (!(await store.insertActiveWithinCap(lease, 10, issued))) throw new Error('lease cap reached');
+        // As the exchange does: the lease written in a transaction while the role is created, committed once it exists.
+        const created = create();
+        await control.transaction(async (tx) => {
+          if (!(await leases(tx).insertActiveWithinCap(lease, 10, issued))) throw new Error('lease cap reached');
+          await created;
+        });
       }
     });
   } finally {

@@ -8,6 +8,8 @@ import { DatabaseError, sanitizeDatabaseError } from './sanitize.js';
 interface PgLikeClient {
   query(text: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
   release(err?: boolean | Error): void;
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+  off?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 export interface PgLikePool {
@@ -60,6 +62,16 @@ function answeredWithin<T>(pending: Promise<T>, ms: number): Promise<T> {
   return Promise.race([done, timedOut]).finally(() => clearTimeout(timer));
 }
 
+/** Error events of a checked-out connection, between its statements, are the next statement's to report. */
+function holdErrors(client: PgLikeClient): (err?: Error) => void {
+  const lost = () => undefined;
+  client.on?.('error', lost);
+  return (err) => {
+    client.off?.('error', lost);
+    client.release(err);
+  };
+}
+
 /** On a pooled connection of its own, so that one whose answer never came can be closed rather than reused. */
 async function runPooled<T>(pool: PgLikePool, text: string, params: readonly unknown[] | undefined, readTimeoutMs: number) {
   let client: PgLikeClient;
@@ -68,13 +80,14 @@ async function runPooled<T>(pool: PgLikePool, text: string, params: readonly unk
   } catch (err) {
     throw sanitizeDatabaseError(err);
   }
+  const release = holdErrors(client);
   try {
     const result = await run<T>(client, text, params, readTimeoutMs);
-    client.release();
+    release();
     return result;
   } catch (err) {
     // A refusal (a constraint, a syntax error) leaves the connection ready for the next statement.
-    client.release(err instanceof DatabaseError && err.unreachable ? err : undefined);
+    release(err instanceof DatabaseError && err.unreachable ? err : undefined);
     throw err;
   }
 }
@@ -93,23 +106,26 @@ export function adaptPool(pool: PgLikePool, readTimeoutMs?: number): Sql {
       } catch (err) {
         throw sanitizeDatabaseError(err);
       }
+      // A connection lost while the transaction waits between statements (on a target, say) is an
+      // error event with no statement to take it, not an uncaught exception: the next statement fails.
+      const release = holdErrors(client);
       const tx: Queryable = { query: <R>(text: string, params?: readonly unknown[]) => run<R>(client, text, params, readTimeoutMs) };
       try {
         await tx.query('BEGIN');
         const result = await fn(tx);
         await tx.query('COMMIT');
-        client.release();
+        release();
         return result;
       } catch (err) {
         // A connection that timed out or broke is discarded, not rolled back (which would wait
         // out another timeout) and never handed to the next caller mid-transaction.
         if (err instanceof DatabaseError && err.unreachable) {
-          client.release(err);
+          release(err);
           throw err;
         }
         await client.query('ROLLBACK').then(
-          () => client.release(),
-          (rollbackError: Error) => client.release(rollbackError),
+          () => release(),
+          (rollbackError: Error) => release(rollbackError),
         );
         throw err;
       }

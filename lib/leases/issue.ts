@@ -2,11 +2,12 @@
  * The exchange: a verified workload token in, a fresh login role out.
  *
  * Order matters for crash safety. A role the orphan sweep can recognise (see
- * PreparedLeaseRole.findableAsOrphan) is created first, in one all-or-nothing
- * round trip, and its lease is then recorded active with its audit row under
- * the workload's cap: a crash in between leaves a role no lease tracks, whose
- * password nobody was given, that the orphan sweep drops after its VALID
- * UNTIL; a refusal or an outage in between drops it at once. Any other role
+ * PreparedLeaseRole.findableAsOrphan) is created, in one all-or-nothing
+ * round trip, while a control-plane transaction writes its lease, active,
+ * with its audit row, under the workload's cap; the transaction commits once
+ * the role exists. A crash before the commit leaves a role no lease tracks,
+ * whose password nobody was given, that the orphan sweep drops after its
+ * VALID UNTIL; a refusal or an outage before it drops the role at once. Any other role
  * (custom creation statements), and the next minute of a workload just
  * refused for its cap, take three: the lease written `pending` under the cap,
  * the role, then the activation. A crash there leaves a pending lease the
@@ -62,6 +63,10 @@ async function inTurn<T>(deps: Deps, limiter: Limiter, task: () => Promise<T>): 
     );
   }
 }
+
+const noError = (): undefined => undefined;
+
+const isCapRefusal = (err: unknown): boolean => err instanceof PgmintError && err.code === 'too_many_leases';
 
 /** Drops a role whose lease was not recorded; should that fail too, the orphan sweep drops it after its VALID UNTIL. */
 async function dropUnrecorded(deps: Deps, db: DatabaseRecord, username: string, reassignTo: string | null): Promise<void> {
@@ -149,18 +154,21 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
         details: { limit: cap },
       });
     };
-    /** The role was not created: why, recorded on the lease (`record`) and told to the caller. */
-    const creationFailed = async (err: unknown, record: (how: { refusal: string } | { unansweredAt: Date }) => Promise<void>) => {
+    /** The role was not created: why, recorded on the lease (`record`), and the error to answer with. */
+    const creationFailure = async (
+      err: unknown,
+      record: (how: { refusal: string } | { unansweredAt: Date }) => Promise<void>,
+    ): Promise<PgmintError> => {
       const cause = sanitizeDatabaseError(err);
       if (cause.unreachable) {
         // The statement may still commit when the server wakes (it was sent, its answer never
         // came): the lease is left pending and asked to end, so the sweeper drops the role if it appears.
         await record({ unansweredAt: deps.now() });
-        throw new PgmintError('target_unavailable', 'the target database did not answer; retry shortly', { cause });
+        return new PgmintError('target_unavailable', 'the target database did not answer; retry shortly', { cause });
       }
       // The statement is all-or-nothing and was refused, so no role exists; the lease is closed as failed.
       await record({ refusal: cause.message });
-      throw new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
+      return new PgmintError('target_unavailable', 'the target database refused to create the login role', { cause });
     };
     // A role created whose lease was then not recorded (the cap, or the control plane away): dropped
     // once out of the target's queue, since dropping takes a turn of its own.
@@ -172,22 +180,44 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       // Statements built and their runner found before anything is written.
       const creation = await deps.targets.prepareLeaseRole(db, role, { name: username, verifier, expiresAt });
       if (creation.findableAsOrphan && !deps.cappedWorkloads.refusedRecently(capped)) {
-        // The role first, then its lease, active, with its audit row: two round trips. Should the
-        // broker stop between them, the role is one no lease tracks, its password never handed out,
-        // and the orphan sweep drops it once its VALID UNTIL has passed.
-        await creation.create().catch((err) => creationFailed(err, (how) => deps.store.leases.insertUnissued(lease, how)));
-        unrecorded = true;
-        if (!(await deps.store.leases.insertActiveWithinCap(lease, cap, issued))) throw tooMany();
-        unrecorded = false;
+        // The role is created while, in one control-plane transaction, its lease is written active
+        // with its audit row under the cap; the transaction commits once the role exists. Should the
+        // broker stop before the commit, the role is one no lease tracks, its password never handed
+        // out, and the orphan sweep drops it once its VALID UNTIL has passed.
+        const created = creation.create();
+        // Looked at below; handled from now on, should it fail before the transaction has begun.
+        created.catch(noError);
+        const unrecordedBecause = await deps.store
+          .transaction(async (s) => {
+            if (!(await s.leases.insertActiveWithinCap(lease, cap, issued))) throw tooMany();
+            // The target's error is read from `created` below; here it only rolls the lease back.
+            if (
+              await created.then(
+                () => false,
+                () => true,
+              )
+            )
+              throw new Error('the role was not created');
+          })
+          .then(noError, (err: unknown) => err ?? new Error('the lease was not recorded'));
+        const notCreatedBecause = await created.then(noError, (err: unknown) => err ?? new Error('the role was not created'));
+        if (notCreatedBecause !== undefined) {
+          const failure = await creationFailure(notCreatedBecause, (how) => deps.store.leases.insertUnissued(lease, how));
+          throw isCapRefusal(unrecordedBecause) ? unrecordedBecause : failure;
+        }
+        if (unrecordedBecause !== undefined) {
+          unrecorded = true;
+          throw unrecordedBecause;
+        }
       } else {
         // The lease reserved first, pending, under the cap; then the role; then the activation.
         if (!(await deps.store.leases.insertPendingWithinCap(lease, cap))) throw tooMany();
-        await creation.create().catch((err) =>
-          creationFailed(err, async (how) => {
+        await creation.create().catch(async (err: unknown) => {
+          throw await creationFailure(err, async (how) => {
             if ('refusal' in how) await deps.store.leases.markFailed(lease.id, how.refusal);
             else await deps.store.leases.requestRevocation(db.id, { id: lease.id }, how.unansweredAt);
-          }),
-        );
+          });
+        });
         await deps.store.leases.activate(lease.id, issued);
       }
     }).finally(async () => {

@@ -4,6 +4,7 @@
  * the Hono app (in-process via `app.request`, and served over real HTTP).
  */
 import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../../lib/db/port.js';
 import type { Deps } from '../../lib/deps.js';
 import { closeDeps } from '../../lib/deps.js';
 import { createApp } from '../../lib/http/app.js';
@@ -171,19 +172,27 @@ export async function expireLeaseIn(b: TestBroker, lease: { lease_id: string; us
   return at;
 }
 
-/** The control-plane statements the broker sends while `fn` runs. */
+/** The control-plane statements the broker sends while `fn` runs, in transactions too. */
 export async function statementsDuring(b: TestBroker, fn: () => Promise<void>): Promise<string[]> {
   const sql = b.deps.sql;
-  const query = sql.query;
+  const { query, transaction } = sql;
   const seen: string[] = [];
+  const seeing = (q: Queryable): Queryable => ({
+    query: (text, params) => {
+      seen.push(text);
+      return q.query(text, params);
+    },
+  });
   sql.query = ((text: string, params?: readonly unknown[]) => {
     seen.push(text);
     return query(text, params);
   }) as typeof query;
+  sql.transaction = ((run: (tx: Queryable) => Promise<unknown>) => transaction((tx) => run(seeing(tx)))) as typeof transaction;
   try {
     await fn();
   } finally {
     sql.query = query;
+    sql.transaction = transaction;
   }
   return seen;
 }
