@@ -1,13 +1,14 @@
 /**
  * The floor: what an exchange cannot avoid, sent straight to Postgres with the
  * broker's own driver (lib/db/pg.ts), in the exchange's own order
- * (lib/leases/issue.ts): send the login role's creation, with exactly the
- * SQL an exchange sends (SCRAM verifier, VALID UNTIL, IN ROLE, the role's
- * ALTER ROLE … SET lines, through the same creator role's function on
- * PostgreSQL 16+); meanwhile, in a control-plane transaction, record the
- * lease, active, with its audit row, under the per-pod cap (the same locked
- * call); commit once the role exists. The creation's round trip, then the
- * COMMIT's. `reserveFirst` is the
+ * (lib/leases/write-lease.ts): create the login role with exactly the SQL an
+ * exchange sends (SCRAM verifier, VALID UNTIL, IN ROLE, the role's ALTER ROLE
+ * … SET lines, through the same creator role's function on PostgreSQL 16+),
+ * then record the lease, active, with its audit row, under the per-pod cap
+ * (the same locked call): two round trips in a row. At one client, as an
+ * exchange alone on its target does, the lease is written in a control-plane
+ * transaction begun while the role is created and committed once it exists:
+ * the creation's round trip, then the COMMIT's. `reserveFirst` is the
  * exchange's other order, for roles the orphan sweep might not recognise and
  * workloads just refused for their cap: the pending lease under the cap, the
  * role, then the activation with its audit row — three. Each role gets a fresh SCRAM verifier from a
@@ -102,13 +103,18 @@ export async function measureFloor(
         if (!(await store.insertPendingWithinCap(lease, 10))) throw new Error('lease cap reached');
         await create();
         await store.activate(id, issued);
-      } else {
-        // As the exchange does: the lease written in a transaction while the role is created, committed once it exists.
+      } else if (o.concurrency === 1) {
+        // As an exchange alone on its target does: the lease written in a transaction while the role
+        // is created, committed once it exists.
         const created = create();
         await control.transaction(async (tx) => {
           if (!(await leases(tx).insertActiveWithinCap(lease, 10, issued))) throw new Error('lease cap reached');
           await created;
         });
+      } else {
+        // As exchanges that share their target do: the role, then its lease.
+        await create();
+        if (!(await store.insertActiveWithinCap(lease, 10, issued))) throw new Error('lease cap reached');
       }
     });
   } finally {
