@@ -1,6 +1,8 @@
 /**
- * Leases: one row per minted login role, written `pending` before the role
- * exists so a crash can never leave a role nobody tracks.
+ * Leases: one row per minted login role, written with its audit row under the
+ * workload's cap, `active` once its role exists or `pending` before it (the
+ * order is leases/write-lease.ts's), so that a crash leaves no role that
+ * neither a lease nor the orphan sweep finds.
  *
  * @example
  *   const written = await store.leases.insertPendingWithinCap(lease, 10); // false: the workload's cap is reached
