@@ -58,6 +58,17 @@ export function guardOutage(sql: Sql, database: DatabaseRole, options: { holdMs?
     // Waiting too long for a pooled connection is a busy pool, not a server away: no hold.
     if (POOL_BUSY.test(err.message)) return new Unavailable(database, err);
     if (answeredAt >= startedAt) return new Unavailable(database, err);
+    // Once per hold, so an operator reading 503s in the logs sees why (the message is sanitized).
+    console.warn(
+      JSON.stringify({
+        level: 'warn',
+        msg: 'database_away',
+        database,
+        error: err.message,
+        sqlstate: err.sqlstate ?? null,
+        hold_ms: holdMs,
+      }),
+    );
     lastError = err;
     awayUntil = now() + holdMs;
     return new Unavailable(database, err);
