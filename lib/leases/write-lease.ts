@@ -52,6 +52,12 @@ type Unissued = { refusal: string } | { unansweredAt: Date };
 
 const noError = (): undefined => undefined;
 
+const failed = (settling: Promise<unknown>): Promise<boolean> =>
+  settling.then(
+    () => false,
+    () => true,
+  );
+
 const isCapRefusal = (err: unknown): boolean => err instanceof PgmintError && err.code === 'too_many_leases';
 
 /** Writes the role and its lease; throws the error to answer with, having left nothing half-done. */
@@ -102,25 +108,13 @@ async function recordWhileCreating(deps: Deps, w: LeaseWrite, created: Promise<v
   await deps.store.transaction(async (s) => {
     if (!(await s.leases.insertActiveWithinCap(w.lease, w.cap, w.issued))) throw tooMany();
     // The target's error is read from `created` by the caller; here it only rolls the lease back.
-    if (
-      await created.then(
-        () => false,
-        () => true,
-      )
-    )
-      throw new Error('the role was not created');
+    if (await failed(created)) throw new Error('the role was not created');
   });
 }
 
 /** The lease written once the role exists. */
 async function recordAfter(deps: Deps, w: LeaseWrite, created: Promise<void>, tooMany: () => PgmintError): Promise<void> {
-  if (
-    await created.then(
-      () => false,
-      () => true,
-    )
-  )
-    return;
+  if (await failed(created)) return;
   if (!(await deps.store.leases.insertActiveWithinCap(w.lease, w.cap, w.issued))) throw tooMany();
 }
 

@@ -167,6 +167,10 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
         await l.insertPendingWithinCap(lease, 10);
         at('exchange: activate with audit row');
         await l.activate(lease.id, { action: 'credentials.issue', outcome: 'success', databaseId: DB, leaseId: lease.id });
+        at('exchange: record active within cap with audit row');
+        await l.insertActiveWithinCap(newLease(), 10, { action: 'credentials.issue', outcome: 'success', databaseId: DB });
+        at('exchange: record unissued (target refused or away)');
+        await l.insertUnissued(newLease(), { unansweredAt: now });
         const failed = newLease();
         await l.insertPendingWithinCap(failed, 10);
         at('exchange: mark failed');
