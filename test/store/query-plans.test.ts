@@ -282,7 +282,7 @@ describe.each(['pg18', 'pg15'] as const)('control-plane query plans on %s', (ser
       }
     }
     expect(offenders).toEqual([]);
-    expect(new Set(statements.map((q) => q.label)).size).toBe(40);
+    expect(new Set(statements.map((q) => q.label)).size).toBe(42);
   }, 60_000);
 });
 
