@@ -62,25 +62,31 @@ function answeredWithin<T>(pending: Promise<T>, ms: number): Promise<T> {
   return Promise.race([done, timedOut]).finally(() => clearTimeout(timer));
 }
 
-/** Error events of a checked-out connection, between its statements, are the next statement's to report. */
-function holdErrors(client: PgLikeClient): (err?: Error) => void {
-  const lost = () => undefined;
-  client.on?.('error', lost);
-  return (err) => {
-    client.off?.('error', lost);
-    client.release(err);
-  };
-}
-
-/** On a pooled connection of its own, so that one whose answer never came can be closed rather than reused. */
-async function runPooled<T>(pool: PgLikePool, text: string, params: readonly unknown[] | undefined, readTimeoutMs: number) {
+/**
+ * A pooled connection and how to give it back. Error events between its
+ * statements (a connection lost while a transaction waits on a target, say)
+ * have no statement to take them: kept here rather than left uncaught, the
+ * next statement reports them.
+ */
+async function checkout(pool: PgLikePool): Promise<{ client: PgLikeClient; release: (err?: Error) => void }> {
   let client: PgLikeClient;
   try {
     client = await pool.connect();
   } catch (err) {
     throw sanitizeDatabaseError(err);
   }
-  const release = holdErrors(client);
+  const lost = () => undefined;
+  client.on?.('error', lost);
+  const release = (err?: Error) => {
+    client.off?.('error', lost);
+    client.release(err);
+  };
+  return { client, release };
+}
+
+/** On a pooled connection of its own, so that one whose answer never came can be closed rather than reused. */
+async function runPooled<T>(pool: PgLikePool, text: string, params: readonly unknown[] | undefined, readTimeoutMs: number) {
+  const { client, release } = await checkout(pool);
   try {
     const result = await run<T>(client, text, params, readTimeoutMs);
     release();
@@ -100,15 +106,7 @@ export function adaptPool(pool: PgLikePool, readTimeoutMs?: number): Sql {
     query: <T>(text: string, params?: readonly unknown[]) =>
       readTimeoutMs ? runPooled<T>(pool, text, params, readTimeoutMs) : run<T>(pool, text, params),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      let client: PgLikeClient;
-      try {
-        client = await pool.connect();
-      } catch (err) {
-        throw sanitizeDatabaseError(err);
-      }
-      // A connection lost while the transaction waits between statements (on a target, say) is an
-      // error event with no statement to take it, not an uncaught exception: the next statement fails.
-      const release = holdErrors(client);
+      const { client, release } = await checkout(pool);
       const tx: Queryable = { query: <R>(text: string, params?: readonly unknown[]) => run<R>(client, text, params, readTimeoutMs) };
       try {
         await tx.query('BEGIN');
