@@ -4,7 +4,7 @@
  * prints a table and writes bench/results/latest.json.
  *
  * @example
- *   npm run bench                 # everything, ~11 minutes on 2 cores
+ *   npm run bench                 # all but history and openbao, ~16 minutes on 2 cores
  *   npm run bench -- latency      # floor and exchange only
  *   npm run bench -- history      # 1,000,000 leases and 10,000,000 audit rows vs an empty control plane
  *   BENCH_HISTORY_SCALE=0.1 npm run bench -- history   # a tenth of that history, for a quick look
