@@ -20,6 +20,7 @@ import pg from 'pg';
 import { startBao, type RunningBao } from './bao-server.js';
 import { BAO_USERNAME_PREFIX, type BaoBroker, type BaoPaths, configureBao } from './bao-setup.js';
 import { extractCode, measureExchange } from './exchange.js';
+import type { LatencyOptions } from './latency.js';
 import { closedLoopRaw, type HttpAnswer, httpGet, type LoadResult, mergeLoads, percentile, type RawLoad } from './load.js';
 import { dropLeaseRoles, type Stack } from './stack.js';
 import { mintTokens, reuse } from './tokens.js';
@@ -68,18 +69,10 @@ export interface OpenBaoResult {
   rows: OpenBaoRow[];
 }
 
-export interface OpenBaoOptions {
+/** The latency scenario's steps, counted per contender; the three contenders alternate (a b c c b a …). */
+export interface OpenBaoOptions extends LatencyOptions {
   bin: string;
   broker: BaoBroker;
-  levels: number[];
-  /** Timed calls per contender at each concurrency. */
-  total: (concurrency: number) => number;
-  /** Slices each step is cut into; the three contenders alternate (a b c c b a …). */
-  slices: number;
-  warmup: number;
-  /** How many pgmint exchanges share one pod's token, as in the latency scenario (OpenBao logins each get a fresh one). */
-  usesPerToken: number;
-  log: (line: string) => void;
 }
 
 export async function openbaoScenario(stack: Stack, o: OpenBaoOptions): Promise<OpenBaoResult> {

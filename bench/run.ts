@@ -23,7 +23,7 @@ import { type ColdStartResult, coldStartScenario } from './cold-start.js';
 import { type DrainResult, drainScenario } from './drain.js';
 import { type HistoryResult, historyScenario } from './history.js';
 import { type JwksResult, jwksScenario } from './jwks.js';
-import { type LatencyRow, latencyScenario } from './latency.js';
+import { type LatencyOptions, type LatencyRow, latencyScenario } from './latency.js';
 import { type OpenBaoResult, openbaoScenario } from './openbao.js';
 import { type ProxyResult, proxyScenario } from './proxy.js';
 import { formatReport } from './report.js';
@@ -81,6 +81,15 @@ async function main(argv: string[]) {
     await writeFile(outFile, `${JSON.stringify(results, null, 2)}\n`);
   };
 
+  // Latency and OpenBao: the same steps, contenders alternating in slices at each concurrency.
+  const alternatingSteps: LatencyOptions = {
+    levels: [1, 8, 32],
+    total: (c) => (quick ? 300 : c === 1 ? 600 : 1500),
+    slices: quick ? 2 : 4,
+    warmup: quick ? 10 : 20,
+    usesPerToken: 4,
+    log,
+  };
   const pg = await startPostgres();
   try {
     results.machine.postgres = await pg.su('postgres', async (c) => (await c.query('SHOW server_version')).rows[0].server_version);
@@ -88,14 +97,7 @@ async function main(argv: string[]) {
       log('latency: floor vs exchange');
       const stack = await startStack(pg, { env: brokerEnv });
       try {
-        results.latency = await latencyScenario(stack, {
-          levels: [1, 8, 32],
-          total: (c) => (quick ? 300 : c === 1 ? 600 : 1500),
-          slices: quick ? 2 : 4,
-          warmup: quick ? 10 : 20,
-          usesPerToken: 4,
-          log,
-        });
+        results.latency = await latencyScenario(stack, alternatingSteps);
       } finally {
         await stack.stop();
       }
@@ -191,14 +193,11 @@ async function main(argv: string[]) {
         const broker = process.env.BENCH_OPENBAO_BROKER ?? 'own';
         if (broker !== 'own' && broker !== 'shared') throw new Error('BENCH_OPENBAO_BROKER must be own or shared');
         results.openbao = await openbaoScenario(stack, {
+          ...alternatingSteps,
           bin: baoBin!,
           broker,
-          levels: process.env.BENCH_OPENBAO_LEVELS ? process.env.BENCH_OPENBAO_LEVELS.split(',').map(Number) : [1, 8, 32],
-          total: (c) => fixed ?? (quick ? (c === 1 ? 150 : 300) : c === 1 ? 600 : 1500),
-          slices: quick ? 2 : 4,
-          warmup: quick ? 10 : 20,
-          usesPerToken: 4,
-          log,
+          levels: process.env.BENCH_OPENBAO_LEVELS ? process.env.BENCH_OPENBAO_LEVELS.split(',').map(Number) : alternatingSteps.levels,
+          total: (c) => fixed ?? (quick && c === 1 ? 150 : alternatingSteps.total(c)),
         });
       } finally {
         await stack.stop();
