@@ -38,6 +38,7 @@ const EnvSchema = z.object({
   PGMINT_CONTEXT_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   PGMINT_JWKS_COOLDOWN: z.coerce.number().min(0).max(3600).default(30),
   PGMINT_VERIFIER_POOL: z.coerce.number().int().min(0).max(64).default(8),
+  PGMINT_STANDBY_ROLES: z.coerce.number().int().min(0).max(16).default(2),
   PGMINT_CONTROL_READS: z.coerce.number().int().min(1).max(256).default(8),
 });
 
@@ -68,6 +69,8 @@ export interface Config {
   jwksCooldownSec: number;
   /** Lease passwords with their SCRAM verifiers computed ahead per process (crypto/verifier-pool.ts); 0 computes each on the spot. */
   verifierPoolSize: number;
+  /** Standby lease roles kept per target and role definition (lib/targets/standby-roles.ts); 0 turns them off. */
+  standbyRoles: number;
   /** Exchange context reads in flight on the control plane per process; the rest wait in memory, not in the driver's pool queue. */
   controlReads: number;
 }
@@ -104,6 +107,7 @@ export function readConfig(env: Env): Config {
     contextCacheMs: e.PGMINT_CONTEXT_CACHE_MS,
     jwksCooldownSec: e.PGMINT_JWKS_COOLDOWN,
     verifierPoolSize: e.PGMINT_VERIFIER_POOL,
+    standbyRoles: e.PGMINT_STANDBY_ROLES,
     controlReads: e.PGMINT_CONTROL_READS,
   };
 }

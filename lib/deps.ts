@@ -82,6 +82,7 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
   );
   const store = createStore(sql, { contextCacheMs: config.contextCacheMs });
   const now = options.now ?? (() => new Date());
+  const passwords = createVerifierPool({ size: config.verifierPoolSize });
   const deps: Deps = {
     sql,
     store,
@@ -91,6 +92,8 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
       poolSize: config.poolSize,
       concurrency: config.targetConcurrency,
       creatorRoles: config.creatorRoles,
+      passwords,
+      standbyRoles: config.standbyRoles,
     }),
     verifier: new TokenVerifier({
       now,
@@ -100,7 +103,7 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
       jwksStore: store.jwksCache,
       cooldownMs: config.jwksCooldownSec * 1000,
     }),
-    passwords: createVerifierPool({ size: config.verifierPoolSize }),
+    passwords,
     controlReads: createLimiter(config.controlReads),
     auditBacklog: createAuditBacklog(),
     cappedWorkloads: createCapMemo(),

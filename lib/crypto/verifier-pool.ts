@@ -20,6 +20,8 @@ export interface PasswordPair {
 
 export interface VerifierPool {
   take(): Promise<PasswordPair>;
+  /** Returns a pair that was taken but never used or shown to anyone (dropped when the pool is full). */
+  putBack(pair: PasswordPair): void;
   /** Pairs ready right now. */
   readonly ready: number;
 }
@@ -53,6 +55,9 @@ export function createVerifierPool(options: { size?: number } = {}): VerifierPoo
       const pair = ready.shift();
       void refill();
       return pair ?? freshPair();
+    },
+    putBack(pair) {
+      if (ready.length < size) ready.unshift(pair);
     },
     get ready() {
       return ready.length;

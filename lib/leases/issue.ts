@@ -79,7 +79,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       serviceAccount: workload.nameParts.name,
       random: randomSuffix(10),
     });
-    const { password, verifier } = await deps.passwords.take();
+    const pair = await deps.passwords.take();
     const lease = {
       id: crypto.randomUUID(),
       databaseId: db.id,
@@ -95,7 +95,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
       maxExpiresAt,
     };
     const who = workload;
-    await writeLease(deps, {
+    const { password } = await writeLease(deps, {
       db,
       lease,
       cap: who.issuer.maxLeasesPerWorkload,
@@ -113,7 +113,7 @@ export async function issueCredentials(deps: Deps, req: IssueRequest): Promise<C
         detail: { ttl, expires_at: expiresAt.toISOString() },
       },
       turns: await deps.targets.limiter(db),
-      prepare: () => deps.targets.prepareLeaseRole(db, role, { name: username, verifier, expiresAt }),
+      prepare: () => deps.targets.prepareLeaseRole(db, role, { name: username, expiresAt, pair }),
     });
     void flushDeferredAudit(deps);
     return credentialDocument(db, { id: lease.id, username, issuedAt, expiresAt }, password, role.name);

@@ -60,13 +60,24 @@ const failed = (settling: Promise<unknown>): Promise<boolean> =>
 
 const isCapRefusal = (err: unknown): boolean => err instanceof PgmintError && err.code === 'too_many_leases';
 
-/** Writes the role and its lease; throws the error to answer with, having left nothing half-done. */
-export async function writeLease(deps: Deps, w: LeaseWrite): Promise<void> {
+/**
+ * Writes the role and its lease and answers the login's password; throws the error to answer
+ * with, having left nothing half-done.
+ */
+export async function writeLease(deps: Deps, w: LeaseWrite): Promise<{ password: string }> {
   // A role created whose lease was not recorded (the cap, the control plane away) is dropped once
   // out of the target's queue: dropping takes a turn of its own.
   const outcome = { unrecorded: false };
   try {
-    await inTurn(deps, w.turns, async () => createAndRecord(deps, w, await w.prepare(), outcome));
+    return await inTurn(deps, w.turns, async () => {
+      const creation = await w.prepare();
+      try {
+        await createAndRecord(deps, w, creation, outcome);
+      } finally {
+        creation.release();
+      }
+      return { password: creation.password };
+    });
   } catch (err) {
     if (outcome.unrecorded) await dropUnrecorded(deps, w);
     throw err;
@@ -83,7 +94,8 @@ async function createAndRecord(deps: Deps, w: LeaseWrite, creation: PreparedLeas
     });
   };
   if (!creation.findableAsOrphan || deps.cappedWorkloads.refusedRecently(capped)) return reserveFirst(deps, w, creation, tooMany);
-  const alone = w.turns.active === 1 && w.turns.waiting === 0;
+  // Claiming a standby is a round trip: nothing is gained by overlapping the lease's record with it.
+  const alone = w.turns.active === 1 && w.turns.waiting === 0 && !creation.claimsStandby;
   const created = creation.create();
   // Read below; handled from now on, should it fail before the lease's statement is sent.
   created.catch(noError);

@@ -25,6 +25,8 @@ export interface LoginRoleSpec {
   readOnly?: boolean;
   /** CONNECTION LIMIT; -1 means none. */
   connectionLimit?: number;
+  /** NOLOGIN instead of LOGIN: a standby role, which becomes a login when claimed (claimStandbySql). */
+  standby?: boolean;
 }
 
 function timestamp(date: Date): string {
@@ -44,7 +46,7 @@ function verifierLiteral(verifier: string): string {
  */
 export function createLoginRoleSql(spec: LoginRoleSpec): string {
   const role = ident(spec.name);
-  let create = `CREATE ROLE ${role} LOGIN INHERIT PASSWORD ${verifierLiteral(spec.verifier)} VALID UNTIL ${timestamp(spec.validUntil)}`;
+  let create = `CREATE ROLE ${role} ${spec.standby ? 'NOLOGIN' : 'LOGIN'} INHERIT PASSWORD ${verifierLiteral(spec.verifier)} VALID UNTIL ${timestamp(spec.validUntil)}`;
   if (spec.connectionLimit !== undefined) {
     if (!Number.isSafeInteger(spec.connectionLimit) || spec.connectionLimit < -1) {
       throw new TypeError('connectionLimit must be an integer >= -1');
@@ -60,6 +62,17 @@ export function createLoginRoleSql(spec: LoginRoleSpec): string {
   }
   if (spec.readOnly) statements.push(`ALTER ROLE ${role} SET default_transaction_read_only = on`);
   return statements.join(';\n');
+}
+
+/**
+ * Turns a standby role into a lease login: renamed to the lease's name, able
+ * to log in, valid until the lease's expiry. A SCRAM verifier survives the
+ * rename (only MD5 ones are salted with the name). One all-or-nothing string.
+ */
+export function claimStandbySql(standby: string, name: string, validUntil: Date): string {
+  return [`ALTER ROLE ${ident(standby)} RENAME TO ${ident(name)}`, `ALTER ROLE ${ident(name)} LOGIN VALID UNTIL ${timestamp(validUntil)}`].join(
+    ';\n',
+  );
 }
 
 /** `ALTER ROLE … VALID UNTIL …`: extends (or shortens) a lease. */

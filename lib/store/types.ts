@@ -13,7 +13,6 @@ export interface DatabaseRecord extends TargetRecord {
   publicPort: number | null;
   publicSslmode: string | null;
   rotationPeriodSec: number;
-  leasePrefix: string;
   createdAt: string;
 }
 

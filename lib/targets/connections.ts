@@ -18,8 +18,10 @@
  */
 import { guardOutage } from '../db/outage.js';
 import { type Connect, type Queryable, type Sql, type SslMode, STATEMENT_TIMEOUT_MS } from '../db/port.js';
+import type { VerifierPool } from '../crypto/verifier-pool.js';
 import { type Creators, probeCreators } from './creators.js';
 import { createLimiter, type Limiter } from './limiter.js';
+import { createStandbyRoles, type StandbyRoles } from './standby-roles.js';
 import { unsealRoot } from './root-secret.js';
 import type { RootVersionName, TargetRecord } from './types.js';
 
@@ -28,6 +30,10 @@ export interface Target {
   limiter: Limiter;
   /** How lease roles are administered here (creators.ts); probed once per process. */
   creators(): Promise<Creators>;
+  /** Lease roles made ahead, claimed by exchanges (standby-roles.ts). */
+  standbys: StandbyRoles;
+  /** Where lease passwords come from, and an unused one goes back to. */
+  passwords: VerifierPool;
 }
 
 /** Returns a record and the version of its root secret that the target accepts now. */
@@ -42,6 +48,9 @@ export interface ConnectionOptions {
   concurrency?: number;
   /** Creator roles per broker on PostgreSQL 16+ (creators.ts); 0 keeps the broker as the only creator. */
   creatorRoles?: number;
+  passwords: VerifierPool;
+  /** Standby roles per target and role definition (standby-roles.ts); 0 makes none. */
+  standbyRoles?: number;
   onRefused?: RefusalHandler;
 }
 
@@ -148,18 +157,24 @@ export function createConnections(options: ConnectionOptions) {
       },
       'target',
     );
-    let creators: Promise<Creators> | undefined;
-    entry.target = {
-      limiter: createLimiter(options.concurrency ?? 8),
-      sql,
-      creators: () => {
-        creators ??= probeCreators(sql, db.adminUser, options.creatorRoles ?? DEFAULT_CREATOR_ROLES).catch((err) => {
-          creators = undefined;
-          throw err;
-        });
-        return creators;
-      },
+    let probed: Promise<Creators> | undefined;
+    const creators = () => {
+      probed ??= probeCreators(sql, db.adminUser, options.creatorRoles ?? DEFAULT_CREATOR_ROLES).catch((err) => {
+        probed = undefined;
+        throw err;
+      });
+      return probed;
     };
+    const limiter = createLimiter(options.concurrency ?? 8);
+    const standbys = createStandbyRoles({
+      size: options.standbyRoles ?? 0,
+      prefix: db.leasePrefix,
+      sql,
+      limiter,
+      creators,
+      passwords: options.passwords,
+    });
+    entry.target = { limiter, sql, creators, standbys, passwords: options.passwords };
     entries.set(db.id, entry);
     return entry;
   };
@@ -191,6 +206,7 @@ export function createConnections(options: ConnectionOptions) {
         ids.map(async (id) => {
           const entry = entries.get(id);
           entries.delete(id);
+          await entry?.target.standbys.close();
           await entry?.sql.end();
         }),
       );

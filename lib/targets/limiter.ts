@@ -14,6 +14,8 @@ export interface Limiter {
   run<T>(task: () => Promise<T>, options?: { maxWaitMs?: number }): Promise<T>;
   readonly active: number;
   readonly waiting: number;
+  /** Resolves once no task runs and none waits (at once if so now). */
+  idle(): Promise<void>;
 }
 
 /** Thrown when a task waited while no slot was freed for `stalledMs`; it never ran. */
@@ -32,13 +34,14 @@ export function createLimiter(limit: number): Limiter {
   let active = 0;
   let lastRelease = Date.now();
   const queue: Array<() => void> = [];
+  const idlers: Array<() => void> = [];
   // A finishing task hands its slot straight to the next waiter, so a newcomer
   // can never slip in between and exceed the limit.
   const release = () => {
     lastRelease = Date.now();
     const next = queue.shift();
     if (next) next();
-    else active--;
+    else if (--active === 0) for (const wake of idlers.splice(0)) wake();
   };
   const waitForSlot = (maxWaitMs: number | undefined) =>
     new Promise<void>((resolve, reject) => {
@@ -77,6 +80,9 @@ export function createLimiter(limit: number): Limiter {
     },
     get waiting() {
       return queue.length;
+    },
+    idle() {
+      return active === 0 ? Promise.resolve() : new Promise<void>((resolve) => idlers.push(resolve));
     },
   };
 }

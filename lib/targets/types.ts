@@ -26,4 +26,6 @@ export interface TargetRecord {
   rootSecret: SealedRootVersions;
   /** When the current version became current: an older record never replaces a newer one in the pool. */
   rootRotatedAt: string;
+  /** Lease role names start with it and an underscore (standby roles too). */
+  leasePrefix: string;
 }
