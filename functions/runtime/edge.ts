@@ -32,7 +32,8 @@ export function edgeConfig(env: object): Config {
   if (bindings.PGMINT_DRIVER !== undefined && bindings.PGMINT_DRIVER !== 'neon') {
     throw new ConfigError('PGMINT_DRIVER: edge runtimes support only the neon driver (Postgres over WebSocket)');
   }
-  return readConfig({ ...bindings, PGMINT_DRIVER: 'neon' });
+  // Deps live for one request here: a standby role made after it would only be dropped again.
+  return readConfig({ ...bindings, PGMINT_DRIVER: 'neon', PGMINT_STANDBY_ROLES: '0' });
 }
 
 export async function edgeDeps(env: object): Promise<Deps> {

@@ -70,6 +70,7 @@ export async function prepareLeaseRole(target: Target, definition: LeaseRoleDefi
           // Unanswered: the claim may still commit, under the lease's name; the caller handles that.
           if (sanitizeDatabaseError(err).unreachable) throw err;
           // Refused (the standby was dropped behind pgmint's back): nothing changed, create the login.
+          target.standbys.discard(definition);
         }
       }
       await createAsCreator(target.sql, creators, { name: login.name, statements, groups });

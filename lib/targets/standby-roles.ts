@@ -47,6 +47,11 @@ export interface Standby extends PasswordPair {
 export interface StandbyRoles {
   /** A standby for this definition, now this caller's alone, or null; asks for a refill either way. */
   take(definition: LeaseRoleDefinition): Standby | null;
+  /**
+   * Forgets this definition's standbys (dropping any that still exist) and makes new ones:
+   * after a claim was refused, the others were most likely dropped behind pgmint's back too.
+   */
+  discard(definition: LeaseRoleDefinition): void;
   /** Puts back a standby taken but not claimed. */
   giveBack(standby: Standby): void;
   /** Standbys ready now, over all definitions. */
@@ -149,6 +154,13 @@ export function createStandbyRoles(o: StandbyOptions): StandbyRoles {
       const standby = list.shift() ?? null;
       refill(key, definition);
       return standby;
+    },
+    discard(definition) {
+      const key = keyOf(definition);
+      const list = ready.get(key) ?? [];
+      ready.delete(key);
+      void drop(list);
+      refill(key, definition);
     },
     giveBack(standby) {
       if (closed) return void drop([standby]);

@@ -164,11 +164,12 @@ describe('hostile exchanges are refused with the right code, audited, and leave 
 
   // Roles are cluster-wide and other test files mint at the same time: count
   // the lease roles this broker created (its ADMIN OPTION) or that joined its groups.
+  // Standby roles (made in the background after a successful exchange) are not leases.
   const leaseRoles = async () =>
     withSuperuser(b.pg, 'postgres', async (c) => {
       const { ro, rw } = groupsOf(b);
       const { rows } = await c.query(
-        `SELECT count(*)::int AS n FROM pg_roles r WHERE starts_with(r.rolname, 'pgm_') AND (
+        `SELECT count(*)::int AS n FROM pg_roles r WHERE starts_with(r.rolname, 'pgm_') AND NOT starts_with(r.rolname, 'pgm_standby_') AND (
            EXISTS (SELECT 1 FROM pg_auth_members a WHERE a.roleid = r.oid AND a.member = (SELECT oid FROM pg_roles WHERE rolname = $1))
            OR EXISTS (SELECT 1 FROM pg_auth_members a JOIN pg_roles g ON g.oid = a.roleid WHERE a.member = r.oid AND g.rolname = ANY($2)))`,
         [b.brokerUser, [ro, rw]],

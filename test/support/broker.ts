@@ -33,7 +33,7 @@ export interface TestBroker {
   url: string;
   admin(method: string, path: string, body?: unknown, token?: string): Promise<Response>;
   /** Registers the target as `id`, a `readonly` role on app_readonly and the dev issuer. */
-  setupDefault(id?: string, issuerOverrides?: Record<string, unknown>): Promise<void>;
+  setupDefault(id?: string, issuerOverrides?: Record<string, unknown>, databaseOverrides?: Record<string, unknown>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -117,7 +117,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
     app,
     url,
     admin,
-    async setupDefault(id = 'main', issuerOverrides = {}) {
+    async setupDefault(id = 'main', issuerOverrides = {}, databaseOverrides = {}) {
       const steps: Array<[string, string, unknown]> = [
         [
           'POST',
@@ -130,6 +130,7 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
             admin_user: brokerUser,
             admin_password: brokerPassword,
             sslmode: 'disable',
+            ...databaseOverrides,
           },
         ],
         ['PUT', `/api/v1/databases/${id}/roles/readonly`, { member_of: [ro] }],
