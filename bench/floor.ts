@@ -52,7 +52,8 @@ export async function measureFloor(
     database: stack.targetDb,
     user: stack.brokerUser,
     password: stack.brokerPassword,
-    max: o.concurrency,
+    // One more for the standby roles' maker, which the broker's pool has room for too.
+    max: o.concurrency + 1,
   });
   try {
     const role = await roles(control).get(DATABASE_ID, 'readonly');
