@@ -70,9 +70,10 @@ export function createLoginRoleSql(spec: LoginRoleSpec): string {
  * rename (only MD5 ones are salted with the name). One all-or-nothing string.
  */
 export function claimStandbySql(standby: string, name: string, validUntil: Date): string {
-  return [`ALTER ROLE ${ident(standby)} RENAME TO ${ident(name)}`, `ALTER ROLE ${ident(name)} LOGIN VALID UNTIL ${timestamp(validUntil)}`].join(
-    ';\n',
-  );
+  return [
+    `ALTER ROLE ${ident(standby)} RENAME TO ${ident(name)}`,
+    `ALTER ROLE ${ident(name)} LOGIN VALID UNTIL ${timestamp(validUntil)}`,
+  ].join(';\n');
 }
 
 /** `ALTER ROLE … VALID UNTIL …`: extends (or shortens) a lease. */

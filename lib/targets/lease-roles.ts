@@ -62,7 +62,11 @@ export async function prepareLeaseRole(target: Target, definition: LeaseRoleDefi
       standby = null;
       if (claimed) {
         try {
-          await createAsCreator(target.sql, creators, { name: claimed.name, statements: claimStandbySql(claimed.name, login.name, login.expiresAt), groups });
+          await createAsCreator(target.sql, creators, {
+            name: claimed.name,
+            statements: claimStandbySql(claimed.name, login.name, login.expiresAt),
+            groups,
+          });
           password = claimed.password;
           target.passwords.putBack(login.pair);
           return;

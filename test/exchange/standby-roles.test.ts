@@ -76,7 +76,9 @@ describe.each(['pg18', 'pg15'] as const)('standby roles on %s', (serverName) => 
     });
     expect(creds.user.startsWith(`${PREFIX}_prod_api_`)).toBe(true);
     // The login is one of the standbys, renamed: the same role (oid), not a new one.
-    const { rows: login } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT oid::int AS oid FROM pg_roles WHERE rolname = $1', [creds.user]));
+    const { rows: login } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT oid::int AS oid FROM pg_roles WHERE rolname = $1', [creds.user]),
+    );
     expect(standbys.map((s) => s.oid)).toContain(login[0].oid);
     // Its lease recorded in one statement once the role was claimed.
     expect(seen.filter((s) => /pgmint\.insert_\w+\(/.test(s)).map((s) => s.match(/insert_\w+/)![0])).toEqual(['insert_lease_within_cap']);
@@ -105,7 +107,9 @@ describe.each(['pg18', 'pg15'] as const)('standby roles on %s', (serverName) => 
     const renewed = await call(b, 'POST', `/api/v1/leases/${creds.lease_id}/renew?ttl=30m`, creds.token);
     expect(renewed.status).toBe(200);
     const { expires_at } = (await renewed.json()) as { expires_at: string };
-    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) => c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]));
+    const { rows } = await withSuperuser(b.pg, b.targetDb, (c) =>
+      c.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [creds.user]),
+    );
     expect((rows[0].rolvaliduntil as Date).toISOString()).toBe(new Date(expires_at).toISOString());
 
     expect((await call(b, 'DELETE', `/api/v1/leases/${creds.lease_id}`, creds.token)).status).toBe(200);
@@ -148,7 +152,9 @@ describe.each(['pg18', 'pg15'] as const)('standby roles on %s', (serverName) => 
     await withSuperuser(b.pg, b.targetDb, (c) => c.query(`ALTER ROLE "${stale!.name}" VALID UNTIL '2000-01-01'`));
     await sweep(b.deps);
     expect(await roleExists(b, stale!.name)).toBe(false);
-    const { rows } = await b.deps.sql.query(`SELECT outcome FROM pgmint.audit_log WHERE action = 'orphan.drop' AND username = $1`, [stale!.name]);
+    const { rows } = await b.deps.sql.query(`SELECT outcome FROM pgmint.audit_log WHERE action = 'orphan.drop' AND username = $1`, [
+      stale!.name,
+    ]);
     expect(rows).toEqual([{ outcome: 'success' }]);
   });
 
@@ -162,14 +168,17 @@ describe.each(['pg18', 'pg15'] as const)('standby roles on %s', (serverName) => 
       const otherTarget = await other.deps.targets.open((await other.deps.store.databases.get('main'))!);
       await until('a standby', async () => otherTarget.standbys.ready === 1);
       const count = () =>
-        withSuperuser(other.pg, other.targetDb, async (c) =>
-          (
-            await c.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid
+        withSuperuser(
+          other.pg,
+          other.targetDb,
+          async (c) =>
+            (
+              await c.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid
                 WHERE starts_with(r.rolname, 'pgm_standby_') AND m.roleid = $1::regrole`,
-              [groupsOf(other).ro],
-            )
-          ).rows[0]!.n,
+                [groupsOf(other).ro],
+              )
+            ).rows[0]!.n,
         );
       expect(await count()).toBe(1);
       await other.close();
