@@ -60,4 +60,22 @@ describe('createLimiter', () => {
     expect(ran).toBe(10);
     expect(Date.now() - started).toBeGreaterThan(100);
   });
+  it('tells when it is idle: at once when nothing runs, else once the last queued task has finished', async () => {
+    const limiter = createLimiter(1);
+    let idle = false;
+    await limiter.idle();
+    const releases: Array<() => void> = [];
+    const tasks = [0, 1].map(() => limiter.run(() => new Promise<void>((r) => releases.push(r))));
+    void limiter.idle().then(() => (idle = true));
+    await new Promise((r) => setTimeout(r, 10));
+    releases.shift()!();
+    await new Promise((r) => setTimeout(r, 10));
+    // The first finished, the second took its slot: still busy.
+    expect(idle).toBe(false);
+    expect(limiter.active).toBe(1);
+    releases.shift()!();
+    await Promise.all(tasks);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(idle).toBe(true);
+  });
 });
