@@ -48,6 +48,7 @@ export function guardOutage(sql: Sql, database: DatabaseRole, options: { holdMs?
   let awayUntil = 0;
   let lastError: DatabaseError | null = null;
   let answeredAt = -Infinity;
+  let slowLoggedAt = -Infinity;
 
   const check = () => {
     if (lastError && now() < awayUntil) throw new Unavailable(database, lastError);
@@ -55,9 +56,24 @@ export function guardOutage(sql: Sql, database: DatabaseRole, options: { holdMs?
   const classify = (err: unknown, startedAt: number): unknown => {
     if (err instanceof Unavailable) return err;
     if (!(err instanceof DatabaseError) || !err.unreachable) return err;
-    // Waiting too long for a pooled connection is a busy pool, not a server away: no hold.
-    if (POOL_BUSY.test(err.message)) return new Unavailable(database, err);
-    if (answeredAt >= startedAt) return new Unavailable(database, err);
+    // Waiting too long for a pooled connection is a busy pool, and a statement that timed out
+    // while others were answered a busy broker: the server is there, so no hold.
+    if (POOL_BUSY.test(err.message) || answeredAt >= startedAt) {
+      if (now() - slowLoggedAt >= holdMs) {
+        slowLoggedAt = now();
+        console.warn(
+          JSON.stringify({
+            level: 'warn',
+            msg: 'database_busy',
+            database,
+            error: err.message,
+            sqlstate: err.sqlstate ?? null,
+            answered_meanwhile: answeredAt >= startedAt,
+          }),
+        );
+      }
+      return new Unavailable(database, err);
+    }
     // Once per hold, so an operator reading 503s in the logs sees why (the message is sanitized).
     console.warn(
       JSON.stringify({

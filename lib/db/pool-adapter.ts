@@ -1,6 +1,13 @@
 /**
  * Adapts a node-postgres-compatible Pool (`pg` or `@neondatabase/serverless`)
  * to the Sql port, and passes every driver error through the one sanitizer.
+ *
+ * Waits are judged by whether the server keeps answering, not by how long
+ * one caller waited: a statement's read timeout and a wait for a pooled
+ * connection are looked at again once the event loop has read its sockets,
+ * and a connection wait that timed out while the pool kept answering other
+ * statements is a busy broker (a burst queued in front of it), so it waits
+ * again instead of failing as if the server were away.
  */
 import type { Queryable, QueryResult, Sql } from './port.js';
 import { DatabaseError, sanitizeDatabaseError } from './sanitize.js';
@@ -19,20 +26,34 @@ export interface PgLikePool {
   on?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
+/** When a statement on the pool was last answered (a result or a refusal). */
+interface Progress {
+  at: number;
+}
+
 function run<T>(
   target: { query: PgLikePool['query'] },
+  progress: Progress,
   text: string,
   params?: readonly unknown[],
   readTimeoutMs?: number,
 ): Promise<QueryResult<T>> {
   const sent = target.query(text, params ? [...params] : undefined);
   return (readTimeoutMs ? answeredWithin(sent, readTimeoutMs) : sent).then(
-    (r) => ({ rows: r.rows as T[], rowCount: r.rowCount ?? 0 }),
+    (r) => {
+      progress.at = Date.now();
+      return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+    },
     (err: unknown) => {
-      throw sanitizeDatabaseError(err);
+      const error = sanitizeDatabaseError(err);
+      if (!error.unreachable) progress.at = Date.now();
+      throw error;
     },
   );
 }
+
+/** pg-pool's (and Neon's) error when no pooled connection came free within its connection timeout. */
+const POOL_WAIT = /timeout exceeded when trying to connect/i;
 
 /** Node's setImmediate when there is one (edge runtimes may lack it): it runs after the poll phase has read the sockets. */
 const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
@@ -68,12 +89,21 @@ function answeredWithin<T>(pending: Promise<T>, ms: number): Promise<T> {
  * have no statement to take them: kept here rather than left uncaught, the
  * next statement reports them.
  */
-async function checkout(pool: PgLikePool): Promise<{ client: PgLikeClient; release: (err?: Error) => void }> {
+async function checkout(pool: PgLikePool, progress: Progress): Promise<{ client: PgLikeClient; release: (err?: Error) => void }> {
   let client: PgLikeClient;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    throw sanitizeDatabaseError(err);
+  for (;;) {
+    const waitingSince = Date.now();
+    try {
+      client = await pool.connect();
+      break;
+    } catch (err) {
+      // Timers run before the sockets are read after a busy stretch: look once they are.
+      if (err instanceof Error && POOL_WAIT.test(err.message)) {
+        await afterPendingIo();
+        if (progress.at >= waitingSince) continue;
+      }
+      throw sanitizeDatabaseError(err);
+    }
   }
   const lost = () => undefined;
   client.on?.('error', lost);
@@ -85,10 +115,16 @@ async function checkout(pool: PgLikePool): Promise<{ client: PgLikeClient; relea
 }
 
 /** On a pooled connection of its own, so that one whose answer never came can be closed rather than reused. */
-async function runPooled<T>(pool: PgLikePool, text: string, params: readonly unknown[] | undefined, readTimeoutMs: number) {
-  const { client, release } = await checkout(pool);
+async function runPooled<T>(
+  pool: PgLikePool,
+  progress: Progress,
+  text: string,
+  params: readonly unknown[] | undefined,
+  readTimeoutMs: number,
+) {
+  const { client, release } = await checkout(pool, progress);
   try {
-    const result = await run<T>(client, text, params, readTimeoutMs);
+    const result = await run<T>(client, progress, text, params, readTimeoutMs);
     release();
     return result;
   } catch (err) {
@@ -102,12 +138,15 @@ async function runPooled<T>(pool: PgLikePool, text: string, params: readonly unk
 export function adaptPool(pool: PgLikePool, readTimeoutMs?: number): Sql {
   // An idle client that loses its server must not crash the process.
   pool.on?.('error', () => {});
+  const progress: Progress = { at: -Infinity };
   return {
     query: <T>(text: string, params?: readonly unknown[]) =>
-      readTimeoutMs ? runPooled<T>(pool, text, params, readTimeoutMs) : run<T>(pool, text, params),
+      readTimeoutMs ? runPooled<T>(pool, progress, text, params, readTimeoutMs) : run<T>(pool, progress, text, params),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const { client, release } = await checkout(pool);
-      const tx: Queryable = { query: <R>(text: string, params?: readonly unknown[]) => run<R>(client, text, params, readTimeoutMs) };
+      const { client, release } = await checkout(pool, progress);
+      const tx: Queryable = {
+        query: <R>(text: string, params?: readonly unknown[]) => run<R>(client, progress, text, params, readTimeoutMs),
+      };
       try {
         await tx.query('BEGIN');
         const result = await fn(tx);

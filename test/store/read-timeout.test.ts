@@ -3,10 +3,13 @@
  * against a real server: an answer that arrived while the event loop was busy
  * is taken even when the busy stretch outlasted the timeout; an answer that
  * truly does not come is a timeout, and its connection is closed, not reused;
- * a statement the server refused leaves its connection in the pool.
+ * a statement the server refused leaves its connection in the pool; a wait for
+ * a pooled connection outlasts its timeout while the pool keeps answering.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPg } from '../../lib/db/pg.js';
+import { adaptPool } from '../../lib/db/pool-adapter.js';
 import type { Sql } from '../../lib/db/port.js';
 import { DatabaseError } from '../../lib/db/sanitize.js';
 import { server } from '../support/postgres.js';
@@ -83,5 +86,50 @@ describe('read timeout on a busy event loop', () => {
       }),
     ).rejects.toMatchObject({ unreachable: true });
     expect(await backendPid()).not.toBe(before);
+  });
+});
+
+/**
+ * The wait for a pooled connection, with a pool of one and a connection
+ * timeout of 100 ms (a burst queued in front of a busy pool, in small): a
+ * caller keeps waiting while the pool keeps answering, and gives up after the
+ * timeout only when nothing was answered meanwhile.
+ */
+describe('waiting for a pooled connection', () => {
+  const WAIT_MS = 100;
+  let pool: pg.Pool;
+  let sql: Sql;
+  beforeAll(() => {
+    const s = server();
+    pool = new pg.Pool({
+      host: s.host,
+      port: s.port,
+      database: 'postgres',
+      user: s.user,
+      password: s.password,
+      max: 1,
+      connectionTimeoutMillis: WAIT_MS,
+    });
+    sql = adaptPool(pool, 5_000);
+  });
+  afterAll(() => sql.end());
+
+  it('waits past the timeout while the statements ahead keep being answered', async () => {
+    // Eight statements of 40 ms on one connection: the last waits ~280 ms, far past 100 ms.
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => sql.query<{ i: number }>('SELECT $1::int AS i FROM pg_sleep(0.04)', [i])),
+    );
+    expect(answers.map((a) => a.rows[0]!.i)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('gives up after the timeout when nothing was answered while it waited', async () => {
+    await sql.query('SELECT 1');
+    const holder = sql.query('SELECT pg_sleep(0.5)');
+    await sleep(10);
+    await expect(sql.query('SELECT 1')).rejects.toMatchObject({
+      unreachable: true,
+      message: expect.stringMatching(/timeout exceeded when trying to connect/),
+    });
+    await holder;
   });
 });
