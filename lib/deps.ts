@@ -12,6 +12,7 @@
  *   const deps = await buildDeps(readConfig(env), connectPg);
  */
 import { type Config, ConfigError, loadSealKey } from './config.js';
+import type { ScramKeyDeriver } from './crypto/scram.js';
 import { createVerifierPool, type VerifierPool } from './crypto/verifier-pool.js';
 import { guardOutage } from './db/outage.js';
 import { type Connect, parseDatabaseUrl, STATEMENT_TIMEOUT_MS, type Sql } from './db/port.js';
@@ -66,6 +67,8 @@ export interface DepsOptions {
   fetch?: typeof fetch;
   /** A fetch trusting one issuer's own CA (`ca_pem`); runtimes without one refuse such issuers. */
   fetchForCa?: (caPem: string) => typeof fetch;
+  /** The runtime's own SCRAM key derivation for lease passwords; WebCrypto's when omitted. */
+  scramKeys?: ScramKeyDeriver;
 }
 
 export async function buildDeps(config: Config, connect: Connect, options: DepsOptions = {}): Promise<Deps> {
@@ -82,7 +85,7 @@ export async function buildDeps(config: Config, connect: Connect, options: DepsO
   );
   const store = createStore(sql, { contextCacheMs: config.contextCacheMs });
   const now = options.now ?? (() => new Date());
-  const passwords = createVerifierPool({ size: config.verifierPoolSize });
+  const passwords = createVerifierPool({ size: config.verifierPoolSize, derive: options.scramKeys });
   const deps: Deps = {
     sql,
     store,

@@ -10,6 +10,7 @@ import { connectPg } from '../../lib/db/pg.js';
 import type { Connect } from '../../lib/db/port.js';
 import { buildDeps } from '../../lib/deps.js';
 import { fetchWithCa } from './ca-fetch.js';
+import { nodeScramKeys } from './node-scram.js';
 
 export function nodeConnect(config: Config): Connect {
   if (config.driver === 'pg') return connectPg;
@@ -23,5 +24,5 @@ export function nodeConnect(config: Config): Connect {
 
 export async function nodeDeps(env: Record<string, string | undefined> = process.env, options: { now?: () => Date } = {}): Promise<Deps> {
   const config = readConfig(env);
-  return buildDeps(config, nodeConnect(config), { ...options, fetchForCa: fetchWithCa });
+  return buildDeps(config, nodeConnect(config), { ...options, fetchForCa: fetchWithCa, scramKeys: nodeScramKeys });
 }

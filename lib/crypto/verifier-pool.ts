@@ -11,7 +11,7 @@
  *   const { password, verifier } = await pool.take();
  */
 import { generatePassword } from './password.js';
-import { scramSha256Verifier } from './scram.js';
+import { type ScramKeyDeriver, scramSha256Verifier } from './scram.js';
 
 export interface PasswordPair {
   password: string;
@@ -26,12 +26,11 @@ export interface VerifierPool {
   readonly ready: number;
 }
 
-async function freshPair(): Promise<PasswordPair> {
-  const password = generatePassword();
-  return { password, verifier: await scramSha256Verifier(password) };
-}
-
-export function createVerifierPool(options: { size?: number } = {}): VerifierPool {
+export function createVerifierPool(options: { size?: number; derive?: ScramKeyDeriver } = {}): VerifierPool {
+  const freshPair = async (): Promise<PasswordPair> => {
+    const password = generatePassword();
+    return { password, verifier: await scramSha256Verifier(password, { derive: options.derive }) };
+  };
   const size = options.size ?? 8;
   if (!Number.isInteger(size) || size < 0 || size > 64) throw new TypeError('verifier pool size must be 0..64');
   const ready: PasswordPair[] = [];

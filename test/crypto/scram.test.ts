@@ -5,6 +5,7 @@ import { fromBase64, toBase64 } from '../../lib/crypto/encoding.js';
 import { generatePassword } from '../../lib/crypto/password.js';
 import { isScramVerifier, scramKeys, scramSha256Verifier } from '../../lib/crypto/scram.js';
 import { ident, literal } from '../../lib/sql/quote.js';
+import { nodeScramKeys } from '../../functions/runtime/node-scram.js';
 import { createDatabase, loginAs, server, withSuperuser } from '../support/postgres.js';
 import { randomName, rejectionCode } from '../sql/helpers.js';
 
@@ -132,5 +133,29 @@ describe.each(['pg18', 'pg15'] as const)('SCRAM verifiers against real Postgres 
       expect(await rejectionCode(loginAs(s, db, name, generatePassword()))).toBe('28P01');
       expect(await rejectionCode(loginAs(s, db, name, verifier))).toBe('28P01');
     }
+  });
+});
+
+describe("Node's SCRAM key derivation (functions/runtime/node-scram.ts)", () => {
+  it('gives the WebCrypto keys for any password, salt and iteration count', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ minLength: 1, maxLength: 64 }),
+        fc.uint8Array({ minLength: 1, maxLength: 32 }),
+        fc.integer({ min: 1, max: 5000 }),
+        async (password, salt, iterations) => {
+          const [node, web] = await Promise.all([nodeScramKeys(password, salt, iterations), scramKeys(password, salt, iterations)]);
+          expect(toBase64(node.storedKey)).toBe(toBase64(web.storedKey));
+          expect(toBase64(node.serverKey)).toBe(toBase64(web.serverKey));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('matches the RFC 7677 verifier', async () => {
+    const salt = fromBase64('W22ZaJ0SNY7soEsUEjb6gQ==');
+    const web = await scramSha256Verifier('pencil', { salt, iterations: 4096 });
+    expect(await scramSha256Verifier('pencil', { salt, iterations: 4096, derive: nodeScramKeys })).toBe(web);
   });
 });
