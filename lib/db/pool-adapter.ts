@@ -5,9 +5,10 @@
  * Waits are judged by whether the server keeps answering, not by how long
  * one caller waited: a statement's read timeout and a wait for a pooled
  * connection are looked at again once the event loop has read its sockets,
- * and a connection wait that timed out while the pool kept answering other
- * statements is a busy broker (a burst queued in front of it), so it waits
- * again instead of failing as if the server were away.
+ * and a connection wait (for a pooled one, or a new one's handshake) that
+ * timed out while the pool kept answering other statements is a busy broker
+ * (a burst queued in front of it, thousands of requests being parsed), so it
+ * waits again instead of failing as if the server were away.
  */
 import type { Queryable, QueryResult, Sql } from './port.js';
 import { DatabaseError, sanitizeDatabaseError } from './sanitize.js';
@@ -52,8 +53,12 @@ function run<T>(
   );
 }
 
-/** pg-pool's (and Neon's) error when no pooled connection came free within its connection timeout. */
-const POOL_WAIT = /timeout exceeded when trying to connect/i;
+/**
+ * A pooled connection not had within the connection timeout: none came free
+ * (pg-pool's, and Neon's, queue timeout), or a new one's handshake was not
+ * read in time (pg's own connect timeout). No statement was sent either way.
+ */
+const CONNECT_WAIT = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/i;
 
 /** Node's setImmediate when there is one (edge runtimes may lack it): it runs after the poll phase has read the sockets. */
 const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
@@ -98,7 +103,7 @@ async function checkout(pool: PgLikePool, progress: Progress): Promise<{ client:
       break;
     } catch (err) {
       // Timers run before the sockets are read after a busy stretch: look once they are.
-      if (err instanceof Error && POOL_WAIT.test(err.message)) {
+      if (err instanceof Error && CONNECT_WAIT.test(err.message)) {
         await afterPendingIo();
         if (progress.at >= waitingSince) continue;
       }

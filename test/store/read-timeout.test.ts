@@ -133,3 +133,32 @@ describe('waiting for a pooled connection', () => {
     await holder;
   });
 });
+
+describe('opening a pooled connection on a busy event loop', () => {
+  const CONNECT_MS = 100;
+  let sql: Sql;
+  beforeAll(() => {
+    const s = server();
+    const pool = new pg.Pool({
+      host: s.host,
+      port: s.port,
+      database: 'postgres',
+      user: s.user,
+      password: s.password,
+      max: 2,
+      connectionTimeoutMillis: CONNECT_MS,
+    });
+    sql = adaptPool(pool, 5_000);
+  });
+  afterAll(() => sql.end());
+
+  it('opens it again when its handshake outlasted the timeout while the open connection kept answering', async () => {
+    await sql.query('SELECT 1'); // one connection open and idle
+    const first = sql.query('SELECT 1 AS ok FROM pg_sleep(0.05)');
+    const second = sql.query<{ ok: number }>('SELECT 2 AS ok'); // needs a second connection, opened now
+    // Its handshake cannot be read while the loop is busy; the first answer arrives meanwhile.
+    await busyAfterPoll(CONNECT_MS * 3);
+    await first;
+    expect((await second).rows).toEqual([{ ok: 2 }]);
+  });
+});
