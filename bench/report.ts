@@ -25,7 +25,7 @@ export function formatReport(r: BenchResults): string {
   );
   if (r.latency) {
     out.push(
-      '\nExchange vs floor (floor = the statements of an exchange, in its order: CREATE ROLE, then the lease recorded active with its audit row under the cap; same driver, no HTTP)\n',
+      '\nExchange vs floor (floor = the statements of an exchange, in its order: a standby role claimed (or CREATE ROLE when none is ready), then the lease recorded active with its audit row under the cap; same driver, queue and standby roles, no HTTP)\n',
       table(
         ['clients', 'floor p50 / p99 ms', 'floor /s', 'exchange p50 / p99 ms', 'exchange /s', 'errors', 'p50 ratio', 'throughput ratio'],
         r.latency.map((l) => [
