@@ -32,8 +32,9 @@ export function edgeConfig(env: object): Config {
   if (bindings.PGMINT_DRIVER !== undefined && bindings.PGMINT_DRIVER !== 'neon') {
     throw new ConfigError('PGMINT_DRIVER: edge runtimes support only the neon driver (Postgres over WebSocket)');
   }
-  // Deps live for one request here: a standby role made after it would only be dropped again.
-  return readConfig({ ...bindings, PGMINT_DRIVER: 'neon', PGMINT_STANDBY_ROLES: '0' });
+  // Deps live for one request here: passwords derived ahead or a standby role made after it would
+  // only be thrown away (and the CPU billed).
+  return readConfig({ ...bindings, PGMINT_DRIVER: 'neon', PGMINT_STANDBY_ROLES: '0', PGMINT_VERIFIER_POOL: '0' });
 }
 
 export async function edgeDeps(env: object): Promise<Deps> {
