@@ -85,7 +85,10 @@ export function createStandbyRoles(o: StandbyOptions): StandbyRoles {
   const now = o.now ?? Date.now;
   const ready = new Map<string, Standby[]>();
   const filling = new Set<string>();
+  const loops = new Set<Promise<void>>();
   let closed = false;
+  let wakeForClose = () => {};
+  const closing = new Promise<void>((resolve) => (wakeForClose = resolve));
 
   // A standby never logged in and owns nothing: DROP ROLE is all it takes.
   const drop = (standbys: readonly Standby[]) =>
@@ -119,10 +122,10 @@ export function createStandbyRoles(o: StandbyOptions): StandbyRoles {
     if (o.size === 0 || closed || filling.has(key)) return;
     if (!ready.has(key) && ready.size >= MAX_DEFINITIONS) return;
     filling.add(key);
-    void (async () => {
+    const loop = (async () => {
       try {
         while (!closed && (ready.get(key)?.length ?? 0) < o.size) {
-          await o.limiter.idle();
+          await Promise.race([o.limiter.idle(), closing]);
           if (closed) break;
           const standby = await make(key, definition);
           if (closed) {
@@ -139,6 +142,8 @@ export function createStandbyRoles(o: StandbyOptions): StandbyRoles {
         filling.delete(key);
       }
     })();
+    loops.add(loop);
+    void loop.finally(() => loops.delete(loop));
   };
 
   return {
@@ -175,6 +180,9 @@ export function createStandbyRoles(o: StandbyOptions): StandbyRoles {
     },
     async close() {
       closed = true;
+      wakeForClose();
+      // A standby being made is dropped by its loop once made: wait for that before the pool ends.
+      await Promise.allSettled([...loops]);
       const waiting = [...ready.values()].flat();
       ready.clear();
       await drop(waiting);

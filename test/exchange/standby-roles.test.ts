@@ -188,4 +188,27 @@ describe.each(['pg18', 'pg15'] as const)('standby roles on %s', (serverName) => 
       throw err;
     }
   });
+  it('leaves none behind when it closes while one is being made', async () => {
+    const other = await startTestBroker({ server: serverName, env: { PGMINT_STANDBY_ROLES: '1' } });
+    let closed = false;
+    try {
+      await other.setupDefault('main');
+      const token = await workloadToken(other);
+      const res = await fetch(`${other.url}/api/v1/databases/main/credentials/k8s`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      // The standby replacing nothing (none was ready) is being made as the answer leaves: close at once.
+      await other.close();
+      closed = true;
+      const { rows } = await withSuperuser(other.pg, other.targetDb, (c) =>
+        c.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid
+            WHERE starts_with(r.rolname, 'pgm_standby_') AND m.roleid = $1::regrole`,
+          [groupsOf(other).ro],
+        ),
+      );
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      if (!closed) await other.close().catch(() => {});
+    }
+  });
 });
