@@ -53,6 +53,8 @@ export function guardOutage(sql: Sql, database: DatabaseRole, options: { holdMs?
   const check = () => {
     if (lastError && now() < awayUntil) throw new Unavailable(database, lastError);
   };
+  const warn = (msg: string, err: DatabaseError, extra: Record<string, unknown>) =>
+    console.warn(JSON.stringify({ level: 'warn', msg, database, error: err.message, sqlstate: err.sqlstate ?? null, ...extra }));
   const classify = (err: unknown, startedAt: number): unknown => {
     if (err instanceof Unavailable) return err;
     if (!(err instanceof DatabaseError) || !err.unreachable) return err;
@@ -61,30 +63,12 @@ export function guardOutage(sql: Sql, database: DatabaseRole, options: { holdMs?
     if (POOL_BUSY.test(err.message) || answeredAt >= startedAt) {
       if (now() - slowLoggedAt >= holdMs) {
         slowLoggedAt = now();
-        console.warn(
-          JSON.stringify({
-            level: 'warn',
-            msg: 'database_busy',
-            database,
-            error: err.message,
-            sqlstate: err.sqlstate ?? null,
-            answered_meanwhile: answeredAt >= startedAt,
-          }),
-        );
+        warn('database_busy', err, { answered_meanwhile: answeredAt >= startedAt });
       }
       return new Unavailable(database, err);
     }
     // Once per hold, so an operator reading 503s in the logs sees why (the message is sanitized).
-    console.warn(
-      JSON.stringify({
-        level: 'warn',
-        msg: 'database_away',
-        database,
-        error: err.message,
-        sqlstate: err.sqlstate ?? null,
-        hold_ms: holdMs,
-      }),
-    );
+    warn('database_away', err, { hold_ms: holdMs });
     lastError = err;
     awayUntil = now() + holdMs;
     return new Unavailable(database, err);

@@ -89,6 +89,21 @@ describe('read timeout on a busy event loop', () => {
   });
 });
 
+/** A pg pool of `max` connections and a connection timeout of `waitMs`, behind pgmint's adapter. */
+function smallPool(max: number, waitMs: number): Sql {
+  const s = server();
+  const pool = new pg.Pool({
+    host: s.host,
+    port: s.port,
+    database: 'postgres',
+    user: s.user,
+    password: s.password,
+    max,
+    connectionTimeoutMillis: waitMs,
+  });
+  return adaptPool(pool, 5_000);
+}
+
 /**
  * The wait for a pooled connection, with a pool of one and a connection
  * timeout of 100 ms (a burst queued in front of a busy pool, in small): a
@@ -97,20 +112,9 @@ describe('read timeout on a busy event loop', () => {
  */
 describe('waiting for a pooled connection', () => {
   const WAIT_MS = 100;
-  let pool: pg.Pool;
   let sql: Sql;
   beforeAll(() => {
-    const s = server();
-    pool = new pg.Pool({
-      host: s.host,
-      port: s.port,
-      database: 'postgres',
-      user: s.user,
-      password: s.password,
-      max: 1,
-      connectionTimeoutMillis: WAIT_MS,
-    });
-    sql = adaptPool(pool, 5_000);
+    sql = smallPool(1, WAIT_MS);
   });
   afterAll(() => sql.end());
 
@@ -138,17 +142,7 @@ describe('opening a pooled connection on a busy event loop', () => {
   const CONNECT_MS = 100;
   let sql: Sql;
   beforeAll(() => {
-    const s = server();
-    const pool = new pg.Pool({
-      host: s.host,
-      port: s.port,
-      database: 'postgres',
-      user: s.user,
-      password: s.password,
-      max: 2,
-      connectionTimeoutMillis: CONNECT_MS,
-    });
-    sql = adaptPool(pool, 5_000);
+    sql = smallPool(2, CONNECT_MS);
   });
   afterAll(() => sql.end());
 
